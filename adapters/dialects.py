@@ -1,0 +1,135 @@
+"""Everything that differs between SQL databases, in one named place.
+
+The stores and the engine ask a `Dialect` instead of testing the database's name: how to
+connect, how to begin a write, how to insert-or-ignore, how to serialize writers of one
+document, how to read a partition consistently, and how to bulk load. SQLite is the default;
+PostgreSQL is the other one supported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.dml import Insert
+
+from migrator.errors import UsageError
+
+#: Seconds a writer waits for another writer before SQLite reports the database busy.
+BUSY_TIMEOUT_SECONDS = 30
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def database_url(db: str | Path) -> str:
+    """A SQLAlchemy URL for a URL or a plain file path (a path means a SQLite file)."""
+    text_db = str(db)
+    if _URL_SCHEME.match(text_db):
+        return text_db
+    return f"sqlite:///{Path(text_db).expanduser().absolute()}"
+
+
+class Dialect:
+    """SQLite: the embedded default."""
+
+    name = "sqlite"
+    #: Checks `doctor` can run here.
+    supports_integrity_check = True
+
+    def engine(self, url: str) -> Engine:
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            poolclass=StaticPool if in_memory else None,
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+
+    def insert_ignore(self, table: Table) -> Insert:
+        """INSERT that skips rows whose key already exists."""
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    def lock_document(self, conn: Connection, doc_id: str) -> None:
+        """Serialize writers of one document (SQLite's BEGIN IMMEDIATE already serializes all)."""
+
+    def begin_read(self, conn: Connection) -> Connection:
+        """A connection whose next transaction reads one consistent snapshot."""
+        return conn
+
+    def bulk_insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """The fastest way this database takes many rows inside the current transaction."""
+        if rows:
+            conn.execute(table.insert(), list(rows))
+
+    def database_file(self, url: str) -> Path | None:
+        """The file behind the URL, for file-level work (backup, doctor); None if in memory."""
+        database = make_url(url).database
+        if not database or database == ":memory:":
+            return None
+        return Path(database)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level, so `_sqlite_on_begin` decides how transactions begin.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # Writers take the write lock up front: a deferred transaction that upgrades later can fail
+    # at once with "database is locked" instead of waiting out the busy timeout.
+    if conn.get_execution_options().get("migrator_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+class PostgresDialect(Dialect):
+    """PostgreSQL through psycopg 3."""
+
+    name = "postgresql"
+    supports_integrity_check = False
+
+    def engine(self, url: str) -> Engine:
+        return create_engine(url, pool_pre_ping=True)
+
+    def insert_ignore(self, table: Table) -> Insert:
+        return postgresql.insert(table).on_conflict_do_nothing()
+
+    def lock_document(self, conn: Connection, doc_id: str) -> None:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:id, 0))"), {"id": doc_id})
+
+    def begin_read(self, conn: Connection) -> Connection:
+        return conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+
+    def database_file(self, url: str) -> Path | None:
+        return None
+
+
+_DIALECTS: dict[str, Dialect] = {"sqlite": Dialect(), "postgresql": PostgresDialect()}
+
+
+def dialect_for(url: str) -> Dialect:
+    """The dialect of a SQLAlchemy URL; a usage error for databases we do not support."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as exc:
+        raise UsageError(f"--db {url!r} is neither a file path nor a database URL: {exc}") from None
+    dialect = _DIALECTS.get(backend)
+    if dialect is None:
+        supported = ", ".join(sorted(_DIALECTS))
+        raise UsageError(f"database {backend!r} is not supported (supported: {supported})")
+    return dialect

@@ -1,0 +1,227 @@
+"""The legacy backend: a directory of `<partition>.json` files, each a JSON array of documents.
+
+Files are written the way the legacy application writes them (2-space indent, UTF-8, no ASCII
+escaping), atomically (temp file in the same directory, fsync, rename, fsync of the directory),
+and one writer at a time per partition across processes (a lock file under `.migrator/locks`).
+Readers take no lock: a rename is atomic, so they see the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from adapters.faults import checkpoint
+from migrator.errors import DocumentError, JsonFileError, StoreError, UnsafePartitionError
+from schemas.codec import validate
+from schemas.declaration import Schema
+from schemas.jsontext import JsonDecodeError, JsonEncodeError, dumps_pretty, loads
+
+Document = dict[str, Any]
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
+STATE_DIR = ".migrator"
+LOCK_TIMEOUT_SECONDS = 60.0
+
+
+def check_partition_name(name: str) -> str:
+    """`name` when it is safe as a file stem; `UnsafePartitionError` otherwise."""
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise UnsafePartitionError(str(name))
+    return name
+
+
+class JsonStore:
+    """Documents in `<root>/<partition>.json` files, as the legacy application keeps them."""
+
+    def __init__(self, root: Path | str, schema: Schema) -> None:
+        self.root = Path(root)
+        self.schema = schema
+
+    # ------------------------------------------------------------------ reading
+
+    def exists(self) -> bool:
+        return self.root.is_dir()
+
+    def partitions(self) -> builtins.list[str]:
+        if not self.root.is_dir():
+            return []
+        names = []
+        for entry in os.scandir(self.root):
+            stem, dot, suffix = entry.name.rpartition(".")
+            if dot and suffix == "json" and _SAFE_NAME.fullmatch(stem) and ".." not in stem:
+                names.append(stem)
+        return sorted(names)
+
+    def path_for(self, partition: str) -> Path:
+        return self.root / f"{check_partition_name(partition)}.json"
+
+    def read_bytes(self, partition: str) -> bytes | None:
+        """The partition file's bytes, or None when there is no such file."""
+        path = self.path_for(partition)
+        self._refuse_escaping_link(path)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise JsonFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+
+    def parse(self, partition: str, data: bytes) -> builtins.list[Any]:
+        """The JSON array in `data`, or `JsonFileError` with line and column."""
+        path = self.path_for(partition)
+        if not data.strip():
+            raise JsonFileError(path, "empty file: expected a JSON array of documents")
+        try:
+            value = loads(data)
+        except JsonDecodeError as exc:
+            raise JsonFileError(path, exc.reason, line=exc.line, column=exc.column) from None
+        if not isinstance(value, list):
+            found = "an object" if isinstance(value, dict) else type(value).__name__
+            raise JsonFileError(path, f"expected a JSON array of documents, found {found}")
+        return value
+
+    def read_partition(self, partition: str) -> builtins.list[Any]:
+        """The raw records of one partition (not validated); [] for a missing file."""
+        data = self.read_bytes(partition)
+        return [] if data is None else self.parse(partition, data)
+
+    def list(self, partition: str) -> builtins.list[Document]:
+        return [doc for doc in self.read_partition(partition) if isinstance(doc, dict)]
+
+    def get(self, doc_id: str) -> Document | None:
+        found = self._locate(doc_id)
+        return None if found is None else found[1]
+
+    def iter_documents(self) -> Iterator[tuple[str, Document]]:
+        for partition in self.partitions():
+            for doc in self.list(partition):
+                yield partition, doc
+
+    def count(self) -> int:
+        return sum(len(self.list(partition)) for partition in self.partitions())
+
+    def _locate(self, doc_id: str) -> tuple[str, Document] | None:
+        id_key = self.schema.id_key
+        for partition in self.partitions():
+            for doc in self.list(partition):
+                if doc.get(id_key) == doc_id:
+                    return partition, doc
+        return None
+
+    def _refuse_escaping_link(self, path: Path) -> None:
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(self.root.resolve()):
+                raise JsonFileError(path, f"is a link to {target}, outside the store; refused")
+
+    # ------------------------------------------------------------------ writing
+
+    def put(self, partition: str, doc: Document) -> None:
+        path = self.path_for(partition)
+        try:
+            validate(self.schema, doc)
+        except DocumentError as exc:
+            raise exc.located(partition=partition) from None
+        id_key = self.schema.id_key
+        with self.lock(partition):
+            docs = self.read_partition(partition)
+            for index, existing in enumerate(docs):
+                if isinstance(existing, dict) and existing.get(id_key) == doc[id_key]:
+                    docs[index] = doc
+                    break
+            else:
+                docs.append(doc)
+            self._write(path, docs)
+
+    def delete(self, doc_id: str) -> bool:
+        found = self._locate(doc_id)
+        if found is None:
+            return False
+        partition = found[0]
+        id_key = self.schema.id_key
+        with self.lock(partition):
+            docs = self.read_partition(partition)
+            kept = [d for d in docs if not (isinstance(d, dict) and d.get(id_key) == doc_id)]
+            if len(kept) == len(docs):
+                return False
+            self._write(self.path_for(partition), kept)
+        return True
+
+    def write_partition(self, partition: str, docs: builtins.list[Any]) -> None:
+        """Replace a whole partition file with `docs` (an empty list keeps an empty file)."""
+        with self.lock(partition):
+            self._write(self.path_for(partition), docs)
+
+    def remove_partition(self, partition: str) -> bool:
+        path = self.path_for(partition)
+        with self.lock(partition):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+            _fsync_directory(self.root)
+        return True
+
+    def lock(self, partition: str) -> FileLock:
+        """The cross-process lock that serializes writers of one partition."""
+        locks = self.root / STATE_DIR / "locks"
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{locks}: cannot create the lock directory: {exc}") from exc
+        return FileLock(
+            str(locks / f"{check_partition_name(partition)}.lock"), timeout=LOCK_TIMEOUT_SECONDS
+        )
+
+    def _write(self, path: Path, docs: builtins.list[Any]) -> None:
+        try:
+            data = dumps_pretty(docs)
+        except JsonEncodeError as exc:
+            raise StoreError(f"{path}: cannot encode as JSON: {exc}") from exc
+        write_atomically(path, data)
+
+    def close(self) -> None:
+        """Nothing stays open between calls."""
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`: readers and crashes see the old file or the new, never half."""
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        checkpoint("json.before_rename")
+        os.replace(tmp, path)
+        checkpoint("json.after_rename")
+        _fsync_directory(directory)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,433 @@
+"""The SQL backend: a schema's documents as normalized rows, through SQLAlchemy Core.
+
+Dialect-neutral: whatever differs between SQLite and PostgreSQL is asked of `adapters.dialects`.
+A document is always written whole (root row and every child row) in one transaction; bulk work
+(the importer) replaces many documents per transaction with executemany inserts.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy import exc as sa_exc
+
+from adapters.dialects import Dialect, database_url, dialect_for
+from adapters.faults import checkpoint
+from migrator.errors import (
+    DatabaseCorruptError,
+    DatabaseError,
+    DocumentError,
+    PartitionConflictError,
+    SchemaMismatchError,
+)
+from schemas.codec import DocumentRows, from_rows, to_rows, validate
+from schemas.declaration import POSITION_COLUMN, Schema
+
+Document = dict[str, Any]
+
+_housekeeping = MetaData()
+
+#: What this database holds: the schema's name and version, written once by `init`.
+meta_table = Table(
+    "migrator_meta",
+    _housekeeping,
+    Column("key", String, primary_key=True),
+    Column("value", String, nullable=False),
+)
+
+#: Partition files already imported, by content hash: what makes a re-import skip them.
+import_state_table = Table(
+    "migrator_import_state",
+    _housekeeping,
+    Column("partition", String, primary_key=True),
+    Column("sha256", String, nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("imported_at", String, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class ImportMark:
+    """A partition file's content hash and document count, as of its last import."""
+
+    partition: str
+    sha256: str
+    documents: int
+
+
+class SqlStore:
+    """A schema's documents in a SQL database named by a file path or a SQLAlchemy URL."""
+
+    def __init__(self, db: str | Path, schema: Schema, *, create: bool = True) -> None:
+        self.url = database_url(db)
+        self.schema = schema
+        self.dialect: Dialect = dialect_for(self.url)
+        file = self.dialect.database_file(self.url)
+        if file is not None and not create and not file.exists():
+            raise DatabaseError(f"database {file} does not exist; run `migrator init` or `import`")
+        self.engine = self.dialect.engine(self.url)
+        self._ready = False
+
+    @property
+    def location(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ schema
+
+    def init_schema(self) -> bool:
+        """Create the schema's tables if missing; True when this call created them."""
+        with self._errors():
+            self._check_recorded_schema()
+            with self._write() as conn:
+                existing = set(inspect(conn).get_table_names())
+                created = self.schema.root_table.name not in existing
+                _housekeeping.create_all(conn)
+                self.schema.root_table.metadata.create_all(conn, tables=list(self.schema.tables))
+                for key, value in (
+                    ("schema", self.schema.name),
+                    ("version", str(self.schema.version)),
+                ):
+                    conn.execute(
+                        self.dialect.insert_ignore(meta_table).values(key=key, value=value)
+                    )
+        self._ready = True
+        return created
+
+    def is_initialized(self) -> bool:
+        with self._errors(), self.engine.connect() as conn:
+            return self.schema.root_table.name in inspect(conn).get_table_names()
+
+    def recorded_schema(self) -> tuple[str, int] | None:
+        """The (schema name, version) the database was created with, or None if not recorded."""
+        with self._errors(), self.engine.connect() as conn:
+            if "migrator_meta" not in inspect(conn).get_table_names():
+                return None
+            values = dict(conn.execute(select(meta_table.c.key, meta_table.c.value)).tuples().all())
+        if "schema" not in values:
+            return None
+        return values["schema"], int(values.get("version", "0"))
+
+    def _check_recorded_schema(self) -> None:
+        recorded = self.recorded_schema()
+        if recorded is None:
+            return
+        name, version = recorded
+        if name != self.schema.name:
+            raise SchemaMismatchError(
+                f"database {self.location} holds schema {name!r}, not {self.schema.name!r}"
+            )
+        if version > self.schema.version:
+            raise SchemaMismatchError(
+                f"database {self.location} was created by schema {name!r} version {version}, "
+                f"newer than this toolkit's version {self.schema.version}; upgrade migrator "
+                "instead of letting an older version modify it"
+            )
+
+    def _ensure_ready(self) -> None:
+        if not self._ready:
+            self.init_schema()
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, doc_id: str) -> Document | None:
+        self._ensure_ready()
+        root = self.schema.root_table
+        with self._errors(), self.engine.connect() as conn:
+            row = (
+                conn.execute(select(root).where(root.c[self.schema.id_column] == doc_id))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            children = {
+                mapping.name: conn.execute(
+                    select(mapping.table)
+                    .where(mapping.table.c[child.parent_column] == doc_id)
+                    .order_by(mapping.table.c[POSITION_COLUMN])
+                )
+                .mappings()
+                .all()
+                for child, mapping in zip(
+                    self.schema.children, self.schema.child_mappings, strict=True
+                )
+            }
+        return from_rows(self.schema, row, children)
+
+    def partition_of(self, doc_id: str) -> str | None:
+        self._ensure_ready()
+        root = self.schema.root_table
+        with self._errors(), self.engine.connect() as conn:
+            return conn.execute(
+                select(root.c[self.schema.partition_column]).where(
+                    root.c[self.schema.id_column] == doc_id
+                )
+            ).scalar_one_or_none()
+
+    def list(self, partition: str) -> builtins.list[Document]:
+        return self.read_partition(partition)
+
+    def read_partition(self, partition: str) -> builtins.list[Document]:
+        """A partition's documents in stored order, read in one consistent transaction."""
+        self._ensure_ready()
+        schema = self.schema
+        root = schema.root_table
+        in_partition = root.c[schema.partition_column] == partition
+        with self._errors(), self.engine.connect() as raw:
+            conn = self.dialect.begin_read(raw)
+            with conn.begin():
+                roots = (
+                    conn.execute(
+                        select(root)
+                        .where(in_partition)
+                        .order_by(root.c[POSITION_COLUMN], root.c[schema.id_column])
+                    )
+                    .mappings()
+                    .all()
+                )
+                grouped: dict[str, dict[str, builtins.list[Any]]] = {}
+                for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
+                    table = mapping.table
+                    parent = table.c[child.parent_column]
+                    rows = conn.execute(
+                        select(table)
+                        .join(root, parent == root.c[schema.id_column])
+                        .where(in_partition)
+                        .order_by(parent, table.c[POSITION_COLUMN])
+                    ).mappings()
+                    for row in rows:
+                        grouped.setdefault(row[child.parent_column], {}).setdefault(
+                            mapping.name, []
+                        ).append(row)
+        return [from_rows(schema, row, grouped.get(row[schema.id_column], {})) for row in roots]
+
+    def partitions(self) -> builtins.list[str]:
+        self._ensure_ready()
+        column = self.schema.root_table.c[self.schema.partition_column]
+        with self._errors(), self.engine.connect() as conn:
+            return list(conn.execute(select(column).distinct().order_by(column)).scalars())
+
+    def iter_documents(self) -> Iterator[tuple[str, Document]]:
+        for partition in self.partitions():
+            for doc in self.read_partition(partition):
+                yield partition, doc
+
+    def count(self) -> int:
+        self._ensure_ready()
+        with self._errors(), self.engine.connect() as conn:
+            return int(
+                conn.execute(select(func.count()).select_from(self.schema.root_table)).scalar_one()
+            )
+
+    def owners(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """id -> partition for those of `doc_ids` that are stored."""
+        self._ensure_ready()
+        root = self.schema.root_table
+        id_col, part_col = root.c[self.schema.id_column], root.c[self.schema.partition_column]
+        ids = list(doc_ids)
+        found: dict[str, str] = {}
+        with self._errors(), self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                found.update(
+                    conn.execute(select(id_col, part_col).where(id_col.in_(chunk))).tuples().all()
+                )
+        return found
+
+    def ids_in(self, partition: str) -> builtins.list[str]:
+        self._ensure_ready()
+        root = self.schema.root_table
+        with self._errors(), self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(root.c[self.schema.id_column]).where(
+                        root.c[self.schema.partition_column] == partition
+                    )
+                ).scalars()
+            )
+
+    # ------------------------------------------------------------------ writing
+
+    def put(self, partition: str, doc: Document) -> None:
+        try:
+            validate(self.schema, doc)
+        except DocumentError as exc:
+            raise exc.located(partition=partition) from None
+        self._ensure_ready()
+        schema = self.schema
+        root = schema.root_table
+        doc_id = doc[schema.id_key]
+        with self._errors(partition=partition, doc_id=doc_id), self._write() as conn:
+            self.dialect.lock_document(conn, doc_id)
+            current = conn.execute(
+                select(root.c[schema.partition_column], root.c[POSITION_COLUMN]).where(
+                    root.c[schema.id_column] == doc_id
+                )
+            ).first()
+            if current is not None and current[0] != partition:
+                raise PartitionConflictError(doc_id, partition, current[0])
+            if current is not None:
+                position = current[1]
+            else:
+                last = conn.execute(
+                    select(func.max(root.c[POSITION_COLUMN])).where(
+                        root.c[schema.partition_column] == partition
+                    )
+                ).scalar()
+                position = 0 if last is None else last + 1
+            rows = to_rows(schema, partition, doc, position)
+            self._replace(
+                conn, partition, [rows], delete_ids=[doc_id] if current is not None else []
+            )
+            checkpoint("sql.before_commit")
+        checkpoint("sql.after_commit")
+
+    def delete(self, doc_id: str) -> bool:
+        self._ensure_ready()
+        with self._errors(), self._write() as conn:
+            self.dialect.lock_document(conn, doc_id)
+            removed = self._delete_ids(conn, [doc_id])
+            checkpoint("sql.before_commit")
+        checkpoint("sql.after_commit")
+        return removed > 0
+
+    def replace_documents(
+        self,
+        partition: str,
+        documents: Sequence[DocumentRows],
+        *,
+        delete_ids: Iterable[str] = (),
+        mark: ImportMark | None = None,
+    ) -> None:
+        """In one transaction: remove `delete_ids` and the documents' ids, insert the documents,
+        and record `mark` (so a crash leaves the data and its import record consistent)."""
+        self._ensure_ready()
+        to_delete = {rows.doc_id for rows in documents} | set(delete_ids)
+        with self._errors(), self._write() as conn:
+            self._replace(conn, partition, documents, delete_ids=to_delete)
+            if mark is not None:
+                self._record_mark(conn, mark)
+            checkpoint("sql.before_commit")
+        checkpoint("sql.after_commit")
+
+    def _replace(
+        self,
+        conn: Connection,
+        partition: str,
+        documents: Sequence[DocumentRows],
+        *,
+        delete_ids: Iterable[str],
+    ) -> None:
+        self._delete_ids(conn, list(delete_ids))
+        if not documents:
+            return
+        schema = self.schema
+        if schema.partition_table is not None and schema.partition_row is not None:
+            row = schema.partition_row(partition)
+            conn.execute(self.dialect.insert_ignore(schema.partition_table).values(**row))
+        self.dialect.bulk_insert(conn, schema.root_table, [rows.root for rows in documents])
+        for mapping in schema.child_mappings:
+            child_rows = [row for rows in documents for row in rows.children.get(mapping.name, ())]
+            self.dialect.bulk_insert(conn, mapping.table, child_rows)
+
+    def _delete_ids(self, conn: Connection, doc_ids: Sequence[str]) -> int:
+        schema = self.schema
+        removed = 0
+        for start in range(0, len(doc_ids), 500):
+            chunk = doc_ids[start : start + 500]
+            for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
+                conn.execute(
+                    delete(mapping.table).where(mapping.table.c[child.parent_column].in_(chunk))
+                )
+            result = conn.execute(
+                delete(schema.root_table).where(schema.root_table.c[schema.id_column].in_(chunk))
+            )
+            removed += result.rowcount
+        return removed
+
+    # ------------------------------------------------------------------ import marks
+
+    def import_marks(self) -> dict[str, ImportMark]:
+        self._ensure_ready()
+        table = import_state_table
+        with self._errors(), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table.c.partition, table.c.sha256, table.c.documents)
+            ).tuples()
+            return {p: ImportMark(p, sha, n) for p, sha, n in rows}
+
+    def forget_mark(self, partition: str) -> None:
+        with self._errors(), self._write() as conn:
+            conn.execute(
+                delete(import_state_table).where(import_state_table.c.partition == partition)
+            )
+
+    def _record_mark(self, conn: Connection, mark: ImportMark) -> None:
+        table = import_state_table
+        conn.execute(delete(table).where(table.c.partition == mark.partition))
+        conn.execute(
+            table.insert().values(
+                partition=mark.partition,
+                sha256=mark.sha256,
+                documents=mark.documents,
+                imported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+        )
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back when it raises."""
+        with self.engine.connect() as raw:
+            conn = raw.execution_options(migrator_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def _errors(self, *, partition: str | None = None, doc_id: str | None = None) -> Iterator[None]:
+        """Driver errors become ours, once, here. A constraint a document breaks (a child id
+        another document already uses) is the document's error, not the database's."""
+        try:
+            yield
+        except sa_exc.IntegrityError as exc:
+            if doc_id is None:
+                raise _translate(exc, self.location) from exc
+            raise DocumentError(
+                f"refused by the database: {_detail(exc)}", partition=partition, doc_id=doc_id
+            ) from exc
+        except sa_exc.DBAPIError as exc:
+            raise _translate(exc, self.location) from exc
+
+
+def _detail(exc: sa_exc.DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+
+
+def _translate(exc: sa_exc.DBAPIError, location: str) -> DatabaseError:
+    detail = _detail(exc)
+    lowered = detail.lower()
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        return DatabaseCorruptError(location, detail)
+    return DatabaseError(f"database {location}: {detail}")

@@ -1,0 +1,40 @@
+"""The `migrator` command line: thin faces over the library in `migrator`.
+
+Each command module parses, calls one library function and renders its result. The one place
+that turns a `MigratorError` into a one-line message and an exit code is `main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from migrator.cli import commands_init  # noqa: F401  (registers its commands)
+from migrator.cli.app import app
+from migrator.errors import MigratorError
+
+__all__ = ["app", "main", "run"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; a `MigratorError` becomes one line on stderr."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="migrator")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except MigratorError as exc:
+        if "--debug" in args:
+            raise
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

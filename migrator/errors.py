@@ -1,0 +1,164 @@
+"""One exception tree for the whole toolkit.
+
+Every error carries the data its message needs (file, record, field), so the CLI can print one
+line and exit with a documented code, and a Python caller can act on the fields::
+
+    MigratorError                      exit 2 unless said otherwise
+    ├── UsageError                     a flag, variable or config value that cannot be used
+    ├── SchemaNotFoundError            `--schema` names nothing the registry can resolve
+    ├── DocumentError                  a document the schema rejects (partition, index, id, field)
+    ├── StoreError                     a store could not be read or written
+    │   ├── UnsafePartitionError       a partition name that could escape the store directory
+    │   ├── JsonFileError              a partition file that is not a JSON array (line, column)
+    │   ├── PartitionConflictError     an id already stored under another partition
+    │   └── DatabaseError              the SQL side failed
+    │       ├── DatabaseCorruptError   the database file is damaged: run `migrator restore`
+    │       └── SchemaMismatchError    the database holds another schema or a newer version
+    ├── PhaseError                     a phase move refused by its guards, or an unknown phase
+    └── BackupError                    a backup that cannot be written, read or trusted
+
+This module imports nothing from the rest of the toolkit, so every layer may raise these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+class MigratorError(Exception):
+    """Root of every error the toolkit raises on purpose."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MigratorError):
+    """A flag, environment variable or config value that cannot be used as given."""
+
+
+class SchemaNotFoundError(MigratorError):
+    """The schema reference resolves to nothing, or to something that is not a Schema."""
+
+    def __init__(self, reference: str, reason: str) -> None:
+        super().__init__(f"schema {reference!r}: {reason}")
+        self.reference = reference
+        self.reason = reason
+
+
+class DocumentError(MigratorError):
+    """A document the schema rejects; names where it came from and which field is wrong."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        field: str | None = None,
+        partition: str | None = None,
+        index: int | None = None,
+        doc_id: Any = None,
+    ) -> None:
+        self.reason = reason
+        self.field = field
+        self.partition = partition
+        self.index = index
+        self.doc_id = doc_id
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.partition is not None:
+            where.append(f"partition {self.partition!r}")
+        if self.index is not None:
+            where.append(f"record {self.index}")
+        if self.doc_id is not None:
+            where.append(f"id {self.doc_id!r}")
+        prefix = ", ".join(where)
+        field = f"field {self.field}: " if self.field else ""
+        return f"{prefix}: {field}{self.reason}" if prefix else f"{field}{self.reason}"
+
+    def located(self, *, partition: str | None = None, index: int | None = None) -> DocumentError:
+        """The same error with the document's place filled in by the caller that knows it."""
+        return DocumentError(
+            self.reason,
+            field=self.field,
+            partition=partition if partition is not None else self.partition,
+            index=index if index is not None else self.index,
+            doc_id=self.doc_id,
+        )
+
+
+class StoreError(MigratorError):
+    """A store could not be read or written."""
+
+
+class UnsafePartitionError(StoreError):
+    """A partition name outside the safe character set: it could escape the store directory."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"partition name {name!r} is not allowed: use letters, digits, '-', '_' and '.' "
+            "(not starting with '.'), at most 128 characters"
+        )
+        self.name = name
+
+
+class JsonFileError(StoreError):
+    """A partition file that cannot be used: not JSON, not an array, unreadable."""
+
+    def __init__(
+        self, path: Path, reason: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        place = f":{line}:{column}" if line is not None and column is not None else ""
+        super().__init__(f"{path}{place}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
+class PartitionConflictError(StoreError):
+    """A document id that is already stored under another partition."""
+
+    def __init__(self, doc_id: Any, partition: str, existing: str) -> None:
+        super().__init__(
+            f"id {doc_id!r} cannot be written to partition {partition!r}: "
+            f"it is already stored in partition {existing!r}"
+        )
+        self.doc_id = doc_id
+        self.partition = partition
+        self.existing = existing
+
+
+class DatabaseError(StoreError):
+    """The SQL side failed: unreachable, locked past the timeout, or refused the statement."""
+
+
+class DatabaseCorruptError(DatabaseError):
+    """The database file is damaged; the fix is a restore from backup."""
+
+    def __init__(self, location: str, detail: str) -> None:
+        super().__init__(
+            f"database {location} is corrupt ({detail}); run `migrator backups` to pick a "
+            "backup and `migrator restore BACKUP` to bring it back"
+        )
+        self.location = location
+        self.detail = detail
+
+
+class SchemaMismatchError(DatabaseError):
+    """The database was created for another schema, or by a newer version of it."""
+
+
+class PhaseError(MigratorError):
+    """A phase move refused by its guards, or a phase name that does not exist."""
+
+
+class BackupError(MigratorError):
+    """A backup that cannot be written, read, or trusted."""

@@ -1,0 +1,402 @@
+"""The lossless mapping between documents and rows, as pure functions.
+
+A known key goes to its typed column only when the value survives the trip exactly. Everything
+else travels in the row's `extra` column, a JSON object with up to three members:
+
+- `keys`: values that are not in typed columns (unknown keys, integers beyond 64 bits, text
+  holding NUL, which no PostgreSQL text column can hold, an integer where a float column is);
+- `absent`: known keys the document does not have (absent is not the same as null);
+- `order`: the document's key order, only when it is not the schema's usual order.
+
+A row of a document that the schema describes exactly has `extra` NULL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrator.errors import DocumentError
+from schemas.declaration import EXTRA_COLUMN, POSITION_COLUMN, DocField, Schema, TableMapping
+from schemas.jsontext import JsonEncodeError, dumps_compact, dumps_sorted, loads
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+Document = dict[str, Any]
+
+
+@dataclass
+class DocumentRows:
+    """The rows one document becomes: its root row and, per child table, its rows in order."""
+
+    doc_id: str
+    root: dict[str, Any]
+    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate(schema: Schema, doc: Any) -> None:
+    """Raise `DocumentError` naming the field when `doc` is not a document of `schema`."""
+    if not isinstance(doc, dict):
+        raise DocumentError(f"expected a JSON object, got {_json_type(doc)}")
+    doc_id = doc.get(schema.id_key)
+    if not isinstance(doc_id, str) or not doc_id:
+        reason = "missing" if doc_id is None else f"expected a non-empty string, got {doc_id!r}"
+        raise DocumentError(reason, field=schema.id_key, doc_id=doc_id)
+    try:
+        _check_object(schema.root_mapping, doc, path="")
+        for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
+            items = doc.get(child.key)
+            if child.key not in doc:
+                if child.required:
+                    raise DocumentError("missing", field=child.key)
+                continue
+            if not isinstance(items, list):
+                raise DocumentError(f"expected a list, got {_json_type(items)}", field=child.key)
+            seen: dict[tuple[str, Any], int] = {}
+            for index, item in enumerate(items):
+                path = f"{child.key}[{index}]"
+                if not isinstance(item, dict):
+                    raise DocumentError(f"expected an object, got {_json_type(item)}", field=path)
+                _check_object(mapping, item, path=path + ".")
+                for f in mapping.fields:
+                    if f.unique_in_list and f.key in item:
+                        marker = (f.key, _hashable(item[f.key]))
+                        if marker in seen:
+                            raise DocumentError(
+                                f"duplicate {f.key} {item[f.key]!r} (also at "
+                                f"{child.key}[{seen[marker]}])",
+                                field=f"{path}.{f.key}",
+                            )
+                        seen[marker] = index
+        _check_json_values(doc, path="")
+    except DocumentError as exc:
+        raise DocumentError(exc.reason, field=exc.field, doc_id=doc_id) from None
+
+
+def _check_object(mapping: TableMapping, obj: Mapping[str, Any], *, path: str) -> None:
+    for f in mapping.fields:
+        if f.key not in obj or obj[f.key] is None:
+            if f.required:
+                reason = "missing" if f.key not in obj else "must not be null"
+                raise DocumentError(reason, field=path + f.key)
+            continue
+        value = obj[f.key]
+        if not _is_kind(value, f):
+            raise DocumentError(
+                f"expected {_kind_name(f)}, got {_json_type(value)} {_short(value)}",
+                field=path + f.key,
+            )
+        if f.choices is not None and value not in f.choices:
+            allowed = ", ".join(f.choices)
+            raise DocumentError(f"{_short(value)} is not one of: {allowed}", field=path + f.key)
+
+
+def _check_json_values(value: Any, *, path: str) -> None:
+    """Reject what JSON cannot hold: non-finite numbers, non-text keys, foreign types."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise DocumentError(f"object key {key!r} is not a string", field=path or None)
+            if isinstance(item, dict | list):
+                _check_json_values(item, path=f"{path}.{key}" if path else key)
+            elif not _is_json_scalar(item):
+                raise DocumentError(_not_json(item), field=f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict | list):
+                _check_json_values(item, path=f"{path}[{index}]")
+            elif not _is_json_scalar(item):
+                raise DocumentError(_not_json(item), field=f"{path}[{index}]")
+
+
+def _is_json_scalar(value: Any) -> bool:
+    if value is None or isinstance(value, str | bool | int):
+        return True
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _not_json(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value!r} is not a finite number; JSON cannot hold it"
+    return f"a {type(value).__name__} is not a JSON value"
+
+
+def _is_kind(value: Any, f: DocField) -> bool:
+    if f.kind == "str":
+        return isinstance(value, str)
+    if f.kind == "int":
+        return type(value) is int
+    if f.kind == "float":
+        return type(value) in (int, float)
+    if f.kind == "bool":
+        return type(value) is bool
+    return True  # json: any JSON value
+
+
+def _kind_name(f: DocField) -> str:
+    return {
+        "str": "a string",
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true or false",
+        "json": "a JSON value",
+    }[f.kind]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | None) else repr(value)
+
+
+# --------------------------------------------------------------------------- document -> rows
+
+
+def to_rows(schema: Schema, partition: str, doc: Document, position: int = 0) -> DocumentRows:
+    """The rows of a valid document (call `validate` first: this trusts the kinds)."""
+    doc_id = doc[schema.id_key]
+    child_keys = {child.key for child in schema.children}
+    root = _encode_object(
+        schema.root_mapping,
+        doc,
+        position=position,
+        skip=child_keys,
+        usual_order=_usual_order(schema),
+    )
+    root[schema.partition_column] = partition
+    absent = [c.key for c in schema.children if c.key not in doc]
+    if absent:
+        extra = _decode_extra(root[EXTRA_COLUMN])
+        extra.setdefault("absent", []).extend(absent)
+        root[EXTRA_COLUMN] = dumps_compact(extra)
+    rows = DocumentRows(doc_id=doc_id, root=root)
+    for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
+        items = doc.get(child.key)
+        encoded = []
+        if isinstance(items, list):
+            for index, item in enumerate(items):
+                row = _encode_object(mapping, item, position=index, skip=(), usual_order=None)
+                row[child.parent_column] = doc_id
+                if child.surrogate_key:
+                    row.pop(child.surrogate_key, None)
+                encoded.append(row)
+        rows.children[mapping.name] = encoded
+    return rows
+
+
+def _usual_order(schema: Schema) -> tuple[str, ...]:
+    if schema.key_order:
+        return schema.key_order
+    return (*(f.key for f in schema.root_mapping.fields), *(c.key for c in schema.children))
+
+
+def _encode_object(
+    mapping: TableMapping,
+    obj: Mapping[str, Any],
+    *,
+    position: int,
+    skip: Iterable[str],
+    usual_order: Sequence[str] | None,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {POSITION_COLUMN: position}
+    keys: dict[str, Any] = {}
+    absent: list[str] = []
+    for f in mapping.fields:
+        if f.key not in obj:
+            row[f.column] = _placeholder(f, None)
+            absent.append(f.key)
+            continue
+        value = obj[f.key]
+        stored = _column_value(f, value)
+        if stored is _DOES_NOT_FIT:
+            row[f.column] = _placeholder(f, value)
+            keys[f.key] = value
+        else:
+            row[f.column] = stored
+    known = mapping.keys
+    skipped = set(skip)
+    for key, value in obj.items():
+        if key not in known and key not in skipped:
+            keys[key] = value
+    extra: dict[str, Any] = {}
+    if keys:
+        extra["keys"] = keys
+    if absent:
+        extra["absent"] = absent
+    order = list(obj)
+    if order != _expected_order(obj, known, keys, usual_order, mapping):
+        extra["order"] = order
+    row[EXTRA_COLUMN] = dumps_compact(extra) if extra else None
+    return row
+
+
+def _expected_order(
+    obj: Mapping[str, Any],
+    known: frozenset[str],
+    keys: Mapping[str, Any],
+    usual_order: Sequence[str] | None,
+    mapping: TableMapping,
+) -> list[str]:
+    usual = usual_order if usual_order is not None else [f.key for f in mapping.fields]
+    listed = set(usual)
+    ordered = [key for key in usual if key in obj]
+    ordered += [key for key in keys if key not in listed]
+    return ordered
+
+
+_DOES_NOT_FIT = object()
+
+
+def _column_value(f: DocField, value: Any) -> Any:
+    """The value as its typed column stores it, or `_DOES_NOT_FIT` when it would not survive."""
+    if value is None:
+        return None
+    if f.kind == "str":
+        return value if isinstance(value, str) and "\x00" not in value else _DOES_NOT_FIT
+    if f.kind == "int":
+        fits = type(value) is int and INT64_MIN <= value <= INT64_MAX
+        return value if fits else _DOES_NOT_FIT
+    if f.kind == "float":
+        return value if type(value) is float and math.isfinite(value) else _DOES_NOT_FIT
+    if f.kind == "bool":
+        return value if type(value) is bool else _DOES_NOT_FIT
+    try:
+        text = dumps_compact(value, strict=True)
+    except JsonEncodeError:
+        return _DOES_NOT_FIT
+    return text
+
+
+def _placeholder(f: DocField, value: Any) -> Any:
+    """What a NOT NULL column holds when the real value lives in `extra`."""
+    if not f.required:
+        return None
+    if f.kind == "str":
+        return value.replace("\x00", "") if isinstance(value, str) else ""
+    if f.kind == "int":
+        return max(INT64_MIN, min(INT64_MAX, value)) if type(value) is int else 0
+    if f.kind == "float":
+        return float(value) if type(value) in (int, float) else 0.0
+    if f.kind == "bool":
+        return False
+    return "null"
+
+
+# --------------------------------------------------------------------------- rows -> document
+
+
+def from_rows(
+    schema: Schema,
+    root: Mapping[Any, Any],
+    children: Mapping[str, Sequence[Mapping[Any, Any]]],
+) -> Document:
+    """The document stored as `root` and its child rows (each list in position order)."""
+    extra = _decode_extra(root[EXTRA_COLUMN])
+    absent = set(extra.get("absent", ()))
+    stored_keys: dict[str, Any] = extra.get("keys", {})
+    values = _decode_fields(schema.root_mapping, root, absent, stored_keys)
+    for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
+        if child.key in absent:
+            continue
+        values[child.key] = [_decode_child(mapping, row) for row in children.get(mapping.name, ())]
+    for key, value in stored_keys.items():
+        values.setdefault(key, value)
+    return _ordered(values, extra.get("order"), _usual_order(schema), stored_keys)
+
+
+def _decode_child(mapping: TableMapping, row: Mapping[Any, Any]) -> Document:
+    extra = _decode_extra(row[EXTRA_COLUMN])
+    stored_keys: dict[str, Any] = extra.get("keys", {})
+    values = _decode_fields(mapping, row, set(extra.get("absent", ())), stored_keys)
+    for key, value in stored_keys.items():
+        values.setdefault(key, value)
+    return _ordered(values, extra.get("order"), [f.key for f in mapping.fields], stored_keys)
+
+
+def _decode_fields(
+    mapping: TableMapping,
+    row: Mapping[Any, Any],
+    absent: set[str],
+    stored_keys: Mapping[str, Any],
+) -> Document:
+    values: Document = {}
+    for f in mapping.fields:
+        if f.key in absent:
+            continue
+        if f.key in stored_keys:
+            values[f.key] = stored_keys[f.key]
+            continue
+        raw = row[f.column]
+        if raw is None:
+            values[f.key] = None
+        elif f.kind == "json":
+            values[f.key] = loads(raw)
+        elif f.kind == "bool":
+            values[f.key] = bool(raw)
+        elif f.kind == "int":
+            values[f.key] = int(raw)
+        elif f.kind == "float":
+            values[f.key] = float(raw)
+        else:
+            values[f.key] = raw
+    return values
+
+
+def _ordered(
+    values: Document,
+    order: Sequence[str] | None,
+    usual: Sequence[str],
+    stored_keys: Mapping[str, Any],
+) -> Document:
+    if order is not None:
+        return {key: values[key] for key in order}
+    listed = set(usual)
+    result = {key: values[key] for key in usual if key in values}
+    for key in stored_keys:
+        if key not in listed:
+            result[key] = values[key]
+    return result
+
+
+def _decode_extra(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    decoded = loads(text)
+    if not isinstance(decoded, dict):
+        raise ValueError(f"corrupt extra column: {text[:60]!r}")
+    return decoded
+
+
+# --------------------------------------------------------------------------- canonical form
+
+
+def canonical_bytes(doc: Any) -> bytes:
+    """The bytes two equal documents share whatever their key order: what validation hashes."""
+    return dumps_sorted(doc)

@@ -1,0 +1,249 @@
+"""`Schema`: one document collection described as a value.
+
+A schema names a root table (one row per document) and child lists (a document key whose list
+of objects becomes rows of a child table, in order). Everything else is derived from the SQLModel
+table models themselves: which columns are document fields, their kinds, which are required
+(NOT NULL), which take a fixed set of values (`choices`, also made CHECK constraints), and which
+must be unique within a list. A user's schema is a declaration like `schemas/sessions.py`; the
+engine never needs code per schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+Kind = Literal["str", "int", "float", "bool", "json"]
+
+#: Columns every mapped table carries besides its document fields.
+POSITION_COLUMN = "position"
+EXTRA_COLUMN = "extra"
+
+
+class DocumentRow(SQLModel):
+    """Mixin for mapped tables: the row's place in its list and what typed columns cannot hold."""
+
+    position: int = Field(default=0)
+    extra: str | None = Field(default=None, sa_type=Text)
+
+
+def choices_field(*values: str, nullable: bool = False) -> Any:
+    """A text column limited to `values`: validated on input and enforced by a CHECK constraint."""
+    return Field(
+        default=None if nullable else ...,
+        nullable=nullable,
+        sa_column_kwargs={"info": {"choices": tuple(values)}},
+    )
+
+
+def json_field(*, nullable: bool = True) -> Any:
+    """A column holding any JSON value as text (lists, objects): stored exactly, key order kept."""
+    return Field(
+        default=None if nullable else ...,
+        nullable=nullable,
+        sa_type=Text,
+        sa_column_kwargs={"info": {"kind": "json"}},
+    )
+
+
+@dataclass(frozen=True)
+class DocField:
+    """One document key stored in a typed column."""
+
+    key: str
+    column: str
+    kind: Kind
+    required: bool
+    choices: tuple[str, ...] | None = None
+    unique_in_list: bool = False
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """How the rows of one table relate to objects: which columns are fields, which are ours."""
+
+    table: Table
+    fields: tuple[DocField, ...]
+    #: Columns the mapping fills itself (partition, parent link, position, extra).
+    internal: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(f.key for f in self.fields)
+
+
+@dataclass(frozen=True)
+class ChildList:
+    """A document key holding a list of objects, each stored as one row of `model`'s table."""
+
+    key: str
+    model: type[SQLModel]
+    parent_column: str
+    #: An integer primary key of the child table that the database assigns (not a document key).
+    surrogate_key: str | None = None
+    renames: Mapping[str, str] = field(default_factory=dict)
+    #: Whether documents must carry this key (an absent list is kept as absent when optional).
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Schema:
+    """One document collection: its tables, its id and partition, and its child lists."""
+
+    name: str
+    version: int
+    root: type[SQLModel]
+    partition_column: str
+    id_key: str = "id"
+    children: tuple[ChildList, ...] = ()
+    #: document key -> column name, where they differ (`type` -> `session_type`).
+    renames: Mapping[str, str] = field(default_factory=dict)
+    #: The key documents change on every write (`updated_at`): lets validation skip in-flight ones.
+    version_key: str | None = None
+    #: The usual key order of a document; a document in another order records its own order.
+    key_order: tuple[str, ...] = ()
+    #: A table with one row per partition that the root rows reference, and how to fill it.
+    partition_model: type[SQLModel] | None = None
+    partition_row: Callable[[str], dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        root = _mapping(self.root, self.renames, internal=(self.partition_column,), parent=None)
+        children = tuple(
+            _mapping(
+                child.model,
+                child.renames,
+                internal=(child.parent_column, *filter(None, [child.surrogate_key])),
+                parent=child.parent_column,
+            )
+            for child in self.children
+        )
+        object.__setattr__(self, "_root_mapping", root)
+        object.__setattr__(self, "_child_mappings", children)
+        id_fields = [f for f in root.fields if f.key == self.id_key]
+        if not id_fields:
+            raise ValueError(
+                f"schema {self.name!r}: the root table has no column for {self.id_key!r}"
+            )
+        clash = root.keys & {c.key for c in self.children}
+        if clash:
+            raise ValueError(f"schema {self.name!r}: keys both columns and child lists: {clash}")
+
+    @property
+    def root_mapping(self) -> TableMapping:
+        mapping: TableMapping = self.__dict__["_root_mapping"]
+        return mapping
+
+    @property
+    def child_mappings(self) -> tuple[TableMapping, ...]:
+        mappings: tuple[TableMapping, ...] = self.__dict__["_child_mappings"]
+        return mappings
+
+    @property
+    def root_table(self) -> Table:
+        return self.root_mapping.table
+
+    @property
+    def id_column(self) -> str:
+        return next(f.column for f in self.root_mapping.fields if f.key == self.id_key)
+
+    @property
+    def partition_table(self) -> Table | None:
+        return _table_of(self.partition_model) if self.partition_model else None
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        """Every table of the schema, parents before children (the order to create them in)."""
+        partition = (self.partition_table,) if self.partition_table is not None else ()
+        return (*partition, self.root_table, *(m.table for m in self.child_mappings))
+
+
+def _table_of(model: type[SQLModel]) -> Table:
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a SQLModel table (declare it with table=True)")
+    return table
+
+
+def _mapping(
+    model: type[SQLModel],
+    renames: Mapping[str, str],
+    *,
+    internal: Sequence[str],
+    parent: str | None,
+) -> TableMapping:
+    table = _table_of(model)
+    for needed in (POSITION_COLUMN, EXTRA_COLUMN, *internal):
+        if needed not in table.columns:
+            raise ValueError(f"table {table.name!r} needs a column {needed!r}")
+    own = (*internal, POSITION_COLUMN, EXTRA_COLUMN)
+    key_of = {column: key for key, column in renames.items()}
+    unique = _unique_within_list(table, parent)
+    fields = tuple(
+        DocField(
+            key=key_of.get(column.name, column.name),
+            column=column.name,
+            kind=_kind_of(column),
+            required=not column.nullable,
+            choices=column.info.get("choices"),
+            unique_in_list=column.name in unique,
+        )
+        for column in table.columns
+        if column.name not in own
+    )
+    for f in fields:
+        if f.choices:
+            _add_choices_check(table, f.column, f.choices)
+    return TableMapping(table=table, fields=fields, internal=own)
+
+
+def _kind_of(column: Column[Any]) -> Kind:
+    declared = column.info.get("kind")
+    if declared is not None:
+        return declared  # type: ignore[no-any-return]
+    sa_type = column.type
+    while isinstance(sa_type, TypeDecorator):
+        sa_type = sa_type.impl_instance
+    try:
+        python_type = sa_type.python_type
+    except NotImplementedError:
+        python_type = object
+    kind_by_type: dict[type[Any], Kind] = {bool: "bool", int: "int", float: "float", str: "str"}
+    if python_type in kind_by_type:
+        return kind_by_type[python_type]
+    raise TypeError(f"column {column.table.name}.{column.name}: unsupported type {column.type}")
+
+
+def _unique_within_list(table: Table, parent: str | None) -> set[str]:
+    """Columns whose values a list may not repeat: unique alone, or unique with the parent link."""
+    unique: set[str] = set()
+    for constraint in table.constraints:
+        if not isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint):
+            continue
+        names = {c.name for c in constraint.columns} - ({parent} if parent else set())
+        if len(names) == 1:
+            unique |= names
+    return unique
+
+
+def _add_choices_check(table: Table, column: str, choices: tuple[str, ...]) -> None:
+    name = f"ck_{table.name}_{column}"
+    if any(c.name == name for c in table.constraints):
+        return
+    quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in choices)
+    table.append_constraint(CheckConstraint(f"{column} IN ({quoted})", name=name))

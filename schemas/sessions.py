@@ -1,0 +1,153 @@
+"""The reference schema: the session store of `session-store-migration-design.md`.
+
+One JSON file per workspace hash holds sessions; each session has a list of instances and a
+chat history. The tables, CHECK constraints, foreign keys (ON DELETE CASCADE) and indexes are
+those of the design's "Design SQLite schema", plus what a lossless mapping needs: each mapped
+table has a `position` (list order) and an `extra` column (see `schemas.codec`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from schemas.declaration import ChildList, DocumentRow, Schema, choices_field, json_field
+
+SESSION_TYPES = ("competition", "ensemble", "debate")
+SESSION_STATUSES = ("running", "completed", "failed", "paused")
+INSTANCE_STATUSES = ("idle", "running", "completed", "failed", "paused", "archived")
+ROLES = ("user", "assistant", "system")
+
+
+class Workspace(SQLModel, table=True):
+    """One row per partition: the workspace hash and, when known, its path."""
+
+    __tablename__ = "workspaces"
+
+    hash: str = Field(primary_key=True)
+    path: str = Field(unique=True)
+    last_accessed: str
+
+
+class SessionRow(DocumentRow, table=True):
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("idx_sessions_workspace", "workspace_hash"),
+        Index("idx_sessions_status", "status"),
+        Index("idx_sessions_type", "session_type"),
+        Index("idx_sessions_created", "created_at"),
+    )
+
+    id: str = Field(primary_key=True)
+    workspace_hash: str = Field(foreign_key="workspaces.hash", ondelete="CASCADE")
+    session_type: str = choices_field(*SESSION_TYPES)
+    task: str = Field(sa_type=Text)
+    status: str = choices_field(*SESSION_STATUSES)
+    created_at: str
+    updated_at: str
+    completed_at: str | None = None
+    model: str | None = None
+    timeout_seconds: int | None = Field(default=None, sa_type=BigInteger)
+    preserve_worktrees: bool | None = None
+    winner_id: int | None = Field(default=None, sa_type=BigInteger)
+    runtime_mix: Any = json_field()
+    total_duration: int | None = Field(default=None, sa_type=BigInteger)
+    total_files_changed: int | None = Field(default=None, sa_type=BigInteger)
+    total_lines_added: int | None = Field(default=None, sa_type=BigInteger)
+    total_lines_deleted: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class InstanceRow(DocumentRow, table=True):
+    __tablename__ = "instances"
+    __table_args__ = (
+        UniqueConstraint("session_id", "instance_id"),
+        Index("idx_instances_session", "session_id"),
+        Index("idx_instances_status", "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(foreign_key="sessions.id", ondelete="CASCADE")
+    instance_id: int = Field(sa_type=BigInteger)
+    worktree_path: str
+    branch: str
+    agent_name: str
+    status: str = choices_field(*INSTANCE_STATUSES)
+    tmux_session_id: str
+    output: str | None = Field(default=None, sa_type=Text)
+    start_time: str | None = None
+    end_time: str | None = None
+    files_changed: int | None = Field(default=None, sa_type=BigInteger)
+    lines_added: int | None = Field(default=None, sa_type=BigInteger)
+    lines_deleted: int | None = Field(default=None, sa_type=BigInteger)
+    runtime: str | None = None
+    model: str | None = None
+    runtime_label: str | None = None
+
+
+class ChatMessageRow(DocumentRow, table=True):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        Index("idx_messages_session", "session_id"),
+        Index("idx_messages_timestamp", "timestamp"),
+    )
+
+    id: str = Field(primary_key=True)
+    session_id: str = Field(foreign_key="sessions.id", ondelete="CASCADE")
+    role: str = choices_field(*ROLES)
+    content: str = Field(sa_type=Text)
+    timestamp: str
+    instance_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+def _workspace_row(partition: str) -> dict[str, Any]:
+    """The legacy store knows only the hash of a workspace, so the hash stands in for its path."""
+    return {
+        "hash": partition,
+        "path": partition,
+        "last_accessed": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+SESSION_KEY_ORDER = (
+    "id",
+    "type",
+    "task",
+    "status",
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "instances",
+    "chat_history",
+    "model",
+    "timeout_seconds",
+    "preserve_worktrees",
+    "winner_id",
+    "runtime_mix",
+    "total_duration",
+    "total_files_changed",
+    "total_lines_added",
+    "total_lines_deleted",
+)
+
+SESSIONS = Schema(
+    name="sessions",
+    version=1,
+    root=SessionRow,
+    partition_column="workspace_hash",
+    id_key="id",
+    renames={"type": "session_type"},
+    children=(
+        ChildList(
+            key="instances", model=InstanceRow, parent_column="session_id", surrogate_key="id"
+        ),
+        ChildList(key="chat_history", model=ChatMessageRow, parent_column="session_id"),
+    ),
+    version_key="updated_at",
+    key_order=SESSION_KEY_ORDER,
+    partition_model=Workspace,
+    partition_row=_workspace_row,
+)
