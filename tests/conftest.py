@@ -1,0 +1,47 @@
+"""Shared fixtures: real stores in tmp_path, seeded from fixtures/ (no mocks of a database)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from adapters.json_store import JsonStore
+from adapters.sql_store import SqlStore
+from schemas.declaration import Schema
+from schemas.registry import resolve
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak", action="store_true", default=False, help="run the heavy reliability variants"
+    )
+
+
+@pytest.fixture(scope="session")
+def sessions_schema() -> Schema:
+    return resolve("sessions")
+
+
+@pytest.fixture
+def fixture_store_dir(tmp_path: Path) -> Path:
+    """A private copy of the committed fixture store."""
+    target = tmp_path / "json"
+    shutil.copytree(FIXTURES / "store", target)
+    return target
+
+
+@pytest.fixture
+def json_store(fixture_store_dir: Path, sessions_schema: Schema) -> JsonStore:
+    return JsonStore(fixture_store_dir, sessions_schema)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path, sessions_schema: Schema) -> SqlStore:
+    store = SqlStore(tmp_path / "sessions.db", sessions_schema)
+    store.init_schema()
+    yield store  # type: ignore[misc]
+    store.close()
