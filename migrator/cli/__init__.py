@@ -1,7 +1,8 @@
 """The `migrator` command line: thin faces over the library in `migrator`.
 
 Each command module parses, calls one library function and renders its result. The one place
-that turns a `MigratorError` into a one-line message and an exit code is `main`.
+that turns a `MigratorError` into a one-line message and an exit code is the app's group
+(`migrator.cli.app`); `main` adds the same for errors raised outside a command.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 
 import typer
 
-from migrator.cli import commands_init  # noqa: F401  (registers its commands)
+from migrator.cli import commands_config, commands_init  # noqa: F401  (register commands)
 from migrator.cli.app import app
 from migrator.errors import MigratorError
 

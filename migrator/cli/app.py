@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+import typer._click as click  # typer vendors click; its Context type lives here
+from typer.core import TyperGroup
 
 from migrator import __version__
+from migrator.cli.defaults import default_map
+from migrator.config import CONFIG_ENV, find_config
+from migrator.errors import MigratorError
+
+
+class _MigratorGroup(TyperGroup):
+    """The one place a `MigratorError` becomes a one-line message and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MigratorError as exc:
+            if ctx.params.get("debug"):
+                raise
+            typer.secho(f"error: {exc}", err=True, fg="red")
+            raise typer.Exit(exc.exit_code) from None
+
 
 app = typer.Typer(
+    cls=_MigratorGroup,
     name="migrator",
     help=(
         "Move a legacy JSON-file store into SQLite (or PostgreSQL) without downtime and "
@@ -40,6 +61,19 @@ def root(
             "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            envvar=CONFIG_ENV,
+            help="Config file to read defaults from (default: ./migrator.toml, or "
+            "[tool.migrator] in ./pyproject.toml).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Global options."""
-    ctx.obj = {"debug": debug}
+    """Global options. Settings come from flags, then MIGRATOR_* variables, then the config
+    file, then built-in defaults."""
+    project = find_config(Path.cwd(), config)
+    ctx.obj = {"debug": debug, "config": project}
+    ctx.default_map = default_map(ctx.command, project)

@@ -7,25 +7,25 @@ from typing import Annotated
 
 import typer
 
-JsonDir = Annotated[
-    Path,
-    typer.Option(
-        "--json-dir",
-        envvar="MIGRATOR_JSON_DIR",
-        help="The legacy JSON store: a directory of <partition>.json files.",
-        show_default=False,
-    ),
-]
-Db = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        envvar="MIGRATOR_DB",
-        help="The SQL database: a SQLite file path or a SQLAlchemy URL "
-        "(postgresql+psycopg://user@host/db).",
-        show_default=False,
-    ),
-]
+_JSON_DIR = typer.Option(
+    "--json-dir",
+    envvar="MIGRATOR_JSON_DIR",
+    help="The legacy JSON store: a directory of <partition>.json files.",
+    show_default=False,
+)
+_DB = typer.Option(
+    "--db",
+    envvar="MIGRATOR_DB",
+    help="The SQL database: a SQLite file path or a SQLAlchemy URL "
+    "(postgresql+psycopg://user@host/db).",
+    show_default=False,
+)
+JsonDir = Annotated[Path, _JSON_DIR]
+Db = Annotated[str, _DB]
+#: For commands where the option may be left out (write `x: MaybeDb = None`, not `Db | None`,
+#: which would lose the option's settings).
+MaybeJsonDir = Annotated[Path | None, _JSON_DIR]
+MaybeDb = Annotated[str | None, _DB]
 SchemaRef = Annotated[
     str,
     typer.Option(

@@ -1,0 +1,53 @@
+"""`migrator config`: the effective settings and where each came from."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from migrator.cli.app import app
+from migrator.cli.defaults import source_of
+from migrator.cli.options import MaybeDb, MaybeJsonDir, SchemaRef
+from migrator.config import ConfigFile
+
+
+@app.command("config")
+def show_config(
+    ctx: typer.Context,
+    json_dir: MaybeJsonDir = None,
+    db: MaybeDb = None,
+    schema: SchemaRef = "sessions",
+    output_format: Annotated[
+        str, typer.Option("--format", help="text or json.", case_sensitive=False)
+    ] = "text",
+) -> None:
+    """Print the effective settings (flag > environment > config file > default)."""
+    project: ConfigFile = ctx.obj["config"]
+    settings = {
+        "json_dir": (None if json_dir is None else str(json_dir), source_of(ctx, "json_dir")),
+        "db": (db, source_of(ctx, "db")),
+        "schema": (schema, source_of(ctx, "schema")),
+    }
+    for key, value in sorted(project.shared.items()):
+        settings.setdefault(key, (value, "config file"))
+    for command, values in sorted(project.commands.items()):
+        for key, value in sorted(values.items()):
+            settings[f"{command}.{key}"] = (value, "config file")
+    where = str(project.path) if project.path else None
+    if output_format.lower() == "json":
+        payload = {
+            "config_file": where,
+            "settings": {k: {"value": v, "source": s} for k, (v, s) in settings.items()},
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    table = Table(title=f"config file: {where or 'none found'}")
+    for column in ("setting", "value", "source"):
+        table.add_column(column)
+    for key, (value, source) in settings.items():
+        table.add_row(key, "-" if value is None else str(value), source)
+    Console().print(table)
