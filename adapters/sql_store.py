@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +84,8 @@ class SqlStore:
         if file is not None and not create and not file.exists():
             raise DatabaseError(f"database {file} does not exist; run `migrator init` or `import`")
         self.engine = self.dialect.engine(self.url)
+        #: False: read-only use (the validator): never create the file or any table.
+        self._create = create
         self._ready = False
 
     @property
@@ -145,8 +147,19 @@ class SqlStore:
             )
 
     def _ensure_ready(self) -> None:
-        if not self._ready:
+        if self._ready:
+            return
+        if self._create:
             self.init_schema()
+            return
+        with self._errors():
+            self._check_recorded_schema()
+        if not self.is_initialized():
+            raise DatabaseError(
+                f"database {self.location} has no {self.schema.name!r} tables; "
+                "run `migrator init` or `import`"
+            )
+        self._ready = True
 
     # ------------------------------------------------------------------ reading
 
@@ -188,12 +201,17 @@ class SqlStore:
     def list(self, partition: str) -> builtins.list[Document]:
         return self.read_partition(partition)
 
-    def read_partition(self, partition: str) -> builtins.list[Document]:
-        """A partition's documents in stored order, read in one consistent transaction."""
+    def read_partition(
+        self, partition: str, ids: Collection[str] | None = None
+    ) -> builtins.list[Document]:
+        """A partition's documents in stored order, read in one consistent transaction
+        (only those whose id is in `ids`, when given: keep it to a few hundred)."""
         self._ensure_ready()
         schema = self.schema
         root = schema.root_table
         in_partition = root.c[schema.partition_column] == partition
+        if ids is not None:
+            in_partition = in_partition & root.c[schema.id_column].in_(list(ids))
         with self._errors(), self.engine.connect() as raw:
             conn = self.dialect.begin_read(raw)
             with conn.begin():
