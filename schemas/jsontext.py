@@ -8,14 +8,15 @@ files: the stores decide where the bytes go.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-# An integer literal orjson might read as a float (it keeps 64 bits); may also match inside a
-# string, which only costs the slower exact parser.
-_LONG_DIGITS = re.compile(rb"\d{19,}")
+# An integer literal orjson might read as a float (it keeps 64 bits) is a run of 19 or more
+# digits; it may also be inside a string, which only costs the slower exact parser. Mapping every
+# digit to "0" and searching for 19 of them is ~10x faster than a regular expression.
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_DIGITS = b"0" * 19
 
 
 class JsonDecodeError(ValueError):
@@ -35,7 +36,7 @@ class JsonEncodeError(ValueError):
 def loads(data: bytes | str) -> Any:
     """Parse JSON text, keeping integers of any size exact and refusing NaN and Infinity."""
     raw = data.encode() if isinstance(data, str) else data
-    if _LONG_DIGITS.search(raw):
+    if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):
         return _loads_exact(raw)
     try:
         return orjson.loads(raw)
