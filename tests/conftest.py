@@ -12,6 +12,9 @@ from adapters.sql_store import SqlStore
 from schemas.declaration import Schema
 from schemas.registry import resolve
 
+# The throwaway PostgreSQL server and its fixtures (`pg_url`, `pg_db_url`).
+pytest_plugins = ["tests.pg_server"]
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
