@@ -1,0 +1,414 @@
+"""The validator: prove the SQL store holds exactly what the JSON store holds, or name every
+difference.
+
+Partition by partition, each side's documents are keyed by id and compared by their canonical
+bytes (`schemas.codec.canonical_bytes`); DeepDiff runs only on the pairs whose bytes differ, so
+validating costs little more than reading both stores. Memory holds one partition's documents:
+an id seen on one side only is kept as a reference until the end, where an id found on both
+sides in different partitions becomes one mismatch (a moved document), not two missing ones.
+
+Read-only, safe beside a running application: JSON files are read without a lock (writers
+replace them atomically) and SQL in one read transaction per partition.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from adapters.json_store import JsonStore
+from adapters.sql_store import SqlStore
+from migrator.errors import UsageError
+from schemas.codec import canonical_bytes
+from schemas.comparison import (
+    PARTITION_CHANGED,
+    Difference,
+    compare_documents,
+    compile_ignore_paths,
+    deep_differences,
+)
+
+__all__ = [
+    "Difference",
+    "DocRef",
+    "InvalidRecord",
+    "Mismatch",
+    "ValidationReport",
+    "compare_documents",
+    "validate",
+]
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+#: At most this many ids go into one `IN (...)` of a sampled SQL read; more read the partition.
+_MAX_IDS_PER_READ = 500
+
+
+@dataclass(frozen=True)
+class DocRef:
+    """A document by id and partition: what a missing finding names."""
+
+    id: str
+    partition: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "partition": self.partition}
+
+
+@dataclass
+class Mismatch:
+    """A document on both sides that differs. `partition` is the JSON side's; a document whose
+    partition differs carries a `partition_changed` difference at path `root` first."""
+
+    id: str
+    partition: str
+    differences: list[Difference]
+    #: How many differences there are, when `differences` was cut by `max_details`.
+    total_differences: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "id": self.id,
+            "partition": self.partition,
+            "differences": [d.to_dict() for d in self.differences],
+        }
+        if self.total_differences is not None:
+            result["differences_total"] = self.total_differences
+        return result
+
+
+@dataclass(frozen=True)
+class InvalidRecord:
+    """A JSON record that cannot be keyed (not an object, no string id, a repeated id): it
+    cannot be in the SQL store as it stands."""
+
+    partition: str
+    index: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"partition": self.partition, "index": self.index, "reason": self.reason}
+
+
+def _tally() -> dict[str, int]:
+    return dict.fromkeys(
+        (
+            "json",
+            "sqlite",
+            "matched",
+            "missing_in_sqlite",
+            "missing_in_json",
+            "mismatched",
+            "ignored",
+            "invalid_in_json",
+        ),
+        0,
+    )
+
+
+#: The counts that are findings (what makes `ok` false).
+FINDINGS = ("missing_in_sqlite", "missing_in_json", "mismatched", "invalid_in_json")
+
+
+@dataclass
+class ValidationReport:
+    """What `validate` found. `counts` are always complete; the lists may be cut by
+    `max_details` (then `details_truncated`). `by_partition` has the same counts per partition
+    (a moved document counts as mismatched in its JSON partition)."""
+
+    ok: bool
+    schema: str
+    sampled: bool
+    counts: dict[str, int]
+    missing_in_sqlite: list[DocRef]
+    missing_in_json: list[DocRef]
+    mismatched: list[Mismatch]
+    invalid_in_json: list[InvalidRecord] = field(default_factory=list)
+    by_partition: dict[str, dict[str, int]] = field(default_factory=dict)
+    ignore_paths: tuple[str, ...] = ()
+    details_truncated: bool = False
+    #: With `sampled`: the seed that reproduces the sample, and how many ids it was drawn from.
+    seed: int | None = None
+    population: int | None = None
+
+    @property
+    def compared(self) -> int:
+        """Documents compared: each id once, whichever sides hold it."""
+        c = self.counts
+        return c["matched"] + c["mismatched"] + c["missing_in_sqlite"] + c["missing_in_json"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report, a contract scripts rely on (keys are only ever added)."""
+        result: dict[str, Any] = {
+            "ok": self.ok,
+            "schema": self.schema,
+            "sampled": self.sampled,
+            "counts": dict(self.counts),
+            "missing_in_sqlite": [ref.to_dict() for ref in self.missing_in_sqlite],
+            "missing_in_json": [ref.to_dict() for ref in self.missing_in_json],
+            "mismatched": [m.to_dict() for m in self.mismatched],
+            "invalid_in_json": [r.to_dict() for r in self.invalid_in_json],
+            "ignore_paths": list(self.ignore_paths),
+            "details_truncated": self.details_truncated,
+        }
+        if self.sampled:
+            result["seed"] = self.seed
+            result["population"] = self.population
+        return result
+
+
+def validate(
+    json_store: JsonStore,
+    sql_store: SqlStore,
+    *,
+    ignore_paths: Sequence[str] = (),
+    partitions: Sequence[str] | None = None,
+    sample: int | None = None,
+    max_details: int | None = None,
+    seed: int | None = None,
+) -> ValidationReport:
+    """Compare the two stores document by document and report every difference.
+
+    `ignore_paths` are regular expressions over DeepDiff paths (`root\\['updated_at'\\]`) that
+    may differ; `partitions` limits the comparison to those partitions (on both sides);
+    `sample` compares a random sample of that many ids from the whole store (reproducible with
+    `seed`); `max_details` caps each list of findings and each mismatch's differences, never
+    the counts."""
+    if sample is not None and sample < 1:
+        raise UsageError(f"--sample must be at least 1, got {sample}")
+    if max_details is not None and max_details < 0:
+        raise UsageError(f"--max-details must be 0 or more, got {max_details}")
+    run = _Run(json_store, sql_store, compile_ignore_paths(ignore_paths), max_details)
+    names = _partitions_in_scope(json_store, sql_store, partitions)
+    if sample is None:
+        for name in names:
+            run.compare_partition(name, run.read_json(name), sql_store.read_partition(name))
+        run.finish()
+        return run.report(ignore_paths)
+    chosen_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
+    population = _sample_partitions(run, names, sample, chosen_seed)
+    run.finish()
+    report = run.report(ignore_paths)
+    report.sampled, report.seed, report.population = True, chosen_seed, population
+    return report
+
+
+def _partitions_in_scope(
+    json_store: JsonStore, sql_store: SqlStore, wanted: Sequence[str] | None
+) -> list[str]:
+    names = sorted(set(json_store.partitions()) | set(sql_store.partitions()))
+    if wanted is None:
+        return names
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise UsageError(f"--partition {', '.join(map(repr, unknown))}: in neither store")
+    return sorted(set(wanted))
+
+
+def _sample_partitions(run: _Run, names: list[str], size: int, seed: int) -> int:
+    """Draw `size` ids from both stores' ids in `names` and compare those; returns how many ids
+    there were. The first pass reads only ids (SQL) or drops documents at once (JSON)."""
+    json_where: dict[str, str] = {}
+    sql_where: dict[str, str] = {}
+    id_key = run.id_key
+    for name in names:
+        for record in run.read_json(name):
+            doc_id = record.get(id_key) if isinstance(record, dict) else None
+            if isinstance(doc_id, str) and doc_id:
+                json_where.setdefault(doc_id, name)
+        for doc_id in run.sql_store.ids_in(name):
+            sql_where[doc_id] = name
+    population = sorted(json_where.keys() | sql_where.keys())
+    chosen = set(random.Random(seed).sample(population, min(size, len(population))))
+    json_ids: dict[str, set[str]] = {}
+    sql_ids: dict[str, set[str]] = {}
+    for doc_id in chosen:
+        if doc_id in json_where:
+            json_ids.setdefault(json_where[doc_id], set()).add(doc_id)
+        if doc_id in sql_where:
+            sql_ids.setdefault(sql_where[doc_id], set()).add(doc_id)
+    for name in names:
+        wanted_json, wanted_sql = json_ids.get(name, set()), sql_ids.get(name, set())
+        if not wanted_json and not wanted_sql:
+            continue
+        records = [
+            r
+            for r in (run.read_json(name) if wanted_json else [])
+            if isinstance(r, dict) and r.get(id_key) in wanted_json
+        ]
+        run.compare_partition(name, records, run.read_sql(name, wanted_sql))
+    logger.info("sampled %d of %d documents (seed %d)", len(chosen), len(population), seed)
+    return len(population)
+
+
+class _Run:
+    """The state of one validation: findings, counts, and the one-sided ids not yet resolved."""
+
+    def __init__(
+        self,
+        json_store: JsonStore,
+        sql_store: SqlStore,
+        ignore: tuple[re.Pattern[str], ...],
+        max_details: int | None,
+    ) -> None:
+        self.json_store, self.sql_store = json_store, sql_store
+        self.id_key = sql_store.schema.id_key
+        self.ignore = ignore
+        self.cap = max_details
+        self.truncated = False
+        self.json_partitions = set(json_store.partitions())
+        self.counts = _tally()
+        self.by_partition: dict[str, dict[str, int]] = {}
+        self.mismatched: list[Mismatch] = []
+        self.invalid: list[InvalidRecord] = []
+        self.missing: dict[str, list[DocRef]] = {"missing_in_sqlite": [], "missing_in_json": []}
+        # id -> partition of documents seen on one side only, until `finish` pairs moved ones.
+        self.json_only: dict[str, str] = {}
+        self.sql_only: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ reading
+
+    def read_json(self, name: str) -> list[Any]:
+        # A partition only SQL has may not even be a safe file name: then JSON has nothing.
+        return self.json_store.read_partition(name) if name in self.json_partitions else []
+
+    def read_sql(self, name: str, ids: set[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        if len(ids) <= _MAX_IDS_PER_READ:
+            return self.sql_store.read_partition(name, ids)
+        return [d for d in self.sql_store.read_partition(name) if d[self.id_key] in ids]
+
+    # ------------------------------------------------------------------ comparing
+
+    def compare_partition(self, name: str, records: list[Any], sql_docs: list[Any]) -> None:
+        """Compare one partition's JSON records with its SQL documents."""
+        json_docs: dict[str, Any] = {}
+        for index, record in enumerate(records):
+            doc_id = record.get(self.id_key) if isinstance(record, dict) else None
+            if isinstance(doc_id, str) and doc_id in json_docs:
+                self.add_invalid(name, index, f"repeats id {doc_id!r}")
+            elif isinstance(doc_id, str) and doc_id:
+                json_docs[doc_id] = record
+            elif isinstance(record, dict):
+                self.add_invalid(name, index, f"has no string {self.id_key!r}")
+            else:
+                self.add_invalid(name, index, "is not a JSON object")
+        sql_docs_by_id = {doc[self.id_key]: doc for doc in sql_docs}
+        self.count(name, "json", len(json_docs))
+        self.count(name, "sqlite", len(sql_docs_by_id))
+        for doc_id, json_doc in json_docs.items():
+            sql_doc = sql_docs_by_id.pop(doc_id, None)
+            if sql_doc is None:
+                if doc_id in self.json_only:  # the same id in two JSON files: one may pair
+                    self.add_missing("missing_in_sqlite", doc_id, self.json_only[doc_id])
+                self.json_only[doc_id] = name
+            elif canonical_bytes(json_doc) == canonical_bytes(sql_doc):
+                self.count(name, "matched")
+            else:
+                self.compare_pair(doc_id, name, json_doc, sql_doc, [])
+        for doc_id in sql_docs_by_id:
+            self.sql_only[doc_id] = name
+        logger.debug("partition %s: %d json, %d sql", name, len(json_docs), len(sql_docs))
+
+    def compare_pair(
+        self, doc_id: str, name: str, json_doc: Any, sql_doc: Any, found: list[Difference]
+    ) -> None:
+        """A pair whose bytes differ, or whose partitions do (then `found` says so)."""
+        listed = self.has_room(self.mismatched)
+        if listed or self.ignore:  # past the cap, differing bytes are a mismatch unless ignored
+            found = found + deep_differences(json_doc, sql_doc, self.ignore)
+            if not found:
+                self.count(name, "matched")
+                self.count(name, "ignored")
+                return
+        self.count(name, "mismatched")
+        if listed:
+            shown = self.cut(found)
+            total = len(found) if len(shown) < len(found) else None
+            self.mismatched.append(Mismatch(doc_id, name, shown, total))
+
+    def finish(self) -> None:
+        """Pair the ids seen on one side only: a moved document, or missing for real."""
+        moved = sorted(self.json_only.keys() & self.sql_only.keys())
+        json_docs = self._fetch_json({doc_id: self.json_only[doc_id] for doc_id in moved})
+        sql_docs = self._fetch_sql({doc_id: self.sql_only[doc_id] for doc_id in moved})
+        for doc_id in moved:
+            if doc_id not in json_docs or doc_id not in sql_docs:
+                continue  # written to since it was read: reported as missing below
+            json_name, sql_name = self.json_only.pop(doc_id), self.sql_only.pop(doc_id)
+            where = Difference("root", PARTITION_CHANGED, json_name, sql_name)
+            self.compare_pair(doc_id, json_name, json_docs[doc_id], sql_docs[doc_id], [where])
+        for doc_id, name in self.json_only.items():
+            self.add_missing("missing_in_sqlite", doc_id, name)
+        for doc_id, name in self.sql_only.items():
+            self.add_missing("missing_in_json", doc_id, name)
+
+    def _fetch_json(self, where: dict[str, str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in sorted(set(where.values())):
+            for record in self.read_json(name):
+                doc_id = record.get(self.id_key) if isinstance(record, dict) else None
+                if isinstance(doc_id, str) and where.get(doc_id) == name:
+                    found.setdefault(doc_id, record)
+        return found
+
+    def _fetch_sql(self, where: dict[str, str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in sorted(set(where.values())):
+            ids = {doc_id for doc_id, partition in where.items() if partition == name}
+            found.update((doc[self.id_key], doc) for doc in self.read_sql(name, ids))
+        return found
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def count(self, partition: str, key: str, n: int = 1) -> None:
+        self.counts[key] += n
+        self.by_partition.setdefault(partition, _tally())[key] += n
+
+    def has_room(self, listed: Sequence[object]) -> bool:
+        if self.cap is None or len(listed) < self.cap:
+            return True
+        self.truncated = True
+        return False
+
+    def cut(self, items: list[_T]) -> list[_T]:
+        if self.cap is None or len(items) <= self.cap:
+            return items
+        self.truncated = True
+        return items[: self.cap]
+
+    def add_invalid(self, name: str, index: int, reason: str) -> None:
+        self.count(name, "invalid_in_json")
+        if self.has_room(self.invalid):
+            self.invalid.append(InvalidRecord(name, index, reason))
+
+    def add_missing(self, key: str, doc_id: str, name: str) -> None:
+        # Kept whole (refs are small) so the listed ones are the first by partition and id.
+        self.count(name, key)
+        self.missing[key].append(DocRef(doc_id, name))
+
+    def report(self, ignore_paths: Iterable[str]) -> ValidationReport:
+        def by_place(refs: list[DocRef]) -> list[DocRef]:
+            return self.cut(sorted(refs, key=lambda ref: (ref.partition, ref.id)))
+
+        missing_in_sqlite = by_place(self.missing["missing_in_sqlite"])
+        missing_in_json = by_place(self.missing["missing_in_json"])
+        return ValidationReport(
+            ok=not any(self.counts[key] for key in FINDINGS),
+            schema=self.sql_store.schema.name,
+            sampled=False,
+            counts=self.counts,
+            missing_in_sqlite=missing_in_sqlite,
+            missing_in_json=missing_in_json,
+            mismatched=sorted(self.mismatched, key=lambda m: (m.partition, m.id)),
+            invalid_in_json=self.invalid,
+            by_partition=self.by_partition,
+            ignore_paths=tuple(ignore_paths),
+            details_truncated=self.truncated,
+        )
