@@ -65,9 +65,15 @@ class Dialect:
         return conn
 
     def bulk_insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        """The fastest way this database takes many rows inside the current transaction."""
-        if rows:
-            conn.execute(table.insert(), list(rows))
+        """The fastest way this database takes many rows inside the current transaction: one
+        compiled INSERT handed to the driver's executemany with plain tuples. SQLAlchemy's
+        per-row parameter processing cost ~15% of an import, and these columns (text, integers,
+        booleans, NULL) need none. Every row must carry the first row's keys."""
+        if not rows:
+            return
+        compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
+        order = compiled.positiontup or []
+        conn.exec_driver_sql(str(compiled), [tuple([row[key] for key in order]) for row in rows])
 
     def database_file(self, url: str) -> Path | None:
         """The file behind the URL, for file-level work (backup, doctor); None if in memory."""

@@ -73,6 +73,17 @@ class ImportMark:
     documents: int
 
 
+@dataclass(frozen=True)
+class PartitionWrite:
+    """One partition's share of a bulk write: documents to (re)insert, other ids to delete, and
+    the import mark to record (None: the partition is not fully imported, forget its mark)."""
+
+    partition: str
+    documents: Sequence[DocumentRows]
+    delete_ids: Collection[str] = ()
+    mark: ImportMark | None = None
+
+
 class SqlStore:
     """A schema's documents in a SQL database named by a file path or a SQLAlchemy URL."""
 
@@ -349,6 +360,26 @@ class SqlStore:
             checkpoint("sql.before_commit")
         checkpoint("sql.after_commit")
 
+    def write_partitions(self, writes: Sequence[PartitionWrite]) -> None:
+        """In one transaction, each write in turn: delete its ids and its documents' ids, insert
+        its documents, and replace the partition's import mark (data and mark commit together,
+        so a crash never leaves a mark that claims data the database lacks). A constraint that
+        a lone document breaks is raised as that document's `DocumentError`."""
+        self._ensure_ready()
+        only = [rows for write in writes for rows in write.documents]
+        lone = only[0].doc_id if len(only) == 1 else None
+        partition = writes[0].partition if len(writes) == 1 else None
+        with self._errors(partition=partition, doc_id=lone), self._write() as conn:
+            for write in writes:
+                to_delete = {rows.doc_id for rows in write.documents} | set(write.delete_ids)
+                self._replace(conn, write.partition, write.documents, delete_ids=to_delete)
+                if write.mark is not None:
+                    self._record_mark(conn, write.mark)
+                else:
+                    self._forget_mark(conn, write.partition)
+            checkpoint("sql.before_commit")
+        checkpoint("sql.after_commit")
+
     def _replace(
         self,
         conn: Connection,
@@ -400,6 +431,9 @@ class SqlStore:
             conn.execute(
                 delete(import_state_table).where(import_state_table.c.partition == partition)
             )
+
+    def _forget_mark(self, conn: Connection, partition: str) -> None:
+        conn.execute(delete(import_state_table).where(import_state_table.c.partition == partition))
 
     def _record_mark(self, conn: Connection, mark: ImportMark) -> None:
         table = import_state_table
