@@ -32,6 +32,7 @@ from sqlalchemy import exc as sa_exc
 from adapters.dialects import Dialect, database_url, dialect_for
 from adapters.faults import checkpoint
 from migrator.errors import (
+    ConstraintError,
     DatabaseCorruptError,
     DatabaseError,
     DocumentError,
@@ -465,7 +466,7 @@ class SqlStore:
             yield
         except sa_exc.IntegrityError as exc:
             if doc_id is None:
-                raise _translate(exc, self.location) from exc
+                raise ConstraintError(f"database {self.location}: {_detail(exc)}") from exc
             raise DocumentError(
                 f"refused by the database: {_detail(exc)}", partition=partition, doc_id=doc_id
             ) from exc

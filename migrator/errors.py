@@ -12,6 +12,7 @@ line and exit with a documented code, and a Python caller can act on the fields:
     │   ├── JsonFileError              a partition file that is not a JSON array (line, column)
     │   ├── PartitionConflictError     an id already stored under another partition
     │   └── DatabaseError              the SQL side failed
+    │       ├── ConstraintError        rows the database refused (a key another row already has)
     │       ├── DatabaseCorruptError   the database file is damaged: run `migrator restore`
     │       └── SchemaMismatchError    the database holds another schema or a newer version
     ├── PhaseError                     a phase move refused by its guards, or an unknown phase
@@ -138,6 +139,11 @@ class PartitionConflictError(StoreError):
 
 class DatabaseError(StoreError):
     """The SQL side failed: unreachable, locked past the timeout, or refused the statement."""
+
+
+class ConstraintError(DatabaseError):
+    """Rows the database refused for a constraint (a key another row already has): some
+    document of the batch is at fault, so the batch can be retried document by document."""
 
 
 class DatabaseCorruptError(DatabaseError):
