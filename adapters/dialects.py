@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -24,15 +25,25 @@ from migrator.errors import UsageError
 
 #: Seconds a writer waits for another writer before SQLite reports the database busy.
 BUSY_TIMEOUT_SECONDS = 30
+#: Seconds to wait for a PostgreSQL server to accept a connection.
+CONNECT_TIMEOUT_SECONDS = 10
+#: The advisory lock `init_schema` holds on PostgreSQL (an arbitrary constant: "mig1").
+_SCHEMA_LOCK_KEY = 0x6D696731
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def database_url(db: str | Path) -> str:
-    """A SQLAlchemy URL for a URL or a plain file path (a path means a SQLite file)."""
+    """A SQLAlchemy URL for a URL or a plain file path (a path means a SQLite file).
+
+    A PostgreSQL URL without a driver (`postgresql://`, `postgres://`) means psycopg 3, the
+    driver we install; SQLAlchemy would otherwise pick psycopg2."""
     text_db = str(db)
-    if _URL_SCHEME.match(text_db):
-        return text_db
-    return f"sqlite:///{Path(text_db).expanduser().absolute()}"
+    if not _URL_SCHEME.match(text_db):
+        return f"sqlite:///{Path(text_db).expanduser().absolute()}"
+    for plain in ("postgresql://", "postgres://"):
+        if text_db.startswith(plain):
+            return "postgresql+psycopg://" + text_db[len(plain) :]
+    return text_db
 
 
 class Dialect:
@@ -59,6 +70,9 @@ class Dialect:
 
     def lock_document(self, conn: Connection, doc_id: str) -> None:
         """Serialize writers of one document (SQLite's BEGIN IMMEDIATE already serializes all)."""
+
+    def lock_schema(self, conn: Connection) -> None:
+        """Serialize processes creating the schema at once (SQLite: BEGIN IMMEDIATE does)."""
 
     def begin_read(self, conn: Connection) -> Connection:
         """A connection whose next transaction reads one consistent snapshot."""
@@ -110,16 +124,54 @@ class PostgresDialect(Dialect):
     supports_integrity_check = False
 
     def engine(self, url: str) -> Engine:
-        return create_engine(url, pool_pre_ping=True)
+        # A server that does not answer is an error after a while, not a hang.
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                "application_name": "migrator",
+            },
+        )
 
     def insert_ignore(self, table: Table) -> Insert:
         return postgresql.insert(table).on_conflict_do_nothing()
 
     def lock_document(self, conn: Connection, doc_id: str) -> None:
+        # Until commit: two writers of one new id would otherwise both insert it.
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:id, 0))"), {"id": doc_id})
 
+    def lock_schema(self, conn: Connection) -> None:
+        # The two-key lock space, apart from the documents': CREATE TABLE is not idempotent when
+        # two processes run it at once.
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY}, 0)"))
+
     def begin_read(self, conn: Connection) -> Connection:
+        # One snapshot for every statement of the transaction; the pool resets both on check-in.
         return conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+
+    def bulk_insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """COPY ... FROM STDIN on the connection's own psycopg connection: same transaction."""
+        if not rows:
+            return
+        import psycopg
+
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        quote = conn.dialect.identifier_preparer
+        statement = (
+            f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) "
+            "FROM STDIN"
+        )
+        driver = conn.connection.driver_connection
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+                for row in rows:
+                    copy.write_row([row.get(column) for column in columns])
+        except psycopg.Error as exc:
+            # Raised as SQLAlchemy would have, so the store maps it like any other statement's.
+            raise sa_exc.DBAPIError.instance(
+                statement, None, exc, psycopg.Error, dialect=conn.dialect
+            ) from exc
 
     def database_file(self, url: str) -> Path | None:
         return None

@@ -114,6 +114,7 @@ class SqlStore:
         with self._errors():
             self._check_recorded_schema()
             with self._write() as conn:
+                self.dialect.lock_schema(conn)
                 existing = set(inspect(conn).get_table_names())
                 created = self.schema.root_table.name not in existing
                 _housekeeping.create_all(conn)
@@ -256,7 +257,8 @@ class SqlStore:
         self._ensure_ready()
         column = self.schema.root_table.c[self.schema.partition_column]
         with self._errors(), self.engine.connect() as conn:
-            return list(conn.execute(select(column).distinct().order_by(column)).scalars())
+            # Sorted here, not by the database: its collation may not be code point order.
+            return sorted(conn.execute(select(column).distinct()).scalars())
 
     def iter_documents(self) -> Iterator[tuple[str, Document]]:
         for partition in self.partitions():
