@@ -1,0 +1,107 @@
+"""`migrator validate`: prove the SQL store holds exactly what the JSON store holds."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from adapters.json_store import JsonStore
+from adapters.sql_store import SqlStore
+from migrator.cli.app import app
+from migrator.cli.options import Db, JsonDir, Quiet, SchemaRef
+from migrator.errors import UsageError
+from migrator.report import (
+    render_validation,
+    validation_summary,
+    validation_text,
+    write_output,
+)
+from migrator.validator import validate
+from schemas.registry import resolve
+
+
+class ReportFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+@app.command("validate")
+def validate_command(
+    json_dir: JsonDir,
+    db: Db,
+    schema: SchemaRef = "sessions",
+    ignore_path: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-path",
+            metavar="REGEX",
+            help="A DeepDiff path allowed to differ, as a regular expression "
+            "(repeatable), e.g. \"root\\['updated_at'\\]\".",
+        ),
+    ] = None,
+    partition: Annotated[
+        list[str] | None,
+        typer.Option("--partition", metavar="NAME", help="Only this partition (repeatable)."),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, metavar="N", help="Compare a random sample of N documents."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of --sample, to draw the same sample again.")
+    ] = None,
+    max_details: Annotated[
+        int | None,
+        typer.Option(
+            min=0, metavar="N", help="List at most N findings of each kind (counts stay whole)."
+        ),
+    ] = None,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="text, json or junit (JUnit XML).")
+    ] = ReportFormat.text,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", metavar="PATH", help="Write the report to this file."),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Compare the JSON store with the SQL database, document by document; read-only.
+
+    Exit 0 when they agree, 1 when there are differences, 2 on a usage or fatal error."""
+    if not json_dir.is_dir():
+        raise UsageError(f"--json-dir {json_dir}: not a directory")
+    resolved = resolve(schema)
+    sql_store = SqlStore(db, resolved, create=False)
+    try:
+        report = validate(
+            JsonStore(json_dir, resolved),
+            sql_store,
+            ignore_paths=ignore_path or (),
+            partitions=partition or None,
+            sample=sample,
+            max_details=max_details,
+            seed=seed,
+        )
+    finally:
+        sql_store.close()
+    summary = validation_summary(report)
+    if output is not None:
+        write_output(render_validation(report, output_format.value), output)
+        if not quiet:
+            typer.echo(summary)
+            typer.echo(f"report written to {output}")
+    elif output_format is ReportFormat.text:
+        console = Console(highlight=False)
+        for item in validation_text(report):
+            console.print(item)
+    else:
+        typer.echo(render_validation(report, output_format.value), nl=False)
+        if not quiet:
+            typer.echo(summary, err=True)
+    if not report.ok:
+        raise typer.Exit(1)

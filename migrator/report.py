@@ -1,0 +1,259 @@
+"""Renders result values for people and for machines: rich tables, JSON, JUnit XML.
+
+The generic helpers (`json_text`, `junit_xml` with `TestCase`/`Failure`, `plain_text`,
+`write_output`) serve any result type; the `validation_*` functions render a
+`ValidationReport`. Nothing here prints: the CLI decides where text goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from migrator.errors import UsageError
+from migrator.validator import FINDINGS, ValidationReport
+from schemas.comparison import PARTITION_CHANGED, Difference
+from schemas.jsontext import dumps_compact, dumps_pretty
+
+#: Characters XML 1.0 cannot hold at all (documents may: NUL, other C0 controls, lone
+#: surrogates); they are written as `\xNN` / `\uNNNN` escapes instead.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ABSENT = "(absent)"
+
+
+# --------------------------------------------------------------------------- generic helpers
+
+
+def json_text(value: Any) -> str:
+    """Indented JSON text with a final newline; integers of any size stay exact."""
+    return dumps_pretty(value).decode() + "\n"
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A value as compact JSON on one line, cut to `limit` characters for a table cell."""
+    text = dumps_compact(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One `<failure>` of a JUnit test case."""
+
+    type: str
+    message: str
+    text: str = ""
+
+
+@dataclass
+class TestCase:
+    """One JUnit `<testcase>`: passes when it has no failures."""
+
+    __test__ = False  # not a pytest test class, whatever module imports it
+
+    name: str
+    classname: str
+    failures: list[Failure] = field(default_factory=list)
+
+
+def junit_xml(
+    suite_name: str, cases: Sequence[TestCase], *, properties: Mapping[str, Any] | None = None
+) -> str:
+    """A JUnit XML document with one `<testsuite>`, as CI systems read it."""
+    failed = sum(1 for case in cases if case.failures)
+    suite = ET.Element(
+        "testsuite",
+        name=_xml_safe(suite_name),
+        tests=str(len(cases)),
+        failures=str(failed),
+        errors="0",
+        skipped="0",
+    )
+    if properties:
+        props = ET.SubElement(suite, "properties")
+        for key, value in properties.items():
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+            ET.SubElement(props, "property", name=_xml_safe(key), value=_xml_safe(shown))
+    for case in cases:
+        element = ET.SubElement(
+            suite, "testcase", name=_xml_safe(case.name), classname=_xml_safe(case.classname)
+        )
+        for failure in case.failures:
+            node = ET.SubElement(
+                element, "failure", type=_xml_safe(failure.type), message=_xml_safe(failure.message)
+            )
+            node.text = _xml_safe(failure.text) if failure.text else None
+    ET.indent(suite)
+    body = ET.tostring(suite, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+def _xml_safe(text: str) -> str:
+    return _NOT_XML.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def plain_text(renderables: Iterable[RenderableType], width: int = 160) -> str:
+    """What rich would print, as plain text (no colour codes), for a file."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, highlight=False)
+    for item in renderables:
+        console.print(item)
+    return buffer.getvalue()
+
+
+def write_output(text: str, path: Path) -> None:
+    """Write a rendered report to `path` atomically: a reader sees the old file or the new."""
+    directory = path.parent
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the report: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise UsageError(f"{path}: cannot write the report: {exc.strerror or exc}") from None
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validation_summary(report: ValidationReport) -> str:
+    """The one line that says it all: `OK: 36 documents match` or `DIFFERENT: ...`."""
+    c = report.counts
+    if report.ok:
+        line = f"OK: {c['matched']} {'sampled ' if report.sampled else ''}documents match"
+        if c["ignored"]:
+            line += f" ({c['ignored']} differ only in ignored paths)"
+    else:
+        parts = [
+            f"{c['missing_in_sqlite']} missing in sqlite",
+            f"{c['missing_in_json']} missing in json",
+            f"{c['mismatched']} mismatched",
+        ]
+        if c["invalid_in_json"]:
+            parts.append(f"{c['invalid_in_json']} invalid in json")
+        line = f"DIFFERENT: {', '.join(parts)} of {report.compared}"
+    if report.sampled:
+        line += f" (a sample of {report.compared} of {report.population}, seed {report.seed})"
+    return line
+
+
+def validation_table(report: ValidationReport) -> Table | None:
+    """One row per finding (per difference, for a mismatch); None when there is nothing. A
+    partition or id is shown once for the rows that follow it."""
+    rows = list(_finding_rows(report))
+    if not rows:
+        return None
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("partition", "id", "finding", "path", "json", "sqlite"):
+        table.add_column(name, overflow="fold")
+    previous: tuple[str, ...] = ("", "")
+    for row in rows:
+        shown = row
+        if row[:2] == previous:
+            shown = ("", "", *row[2:])
+        elif row[0] == previous[0]:
+            shown = ("", *row[1:])
+        previous = row[:2]
+        table.add_row(*(Text(cell) for cell in shown))
+    if report.details_truncated:
+        table.caption = "listing cut by --max-details; the counts are complete"
+    return table
+
+
+def _finding_rows(report: ValidationReport) -> Iterable[tuple[str, ...]]:
+    for ref in report.missing_in_sqlite:
+        yield ref.partition, ref.id, "missing_in_sqlite", "", "present", _ABSENT
+    for ref in report.missing_in_json:
+        yield ref.partition, ref.id, "missing_in_json", "", _ABSENT, "present"
+    for mismatch in report.mismatched:
+        for d in mismatch.differences:
+            json_cell = _ABSENT if d.kind.endswith("_added") else short(d.json)
+            sqlite_cell = _ABSENT if d.kind.endswith("_removed") else short(d.sqlite)
+            yield mismatch.partition, mismatch.id, d.kind, d.path, json_cell, sqlite_cell
+        hidden = (mismatch.total_differences or 0) - len(mismatch.differences)
+        if hidden > 0:
+            yield mismatch.partition, mismatch.id, f"{hidden} more differences", "", "", ""
+    for record in report.invalid_in_json:
+        yield record.partition, f"record {record.index}", "invalid_in_json", record.reason, "", ""
+
+
+def validation_text(report: ValidationReport) -> list[RenderableType]:
+    """The text format: the summary line, then the table of findings."""
+    style = "green" if report.ok else "red"
+    items: list[RenderableType] = [Text(validation_summary(report), style=style)]
+    table = validation_table(report)
+    if table is not None:
+        items.append(table)
+    return items
+
+
+def validation_json(report: ValidationReport) -> str:
+    return json_text(report.to_dict())
+
+
+def validation_junit(report: ValidationReport) -> str:
+    """One test case per partition, one failure per finding in it."""
+    classname = f"migrator.validate.{report.schema}"
+    cases = {name: TestCase(name, classname) for name in sorted(report.by_partition)}
+
+    def fail(partition: str, failure: Failure) -> None:
+        cases.setdefault(partition, TestCase(partition, classname)).failures.append(failure)
+
+    for ref in report.missing_in_sqlite:
+        fail(ref.partition, Failure("missing_in_sqlite", f"{ref.id}: in JSON, not in SQL"))
+    for ref in report.missing_in_json:
+        fail(ref.partition, Failure("missing_in_json", f"{ref.id}: in SQL, not in JSON"))
+    for m in report.mismatched:
+        total = m.total_differences or len(m.differences)
+        lines = [_difference_line(d) for d in m.differences]
+        if total > len(m.differences):
+            lines.append(f"... {total - len(m.differences)} more differences")
+        message = f"{m.id}: {total} difference{'s' if total != 1 else ''}"
+        fail(m.partition, Failure("mismatched", message, "\n".join(lines)))
+    for record in report.invalid_in_json:
+        fail(record.partition, Failure("invalid_in_json", f"record {record.index} {record.reason}"))
+    for name, counts in report.by_partition.items():
+        hidden = sum(counts[key] for key in FINDINGS) - len(cases[name].failures)
+        if hidden > 0:
+            noun = "finding" if hidden == 1 else "findings"
+            fail(name, Failure("truncated", f"{hidden} more {noun} not listed (--max-details)"))
+    properties: dict[str, Any] = {"schema": report.schema, "sampled": report.sampled}
+    properties.update({f"count.{key}": value for key, value in report.counts.items()})
+    return junit_xml("migrator validate", list(cases.values()), properties=properties)
+
+
+def _difference_line(d: Difference) -> str:
+    if d.kind == PARTITION_CHANGED:
+        return f"{d.kind}: json partition {d.json}, sqlite partition {d.sqlite}"
+    json_value = _ABSENT if d.kind.endswith("_added") else short(d.json, 200)
+    sqlite_value = _ABSENT if d.kind.endswith("_removed") else short(d.sqlite, 200)
+    return f"{d.kind} {d.path}: json={json_value} sqlite={sqlite_value}"
+
+
+def render_validation(report: ValidationReport, fmt: str) -> str:
+    """The report as text in `fmt` (`text`, `json` or `junit`), e.g. for `--output`."""
+    if fmt == "json":
+        return validation_json(report)
+    if fmt == "junit":
+        return validation_junit(report)
+    return plain_text(validation_text(report))
