@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy import exc as sa_exc
@@ -21,7 +22,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
-from migrator.errors import UsageError
+from adapters import sqlite_files
+from adapters.sqlite_files import Progress
+from migrator.errors import BackupError, UsageError
 
 #: Seconds a writer waits for another writer before SQLite reports the database busy.
 BUSY_TIMEOUT_SECONDS = 30
@@ -44,6 +47,19 @@ def database_url(db: str | Path) -> str:
         if text_db.startswith(plain):
             return "postgresql+psycopg://" + text_db[len(plain) :]
     return text_db
+
+
+CheckStatus = Literal["ok", "problem", "info", "skipped"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One health check's finding: `problem` makes `doctor` exit 1; `skipped` does not apply."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+    data: Any = field(default=None, compare=False)
 
 
 class Dialect:
@@ -95,6 +111,83 @@ class Dialect:
         if not database or database == ":memory:":
             return None
         return Path(database)
+
+    # ------------------------------------------------------------ backup, restore, health
+
+    #: The file name suffix of this database's backup artifact.
+    backup_suffix = ".sqlite3"
+
+    def database_exists(self, url: str) -> bool:
+        """Whether there is a database to back up yet (SQLite creates the file on first use)."""
+        file = self.database_file(url)
+        return file is not None and file.is_file() and file.stat().st_size > 0
+
+    def backup_database(self, url: str, dest: Path, progress: Progress | None = None) -> None:
+        """A consistent copy of the live database in `dest`, an empty file the caller created
+        with the mode it wants; `DatabaseCorruptError` when the copy shows damage."""
+        sqlite_files.online_backup(self._file(url), dest, progress)
+
+    def copy_damaged(self, url: str, dest: Path) -> None:
+        """A byte copy of a database too damaged for `backup_database` (kept for the record)."""
+        source = self._file(url)
+        sqlite_files.copy_bytes(source, dest)
+        wal = Path(f"{source}-wal")
+        if wal.exists():
+            sqlite_files.copy_bytes(wal, Path(f"{dest}-wal"))
+
+    def dump_sql(self, backup_file: Path, dest_fd: int) -> None:
+        """The SQL text of a backup artifact, gzipped, into a descriptor the caller opened."""
+        sqlite_files.dump_sql(backup_file, dest_fd)
+
+    def stage_backup(self, url: str, backup_file: Path) -> Path:
+        """A private copy of a backup artifact that `inspect_backup` may open and
+        `restore_database` may move (SQLite: beside the database file, so the last step is a
+        rename). The caller removes it afterwards unless it is `backup_file` itself."""
+        return sqlite_files.stage_copy(backup_file, self._file(url))
+
+    def inspect_backup(self, staged: Path) -> dict[str, str]:
+        """The `migrator_meta` of a staged backup once it proved whole and sound; otherwise
+        `BackupError` saying what is wrong (not a database, truncated, fails integrity)."""
+        return sqlite_files.inspect_file(staged)
+
+    def restore_database(self, url: str, staged: Path) -> None:
+        """Replace the live database with a staged, inspected backup, atomically."""
+        sqlite_files.replace_file(self._file(url), staged)
+
+    def health_checks(self, conn: Connection) -> list[Check]:
+        """The database's own consistency checks, for `doctor`."""
+        checks = []
+        for name, pragma in (
+            ("integrity", "PRAGMA integrity_check(20)"),
+            ("foreign keys", "PRAGMA foreign_key_check"),
+        ):
+            try:
+                rows = [tuple(row) for row in conn.exec_driver_sql(pragma)]
+            except sa_exc.DBAPIError as exc:
+                checks.append(Check(name, "problem", f"{pragma} failed: {exc.orig or exc}"))
+                continue
+            if rows in ([], [("ok",)]):
+                checks.append(Check(name, "ok", f"{pragma}: ok"))
+            else:
+                shown = "; ".join(" ".join(str(v) for v in row) for row in rows[:5])
+                checks.append(
+                    Check(name, "problem", f"{pragma}: {len(rows)} finding(s): {shown}", rows)
+                )
+        try:
+            mode = str(conn.exec_driver_sql("PRAGMA journal_mode").scalar()).lower()
+        except sa_exc.DBAPIError as exc:
+            checks.append(Check("journal mode", "problem", f"unreadable: {exc.orig or exc}"))
+        else:
+            wal = mode == "wal"
+            detail = "wal" if wal else f"{mode} (expected wal: readers during writes need it)"
+            checks.append(Check("journal mode", "ok" if wal else "problem", detail))
+        return checks
+
+    def _file(self, url: str) -> Path:
+        file = self.database_file(url)
+        if file is None:
+            raise BackupError(f"database {url} is in memory: there is no file to back up")
+        return file
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

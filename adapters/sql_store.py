@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
-from adapters.dialects import Dialect, database_url, dialect_for
+from adapters.dialects import Check, Dialect, database_url, dialect_for
 from adapters.faults import checkpoint
 from migrator.errors import (
     ConstraintError,
@@ -83,6 +83,17 @@ class PartitionWrite:
     documents: Sequence[DocumentRows]
     delete_ids: Collection[str] = ()
     mark: ImportMark | None = None
+
+
+@dataclass(frozen=True)
+class Orphans:
+    """Rows of `table` whose `column` names no row of `parent`: how many, and a few values."""
+
+    table: str
+    column: str
+    parent: str
+    rows: int
+    sample: tuple[Any, ...]
 
 
 class SqlStore:
@@ -449,6 +460,52 @@ class SqlStore:
                 imported_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         )
+
+    # ------------------------------------------------------------------ health (doctor)
+
+    def health_checks(self) -> builtins.list[Check]:
+        """The database's own consistency checks (the dialect knows which exist)."""
+        with self._errors(), self.engine.connect() as conn:
+            return self.dialect.health_checks(conn)
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table of the schema (those that exist), parents first."""
+        with self._errors(), self.engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            return {
+                table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for table in self.schema.tables
+                if table.name in present
+            }
+
+    def orphans(self, *, sample: int = 5) -> builtins.list[Orphans]:
+        """Rows whose foreign key names no parent row, for each foreign key the schema declares:
+        a LEFT JOIN finds them even where the database did not enforce the key."""
+        found = []
+        with self._errors(), self.engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            for table in self.schema.tables:
+                for fk in sorted(table.foreign_keys, key=lambda f: f.parent.name):
+                    child, parent = fk.parent, fk.column
+                    if table.name not in present or parent.table.name not in present:
+                        continue
+                    joined = table.outerjoin(parent.table, child == parent)
+                    missing = parent.is_(None) & child.is_not(None)
+                    rows = conn.execute(
+                        select(func.count()).select_from(joined).where(missing)
+                    ).scalar_one()
+                    if rows:
+                        keys = conn.execute(
+                            select(child)
+                            .select_from(joined)
+                            .where(missing)
+                            .distinct()
+                            .limit(sample)
+                        ).scalars()
+                        found.append(
+                            Orphans(table.name, child.name, parent.table.name, rows, tuple(keys))
+                        )
+        return found
 
     # ------------------------------------------------------------------ plumbing
 

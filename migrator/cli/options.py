@@ -35,3 +35,10 @@ SchemaRef = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+NoSnapshot = Annotated[
+    bool,
+    typer.Option(
+        "--no-snapshot",
+        help="Skip the automatic backup taken before this step (for people who know why).",
+    ),
+]

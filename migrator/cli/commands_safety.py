@@ -1,0 +1,358 @@
+"""Commands that make every step undoable and every state inspectable:
+`backup`, `restore`, `backups`, `doctor`, `history`, `export`, `archive`."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from adapters.json_store import JsonStore
+from migrator.archive import archive_json_store
+from migrator.backup import (
+    DEFAULT_KEEP,
+    BackupInfo,
+    create_backup,
+    default_backup_dir,
+    list_backups,
+)
+from migrator.cli.app import app
+from migrator.cli.options import Db, JsonDir, MaybeJsonDir, NoSnapshot, Quiet, SchemaRef
+from migrator.doctor import diagnose
+from migrator.errors import PhaseError, UsageError
+from migrator.export import export_store
+from migrator.history import current_phase, read_runs, record_run
+from migrator.report import json_text
+from migrator.restore import RestorePlan, restore_backup
+from schemas.registry import resolve
+
+
+class Format(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="text (a table) or json.")]
+BackupsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="DIR",
+        help="Where backups live (default: <json-dir>/.migrator/backups).",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def backup(
+    json_dir: JsonDir,
+    db: Db,
+    schema: SchemaRef = "sessions",
+    out: BackupsDir = None,
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Also write a gzipped SQL dump of the copy.")
+    ] = False,
+    keep: Annotated[
+        int, typer.Option("--keep", min=1, metavar="N", help="Keep the newest N backups.")
+    ] = DEFAULT_KEEP,
+    quiet: Quiet = False,
+) -> None:
+    """Back up the database (a consistent copy, even while writers run) and the JSON store.
+
+    Each backup is a directory with a manifest of sha256 checksums; files are mode 0600."""
+    with record_run(json_dir, "backup") as run:
+        result = create_backup(json_dir, db, schema, out_dir=out, sql=sql, keep=keep)
+        run.counts = {"bytes": result.manifest.size, "pruned": len(result.pruned)}
+    if quiet:
+        typer.echo(result.path)
+        return
+    typer.echo(f"backup written: {result.path}")
+    for artifact in result.manifest.artifacts:
+        files = f" ({len(artifact.files)} files)" if artifact.files is not None else ""
+        typer.echo(f"  {artifact.name:<20} {_size(artifact.size):>10}{files}")
+    typer.echo(f"  total {_size(result.manifest.size)}, phase {result.manifest.phase}")
+    if result.pruned:
+        typer.echo(f"removed {len(result.pruned)} old backup(s), keeping the newest {keep}")
+
+
+@app.command()
+def restore(
+    backup: Annotated[
+        Path,
+        typer.Argument(help="A backup directory, its manifest.json, or a database file."),
+    ],
+    json_dir: JsonDir,
+    db: Db,
+    schema: SchemaRef = "sessions",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_store: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Also replace the JSON store's partition files with the backup's."
+        ),
+    ] = False,
+    no_snapshot: NoSnapshot = False,
+) -> None:
+    """Replace the database (and with --json the JSON store) by a verified backup.
+
+    Checksums, the SQLite header, the schema and PRAGMA integrity_check are verified first;
+    a refused backup leaves everything as it was. A safety backup of the current state is taken
+    before anything is replaced. Stop the application first: restore refuses while another
+    process has the database open."""
+
+    def confirm(plan: RestorePlan) -> bool:
+        if yes:
+            return True
+        typer.echo(_describe_plan(plan, json_dir))
+        try:
+            return typer.confirm("Replace it?", default=False)
+        except typer.Abort:
+            raise UsageError(
+                "restore needs a confirmation and there is no answer on stdin; pass --yes"
+            ) from None
+
+    with record_run(json_dir, "restore") as run:
+        result = restore_backup(
+            backup,
+            json_dir,
+            db,
+            schema,
+            restore_json=json_store,
+            confirm=confirm,
+            snapshot=not no_snapshot,
+        )
+        if result.declined:
+            run.outcome = "declined"
+            typer.echo("nothing restored")
+            raise typer.Exit(1)
+        if result.json is not None:
+            run.counts = {"json_written": len(result.json.written)}
+    if result.safety_backup is not None:
+        typer.echo(f"safety backup of the previous state: {result.safety_backup}")
+    typer.echo(f"database {db} restored from {backup}")
+    if result.json is not None:
+        typer.echo(
+            f"JSON store {json_dir}: {len(result.json.written)} file(s) written, "
+            f"{len(result.json.unchanged)} unchanged, {len(result.json.removed)} removed"
+        )
+
+
+@app.command("backups")
+def backups_command(
+    json_dir: JsonDir, out: BackupsDir = None, output_format: FormatOption = Format.text
+) -> None:
+    """List the backups: time and reason (the name), size, phase, and whether their checksums
+    still verify (--format json adds the schema and every artifact).
+
+    Exit 1 when a backup no longer verifies."""
+    infos = list_backups(out if out is not None else default_backup_dir(json_dir))
+    if output_format is Format.json:
+        typer.echo(json_text([_backup_json(info) for info in infos]), nl=False)
+    elif not infos:
+        typer.echo("no backups")
+    else:
+        table = Table(box=box.SIMPLE)
+        table.add_column("backup", no_wrap=True)
+        table.add_column("size", justify="right", no_wrap=True)
+        table.add_column("phase", no_wrap=True)
+        table.add_column("checksums", min_width=9)
+        for info in infos:
+            m = info.manifest
+            verdict = "ok" if info.verified else "FAILED: " + "; ".join(info.problems or [])
+            table.add_row(
+                info.path.name,
+                _size(m.size) if m else "?",
+                m.phase if m else "?",
+                verdict,
+            )
+        Console(highlight=False).print(table)
+    if any(info.verified is False for info in infos):
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(
+    json_dir: JsonDir,
+    db: Db,
+    schema: SchemaRef = "sessions",
+    output_format: FormatOption = Format.text,
+) -> None:
+    """Check the stores' health: integrity, foreign keys, journal mode, schema version, rows,
+    orphan rows, JSON files that do not parse, phase, pending repairs. Read-only.
+
+    Exit 0 healthy, 1 problems found."""
+    report = diagnose(json_dir, db, schema)
+    if output_format is Format.json:
+        payload = {
+            "healthy": report.healthy,
+            "phase": report.phase,
+            "checks": [
+                {"name": c.name, "status": c.status, "detail": c.detail, "data": _plain(c.data)}
+                for c in report.checks
+            ],
+        }
+        typer.echo(json_text(payload), nl=False)
+    else:
+        table = Table(box=box.SIMPLE, show_header=False)
+        for check in report.checks:
+            mark = {"ok": "ok", "problem": "PROBLEM", "info": "", "skipped": "n/a"}[check.status]
+            table.add_row(check.name, mark, check.detail)
+        console = Console(highlight=False)
+        console.print(table)
+        problems = len(report.problems)
+        console.print("healthy" if report.healthy else f"{problems} problem(s) found")
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
+def history(
+    json_dir: JsonDir,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, metavar="N", help="The newest N runs.")
+    ] = 20,
+    output_format: FormatOption = Format.text,
+) -> None:
+    """The runs of commands that read or changed data, newest first."""
+    runs = read_runs(json_dir, limit=limit)
+    if output_format is Format.json:
+        typer.echo(json_text([run.to_json() for run in runs]), nl=False)
+        return
+    if not runs:
+        typer.echo("no runs recorded")
+        return
+    table = Table(box=box.SIMPLE)
+    for column in ("started (UTC)", "command", "outcome"):
+        table.add_column(column, no_wrap=True)
+    for column in ("phase", "counts", "message"):
+        table.add_column(column)
+    for run in runs:
+        phase = run.phase_before or ""
+        if run.phase_after and run.phase_after != run.phase_before:
+            phase = f"{phase} -> {run.phase_after}"
+        counts = ", ".join(f"{k} {v}" for k, v in run.counts.items())
+        started = run.started_at[:19].replace("T", " ")
+        table.add_row(started, run.command, run.outcome or "?", phase, counts, run.message or "")
+    Console(highlight=False).print(table)
+
+
+@app.command()
+def export(
+    db: Db,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="The directory to write the store into.")
+    ],
+    schema: SchemaRef = "sessions",
+    partition: Annotated[
+        list[str] | None,
+        typer.Option("--partition", metavar="NAME", help="Only this partition (repeatable)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty directory.")
+    ] = False,
+    json_dir: MaybeJsonDir = None,
+) -> None:
+    """Write a legacy JSON store from the database, formatted as the application writes it.
+
+    --json-dir only says whose history records the run."""
+    with record_run(json_dir, "export") as run:
+        result = export_store(db, schema, out, partitions=partition, force=force)
+        run.counts = {"partitions": result.partitions, "documents": result.documents}
+    typer.echo(
+        f"exported {result.documents} document(s) in {result.partitions} partition file(s) "
+        f"({_size(result.bytes)}) to {result.out}"
+    )
+
+
+@app.command()
+def archive(
+    json_dir: JsonDir,
+    schema: SchemaRef = "sessions",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Where the archive goes (default: <json-dir>/.migrator/archive).",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Archive even though the phase still uses JSON.")
+    ] = False,
+) -> None:
+    """Pack the JSON store's partition files into a verified tar.gz, then remove them.
+
+    The originals are removed only after every file's sha256 is read back from the archive.
+    `migrator phase set sqlite-only` runs this; by hand it needs the sqlite-only phase."""
+    phase = current_phase(json_dir)
+    if phase != "sqlite-only" and not force:
+        raise PhaseError(
+            f"the application still uses the JSON store in phase {phase}; "
+            "`migrator phase set sqlite-only` archives it after a fresh validation "
+            "(or pass --force)"
+        )
+    with record_run(json_dir, "archive") as run:
+        result = archive_json_store(JsonStore(json_dir, resolve(schema)), out)
+        run.counts = {"files": len(result.files), "removed": len(result.removed)}
+    typer.echo(
+        f"archived {len(result.files)} file(s) ({_size(result.original_size)}) into "
+        f"{result.archive} ({_size(result.archive_size)}); verified, originals removed"
+    )
+    if result.kept_changed:
+        typer.echo(
+            f"kept {len(result.kept_changed)} file(s) a writer changed meanwhile: "
+            + ", ".join(result.kept_changed)
+        )
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _describe_plan(plan: RestorePlan, json_dir: Path) -> str:
+    lines = [f"restore {plan.backup}"]
+    m = plan.manifest
+    if m is not None:
+        lines.append(f"  taken    {m.created_at} ({m.reason}, phase {m.phase})")
+        lines.append(f"  schema   {plan.schema} v{plan.schema_version}; checksums verified")
+    else:
+        lines.append(f"  schema   {plan.schema} v{plan.schema_version}; a bare file, no checksums")
+    lines.append(f"  into     {plan.database} (after a safety backup of it)")
+    if plan.restore_json:
+        lines.append(f"  and      the JSON store {json_dir} (files not in the backup removed)")
+    return "\n".join(lines)
+
+
+def _backup_json(info: BackupInfo) -> dict[str, Any]:
+    value: dict[str, Any] = {"path": str(info.path), "verified": info.verified}
+    if info.problems:
+        value["problems"] = info.problems
+    if info.manifest is not None:
+        value.update(info.manifest.to_json())
+        value["size"] = info.manifest.size
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    size = n / 1024
+    for unit in ("KB", "MB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

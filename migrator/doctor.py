@@ -1,0 +1,159 @@
+"""`doctor`: one report of everything that says whether the stores are healthy.
+
+The database's own checks (SQLite: `PRAGMA integrity_check`, `foreign_key_check`, the journal
+mode), the schema version it records against the one the code expects, rows per table, child
+rows whose parent is gone (a LEFT JOIN per foreign key the schema declares), partition files
+that do not parse, the phase, and writes still waiting for `repair`. Each check runs on its
+own: a damaged database is reported and the remaining checks still run. Read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.dialects import Check, CheckStatus, database_url, dialect_for
+from adapters.journal import Journal
+from adapters.json_store import JsonStore
+from adapters.sql_store import SqlStore
+from migrator.errors import JsonFileError, MigratorError
+from migrator.history import current_phase
+from schemas.declaration import Schema
+from schemas.registry import resolve
+
+logger = logging.getLogger(__name__)
+
+#: Phases in which the application still reads or writes the JSON files.
+_JSON_PHASES = ("json-only", "dual-write", "sqlite-primary")
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """Every check's finding; healthy when none is a problem."""
+
+    phase: str
+    checks: tuple[Check, ...]
+
+    @property
+    def problems(self) -> list[Check]:
+        return [c for c in self.checks if c.status == "problem"]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+def diagnose(json_dir: Path, db: str | Path, schema: Schema | str) -> DoctorReport:
+    """Run every check against the JSON store at `json_dir` and the database `db`."""
+    schema = resolve(schema)
+    phase = current_phase(json_dir)
+    checks = [Check("phase", "problem" if phase == "unknown" else "info", phase)]
+    checks += _database_checks(db, schema, phase)
+    checks += _json_checks(JsonStore(json_dir, schema), phase)
+    checks += _attempt("pending repairs", lambda: [_pending_repairs(json_dir)])
+    return DoctorReport(phase, tuple(checks))
+
+
+def _database_checks(db: str | Path, schema: Schema, phase: str) -> list[Check]:
+    url = database_url(db)
+    if not dialect_for(url).database_exists(url):
+        needed = phase not in ("json-only", "unknown")
+        detail = f"{db}: does not exist yet" + (f" (phase {phase} needs it)" if needed else "")
+        return [Check("database", "problem" if needed else "info", detail)]
+    store = SqlStore(db, schema, create=False)
+    try:
+        checks = [Check("database", "info", store.location)]
+        checks += _attempt("integrity", store.health_checks)
+        checks += _attempt("schema version", lambda: [_schema_check(store)])
+        checks += _attempt("rows", lambda: [_counts(store)])
+        checks += _attempt("orphans", lambda: _orphans(store))
+        return checks
+    finally:
+        store.close()
+
+
+def _schema_check(store: SqlStore) -> Check:
+    expected = store.schema
+    recorded = store.recorded_schema()
+    if recorded is None:
+        return Check(
+            "schema version", "problem", "no schema recorded: not created by `migrator init`"
+        )
+    name, version = recorded
+    said = f"database holds {name!r} v{version}, the code expects {expected.name!r} "
+    said += f"v{expected.version}"
+    if name != expected.name:
+        return Check("schema version", "problem", f"{said}: another schema")
+    if version > expected.version:
+        return Check("schema version", "problem", f"{said}: newer; upgrade migrator")
+    if version < expected.version:
+        return Check("schema version", "problem", f"{said}: older; it needs upgrading")
+    return Check("schema version", "ok", said)
+
+
+def _counts(store: SqlStore) -> Check:
+    counts = store.table_counts()
+    if not counts:
+        return Check("rows", "info", "no tables yet", counts)
+    return Check("rows", "info", ", ".join(f"{t} {n}" for t, n in counts.items()), counts)
+
+
+def _orphans(store: SqlStore) -> list[Check]:
+    found = store.orphans()
+    if not found:
+        return [Check("orphans", "ok", "every child row has its parent")]
+    return [
+        Check(
+            "orphans",
+            "problem",
+            f"{o.rows} row(s) of {o.table} whose {o.column} names no {o.parent} row "
+            f"(e.g. {', '.join(repr(v) for v in o.sample)})",
+            {"table": o.table, "column": o.column, "parent": o.parent, "rows": o.rows},
+        )
+        for o in found
+    ]
+
+
+def _json_checks(store: JsonStore, phase: str) -> list[Check]:
+    if not store.exists():
+        status: CheckStatus = "problem" if phase in _JSON_PHASES else "info"
+        return [Check("json files", status, f"{store.root}: no JSON store directory")]
+    partitions = store.partitions()
+    bad = []
+    for partition in partitions:
+        try:
+            data = store.read_bytes(partition)
+            if data is not None:
+                store.parse(partition, data)
+        except JsonFileError as exc:
+            bad.append(str(exc))
+    if not partitions:
+        empty: CheckStatus = "problem" if phase in ("dual-write", "sqlite-primary") else "info"
+        return [Check("json files", empty, f"{store.root}: no partition files")]
+    if bad:
+        detail = f"{len(bad)} of {len(partitions)} partition file(s) do not parse: {bad[0]}"
+        return [Check("json files", "problem", detail, bad)]
+    return [Check("json files", "ok", f"{len(partitions)} partition file(s) parse")]
+
+
+def _pending_repairs(json_dir: Path) -> Check:
+    state = Journal(json_dir).read()
+    if not state.pending:
+        return Check("pending repairs", "ok", "none")
+    return Check(
+        "pending repairs",
+        "problem",
+        f"{len(state.pending)} write(s) may be on one store only; run `migrator repair`",
+        len(state.pending),
+    )
+
+
+def _attempt(name: str, check: Callable[[], list[Check]]) -> list[Check]:
+    """A check's findings, or one problem saying why it could not run."""
+    try:
+        return check()
+    except MigratorError as exc:
+        logger.debug("check %s failed", name, exc_info=True)
+        return [Check(name, "problem", str(exc))]

@@ -1,0 +1,165 @@
+"""The run history: one line per command that read or changed data, kept beside the JSON store.
+
+`<json_dir>/.migrator/history.jsonl` is append-only: each run is one JSON object on one line,
+written whole under a lock and fsynced, so concurrent commands never interleave and a crash
+loses at most the run it interrupted. Readers skip a line they cannot parse instead of failing.
+
+The CLI wraps a command in `record_run`, which notes the phase before and after, the time, the
+outcome (from how the block ended) and the counts the command fills in. Dry runs pass
+`enabled=False` and leave no trace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from filelock import FileLock, Timeout
+
+from adapters.json_store import STATE_DIR
+from adapters.phase_state import PhaseState
+from migrator import __version__
+from migrator.errors import MigratorError
+
+logger = logging.getLogger(__name__)
+
+HISTORY_FILE = "history.jsonl"
+LOCK_TIMEOUT_SECONDS = 30.0
+
+Outcome = Literal["ok", "differences", "rejected", "error", "declined", "interrupted"]
+
+
+def current_phase(json_dir: Path) -> str:
+    """The phase recorded beside the JSON store (`json-only` when none is), or `unknown` when
+    the phase file cannot be read: reading it never stops a backup, doctor or history record."""
+    try:
+        return PhaseState(json_dir).read().phase.value
+    except MigratorError as exc:
+        logger.warning("cannot read the phase of %s: %s", json_dir, exc)
+        return "unknown"
+
+
+@dataclass
+class Run:
+    """One command's run: what it was, when, how it ended, and what it counted."""
+
+    command: str
+    started_at: str
+    ended_at: str | None = None
+    outcome: Outcome | None = None
+    message: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    phase_before: str | None = None
+    phase_after: str | None = None
+    pid: int = field(default_factory=os.getpid)
+    tool_version: str = __version__
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Run:
+        known = {name: value[name] for name in cls.__dataclass_fields__ if name in value}
+        if not isinstance(known.get("command"), str) or not isinstance(
+            known.get("started_at"), str
+        ):
+            raise ValueError("not a run: needs `command` and `started_at`")
+        return cls(**known)
+
+
+def history_path(json_dir: Path) -> Path:
+    return Path(json_dir) / STATE_DIR / HISTORY_FILE
+
+
+def append_run(json_dir: Path, run: Run) -> None:
+    """Append `run` as one line, under the history lock, fsynced."""
+    path = history_path(json_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(run.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    with FileLock(str(path.parent / "history.lock"), timeout=LOCK_TIMEOUT_SECONDS):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_runs(json_dir: Path, *, limit: int | None = None) -> list[Run]:
+    """The recorded runs, newest first (at most `limit`); unparsable lines are skipped."""
+    try:
+        lines = history_path(json_dir).read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+    runs: list[Run] = []
+    for number, line in enumerate(reversed(lines)):
+        if limit is not None and len(runs) >= limit:
+            break
+        if not line.strip():
+            continue
+        try:
+            runs.append(Run.from_json(json.loads(line)))
+        except (ValueError, TypeError) as exc:
+            logger.warning("history line %d from the end skipped: %s", number + 1, exc)
+    return runs
+
+
+@contextlib.contextmanager
+def record_run(
+    json_dir: Path | None,
+    command: str,
+    *,
+    phase_reader: Callable[[Path], str] = current_phase,
+    enabled: bool = True,
+) -> Iterator[Run]:
+    """Record the enclosed command as one run; the block may set `outcome`, `message`, `counts`.
+
+    How the block ends decides an outcome it did not set: normally `ok`; an exception carrying
+    `exit_code` 0 `ok`, 1 `differences`, else `error` with its message; Ctrl-C `interrupted`.
+    The exception propagates. Failing to write the history is logged, never raised: it must
+    not turn a successful command into a failed one.
+    """
+    active = enabled and json_dir is not None and Path(json_dir).is_dir()
+    run = Run(command=command, started_at=_now())
+    if active and json_dir is not None:
+        run.phase_before = phase_reader(json_dir)
+    try:
+        yield run
+    except BaseException as exc:
+        if run.outcome is None or run.outcome == "ok":
+            run.outcome, run.message = _outcome_of(exc, run.message)
+        raise
+    else:
+        run.outcome = run.outcome or "ok"
+    finally:
+        if active and json_dir is not None:
+            run.ended_at = _now()
+            run.phase_after = phase_reader(json_dir)
+            try:
+                append_run(json_dir, run)
+            except (OSError, Timeout) as exc:
+                logger.warning("could not record %s in the history: %s", command, exc)
+
+
+def _outcome_of(exc: BaseException, message: str | None) -> tuple[Outcome, str | None]:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", message
+    code = getattr(exc, "exit_code", None)
+    if code == 0 and not isinstance(exc, MigratorError):
+        return "ok", message
+    if code == 1 and not isinstance(exc, MigratorError):
+        return "differences", message
+    if isinstance(exc, MigratorError):
+        return "error", str(exc)
+    return "error", message or f"{type(exc).__name__}: {exc}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
