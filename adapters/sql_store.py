@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,8 @@ class ImportMark:
     partition: str
     sha256: str
     documents: int
+    #: When it was recorded (ISO 8601, UTC); None for a mark not yet written.
+    imported_at: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -436,9 +438,9 @@ class SqlStore:
         table = import_state_table
         with self._errors(), self.engine.connect() as conn:
             rows = conn.execute(
-                select(table.c.partition, table.c.sha256, table.c.documents)
+                select(table.c.partition, table.c.sha256, table.c.documents, table.c.imported_at)
             ).tuples()
-            return {p: ImportMark(p, sha, n) for p, sha, n in rows}
+            return {p: ImportMark(p, sha, n, at) for p, sha, n, at in rows}
 
     def forget_mark(self, partition: str) -> None:
         with self._errors(), self._write() as conn:

@@ -11,7 +11,13 @@ import sys
 
 import typer
 
-from migrator.cli import commands_config, commands_init, commands_safety, commands_validate  # noqa: F401  (register commands)
+from migrator.cli import (  # noqa: F401  (register commands)
+    commands_config,
+    commands_init,
+    commands_phase,
+    commands_safety,
+    commands_validate,
+)
 from migrator.cli.app import app
 from migrator.errors import MigratorError
 

@@ -1,0 +1,248 @@
+"""`migrator phase show|set|configure`, `migrator repair`, `migrator status`: the phased
+migration's faces over `migrator.phases`, `migrator.repair` and `migrator.status`."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any
+
+import typer
+
+from adapters.phase_state import Phase, PhaseRecord
+from migrator.cli.app import app
+from migrator.cli.options import Db, JsonDir, SchemaRef
+from migrator.phases import PhaseChange, configure_shadow, read_phase, set_phase
+from migrator.repair import RepairReport, repair
+from migrator.status import StatusReport, status
+from schemas.jsontext import dumps_pretty
+
+phase_app = typer.Typer(
+    help="Show or change the migration phase: json-only -> dual-write -> sqlite-primary -> "
+    "sqlite-only.",
+    no_args_is_help=True,
+)
+app.add_typer(phase_app, name="phase")
+
+
+class OutputFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(dumps_pretty(value).decode())
+
+
+# --------------------------------------------------------------------------- phase
+
+
+@phase_app.command("show")
+def phase_show(json_dir: JsonDir, output_format: FormatOption = OutputFormat.text) -> None:
+    """Print the current phase, its settings and its history of moves."""
+    record = read_phase(json_dir)
+    if output_format is OutputFormat.json:
+        _echo_json(record.to_dict())
+        return
+    for line in _phase_lines(record):
+        typer.echo(line)
+
+
+@phase_app.command("set")
+def phase_set(
+    phase: Annotated[
+        str, typer.Argument(metavar="PHASE", help=f"One of: {', '.join(p.value for p in Phase)}.")
+    ],
+    json_dir: JsonDir,
+    db: Db,
+    schema: SchemaRef = "sessions",
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Move even though a guard fails (recorded as a warning)."),
+    ] = False,
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Move to PHASE: forward one guarded step at a time, or back to any earlier phase.
+
+    Moving back first brings the JSON store up to date from SQL."""
+    change = set_phase(json_dir, db, schema, phase, force=force)
+    if output_format is OutputFormat.json:
+        _echo_json(change.to_dict())
+        return
+    for line in _change_lines(change):
+        typer.echo(line, err=line.startswith("warning:"))
+
+
+@phase_app.command("configure")
+def phase_configure(
+    json_dir: JsonDir,
+    shadow_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--shadow-rate",
+            min=0.0,
+            max=1.0,
+            help="Share of reads in dual-write also read from SQL and compared (0 to 1).",
+        ),
+    ] = None,
+    ignore_path: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-path",
+            metavar="REGEX",
+            help="A DeepDiff path shadow reads may find different (repeatable; replaces the "
+            "recorded list).",
+        ),
+    ] = None,
+    clear_ignore_paths: Annotated[
+        bool, typer.Option("--clear-ignore-paths", help="Forget the recorded ignore paths.")
+    ] = False,
+) -> None:
+    """Set the shadow-read sampling rate and the paths allowed to differ."""
+    paths = [] if clear_ignore_paths else ignore_path
+    record = configure_shadow(json_dir, rate=shadow_rate, ignore_paths=paths)
+    typer.echo(f"shadow rate {record.shadow_rate:g}; ignore paths: {_paths(record)}")
+
+
+def _phase_lines(record: PhaseRecord) -> list[str]:
+    lines = [
+        f"phase: {record.phase}",
+        f"shadow reads: rate {record.shadow_rate:g}; ignore paths: {_paths(record)}",
+    ]
+    last = record.last_validation
+    if last is None:
+        lines.append("last validation: none recorded")
+    else:
+        verdict = "clean" if last.ok else "differences found"
+        scope = " (sampled or partial)" if last.sampled else ""
+        lines.append(f"last validation: {last.time}: {verdict}{scope}")
+    for move in record.history[-10:]:
+        forced = " (forced)" if move.forced else ""
+        lines.append(f"  {move.time}  {move.from_phase} -> {move.to_phase}{forced}")
+        if move.warning:
+            lines.append(f"    warning: {move.warning}")
+    return lines
+
+
+def _paths(record: PhaseRecord) -> str:
+    return ", ".join(record.ignore_paths) or "none"
+
+
+def _change_lines(change: PhaseChange) -> list[str]:
+    if change.from_phase is change.to_phase:
+        return [f"phase: {change.to_phase} ({'; '.join(change.notes)})"]
+    lines = [f"phase: {change.from_phase} -> {change.to_phase}"]
+    if change.warning:
+        lines.append(f"warning: {change.warning}")
+    lines += [f"  {note}" for note in change.notes]
+    if change.repair is not None and change.repair.actions:
+        lines.append(f"  repaired: {_counts(change.repair.counts)}")
+    if change.archive is not None:
+        archive = change.archive
+        lines.append(
+            f"  archived {len(archive.files)} JSON file(s) into {archive.archive} "
+            f"(removed {len(archive.removed)})"
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- repair
+
+
+@app.command("repair")
+def repair_command(
+    json_dir: JsonDir,
+    db: Db,
+    schema: SchemaRef = "sessions",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be repaired; change nothing.")
+    ] = False,
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Replay the writes that reached only one store, so both agree again.
+
+    The newest side's current version wins. Exit 1 when some could not be repaired."""
+    report = repair(json_dir, db, schema, dry_run=dry_run)
+    if output_format is OutputFormat.json:
+        _echo_json(report.to_dict())
+    else:
+        for line in _repair_lines(report):
+            typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _repair_lines(report: RepairReport) -> list[str]:
+    what = "would repair" if report.dry_run else "repaired"
+    if not report.actions:
+        return ["nothing to repair: no pending writes in the journal"]
+    lines = [f"{what} {len(report.actions)} document(s): {_counts(report.counts)}"]
+    for action in report.actions:
+        note = f"  ({action.note})" if action.note else ""
+        lines.append(
+            f"  {action.action:<7} {action.doc_id} [{action.partition}] "
+            f"{action.source} -> {action.target}{note}"
+        )
+    return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing"
+
+
+# --------------------------------------------------------------------------- status
+
+
+@app.command("status")
+def status_command(
+    json_dir: JsonDir,
+    db: Db,
+    schema: SchemaRef = "sessions",
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Where the migration stands: phase, documents, repairs, failures, shadow reads.
+
+    Also fallback reads, and the last import and validation."""
+    report = status(json_dir, db, schema)
+    if output_format is OutputFormat.json:
+        _echo_json(report.to_dict())
+        return
+    for line in _status_lines(report):
+        typer.echo(line)
+
+
+def _status_lines(report: StatusReport) -> list[str]:
+    data = report.to_dict()
+    shadow = data["shadow"]
+    docs = report.documents
+
+    def count(side: str) -> str:
+        value = docs.get(side)
+        return f"unavailable ({report.errors[side]})" if value is None else str(value)
+
+    since = f" since {report.last_move.time}" if report.last_move else ""
+    lines = [
+        f"phase:            {report.phase}{since}",
+        f"documents:        JSON {count('json')}, SQL {count('sql')}",
+        f"pending repairs:  {report.pending_repairs}"
+        + (f" ({', '.join(report.pending_ids)})" if report.pending_ids else ""),
+        f"write failures:   {report.write_failures}"
+        + (f" (last {report.last_write_failure})" if report.last_write_failure else ""),
+        f"shadow reads:     rate {report.shadow_rate:g}: {shadow['compared']} compared, "
+        f"{shadow['matched']} matched, {shadow['ignored']} ignored, "
+        f"{shadow['mismatched']} mismatched, {shadow['errors']} errors",
+        f"fallback reads:   {data['fallbacks']}",
+        f"last import:      {report.last_import or 'none recorded'}"
+        + (f" ({report.imported_partitions} partitions)" if report.imported_partitions else ""),
+    ]
+    last = report.last_validation
+    verdict = "none recorded"
+    if last is not None:
+        verdict = f"{last.time}: {'clean' if last.ok else 'differences found'}"
+    lines.append(f"last validation:  {verdict}")
+    for path, n in report.mismatch_paths:
+        lines.append(f"  mismatching path {path}: {n}")
+    lines += [f"note: {note}" for note in report.notes]
+    return lines

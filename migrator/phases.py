@@ -1,0 +1,403 @@
+"""Phase moves: forward one guarded step at a time, back to any earlier phase losing nothing.
+
+Forward guards (what `--force` overrides, recording a warning in the phase state):
+
+- `dual-write`: the database is reachable and has the schema's tables, and holds documents
+  when the JSON store does (run `migrator import` first).
+- `sqlite-primary`: a recorded validation that is clean, covers the whole store, and began
+  after the move into `dual-write` and after the last recorded write failure; no pending
+  repairs.
+- `sqlite-only`: no pending repairs and a fresh, clean validation (run here); then the JSON
+  store is archived (`migrator.archive`) and its originals removed.
+
+A move is made under the phase lock, and each new phase is followed by `wait_for_writers`:
+every write begun under the old phase has finished before anything that depends on the new
+one (archiving, rebuilding JSON) starts. Moving back from a phase where SQL is primary first
+(from `sqlite-only`) enters `sqlite-primary` so that writers keep JSON up to date again, then
+repairs the journal and rewrites every JSON partition that differs from SQL, and only then
+enters the target phase.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.dual_write import LockedJsonStore, wait_for_writers
+from adapters.journal import Journal
+from adapters.phase_state import (
+    Phase,
+    PhaseRecord,
+    PhaseState,
+    ValidationRecord,
+    now,
+    parse_time,
+    timestamp,
+)
+from adapters.sql_store import SqlStore
+from migrator.archive import ArchiveResult, archive_json_store
+from migrator.errors import MigratorError, PhaseError, UsageError
+from migrator.repair import RepairReport, repair, settled_pending
+from migrator.validator import ValidationReport, validate
+from schemas.declaration import Schema
+from schemas.jsontext import dumps_pretty
+from schemas.registry import resolve
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One condition of entering a phase: whether it holds, why not, and what to run."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass(frozen=True)
+class PhaseChange:
+    """What `set_phase` did."""
+
+    from_phase: Phase
+    to_phase: Phase
+    forced: bool = False
+    warning: str | None = None
+    guards: tuple[Guard, ...] = ()
+    #: JSON partitions rewritten from SQL on the way back.
+    rebuilt: tuple[str, ...] = ()
+    repair: RepairReport | None = None
+    validation: ValidationRecord | None = None
+    archive: ArchiveResult | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.from_phase.value,
+            "to": self.to_phase.value,
+            "forced": self.forced,
+            "warning": self.warning,
+            "guards": [g.to_dict() for g in self.guards],
+            "rebuilt": list(self.rebuilt),
+            "repair": None if self.repair is None else self.repair.to_dict(),
+            "validation": None if self.validation is None else self.validation.to_dict(),
+            "archive": None if self.archive is None else str(self.archive.archive),
+            "notes": list(self.notes),
+        }
+
+
+def read_phase(json_dir: Path | str) -> PhaseRecord:
+    """The phase state of the stores at `json_dir` (json-only when none was ever set)."""
+    return PhaseState(json_dir).read()
+
+
+def record_validation(
+    json_dir: Path | str,
+    report: ValidationReport,
+    *,
+    started: datetime | None = None,
+    partial: bool = False,
+) -> ValidationRecord:
+    """Record a validation's outcome in the phase state (what the `sqlite-primary` guard reads).
+
+    `started` is when the validation began reading; `partial` marks one limited to some
+    partitions (like a sampled one, it cannot clear the guard)."""
+    record = ValidationRecord(
+        time=timestamp(),
+        started=None if started is None else timestamp(started),
+        ok=report.ok,
+        sampled=report.sampled or partial,
+        counts=dict(report.counts),
+    )
+    PhaseState(json_dir).update(lambda state: replace(state, last_validation=record))
+    return record
+
+
+def configure_shadow(
+    json_dir: Path | str, *, rate: float | None = None, ignore_paths: Sequence[str] | None = None
+) -> PhaseRecord:
+    """Set the shadow-read sampling rate and/or the paths allowed to differ."""
+    if rate is not None and not 0.0 <= rate <= 1.0:
+        raise UsageError(f"--shadow-rate must be between 0 and 1, got {rate}")
+    if ignore_paths is not None:
+        from schemas.comparison import compile_ignore_paths
+
+        compile_ignore_paths(ignore_paths)  # a bad pattern is a usage error now, not at a read
+
+    def change(state: PhaseRecord) -> PhaseRecord:
+        return replace(
+            state,
+            shadow_rate=state.shadow_rate if rate is None else rate,
+            ignore_paths=state.ignore_paths if ignore_paths is None else tuple(ignore_paths),
+        )
+
+    return PhaseState(json_dir).update(change)
+
+
+def check_move(
+    json_dir: Path | str, db: str | Path, schema: str | Schema, target: Phase | str
+) -> tuple[Guard, ...]:
+    """The guards of entering `target` from the current phase, each checked now (entering
+    `sqlite-only` runs a validation). Moving back has no guards."""
+    schema, target = resolve(schema), Phase.parse(target) if isinstance(target, str) else target
+    record = PhaseState(json_dir).read()
+    guards, _ = _guards(Path(json_dir), db, schema, record, target)
+    return guards
+
+
+def set_phase(
+    json_dir: Path | str,
+    db: str | Path,
+    schema: str | Schema,
+    target: Phase | str,
+    *,
+    force: bool = False,
+) -> PhaseChange:
+    """Move the stores at `json_dir` and `db` to `target` (see the module docstring)."""
+    schema = resolve(schema)
+    target = Phase.parse(target) if isinstance(target, str) else target
+    root = Path(json_dir)
+    state = PhaseState(root)
+    with state.lock():
+        record = state.read()
+        current = record.phase
+        if target is current:
+            return _stay(root, schema, current)
+        if target.rank > current.rank + 1:
+            step = list(Phase)[current.rank + 1]
+            raise PhaseError(
+                f"cannot move from {current} to {target}: one step at a time; "
+                f"run `migrator phase set {step}` first"
+            )
+        if target.rank > current.rank:
+            return _forward(root, db, schema, state, record, target, force)
+        return _backward(root, db, schema, state, record, target)
+
+
+# --------------------------------------------------------------------------- forward
+
+
+def _forward(
+    root: Path,
+    db: str | Path,
+    schema: Schema,
+    state: PhaseState,
+    record: PhaseRecord,
+    target: Phase,
+    force: bool,
+) -> PhaseChange:
+    guards, validation = _guards(root, db, schema, record, target)
+    failed = [g for g in guards if not g.passed]
+    warning = None
+    if failed:
+        reasons = "; ".join(f"{g.detail} (run: {g.fix})" if g.fix else g.detail for g in failed)
+        if not force:
+            raise PhaseError(f"cannot enter {target}: {reasons}; or pass --force")
+        warning = f"forced into {target} although: {reasons}"
+        logger.warning("%s", warning)
+    state.write(state.read().moved(target, forced=bool(failed), warning=warning))
+    wait_for_writers(root)
+    archive = _archive(root, schema) if target is Phase.SQLITE_ONLY else None
+    return PhaseChange(
+        record.phase,
+        target,
+        forced=bool(failed),
+        warning=warning,
+        guards=guards,
+        validation=validation,
+        archive=archive,
+    )
+
+
+def _guards(
+    root: Path, db: str | Path, schema: Schema, record: PhaseRecord, target: Phase
+) -> tuple[tuple[Guard, ...], ValidationRecord | None]:
+    if target.rank <= record.phase.rank:
+        return (), None
+    if target is Phase.DUAL_WRITE:
+        return _database_guards(root, db, schema), None
+    pending = _pending_guard(root, schema, db)
+    if target is Phase.SQLITE_PRIMARY:
+        return (*_validation_guards(root, record), pending), None
+    fresh = _fresh_validation(root, db, schema, record)
+    guard = Guard(
+        "fresh validation clean",
+        fresh.ok,
+        "" if fresh.ok else f"a fresh validation found differences ({_findings(fresh)})",
+        _validate_cmd(root, db) + ", then `migrator repair` or re-import",
+    )
+    return (pending, guard), fresh
+
+
+def _database_guards(root: Path, db: str | Path, schema: Schema) -> tuple[Guard, ...]:
+    sql = SqlStore(db, schema)
+    try:
+        try:
+            sql.init_schema()
+            sql_documents = sql.count()
+        except MigratorError as exc:
+            return (Guard("database ready", False, f"the database cannot be used: {exc}"),)
+    finally:
+        sql.close()
+    json_has_documents = any(True for _ in LockedJsonStore(root, schema).iter_documents())
+    imported = sql_documents > 0 or not json_has_documents
+    return (
+        Guard("database ready", True),
+        Guard(
+            "database imported",
+            imported,
+            "" if imported else "the database holds no documents but the JSON store does",
+            f"migrator import --json-dir {root} --db {db}",
+        ),
+    )
+
+
+def _validation_guards(root: Path, record: PhaseRecord) -> tuple[Guard, ...]:
+    run = f"migrator validate --json-dir {root}"
+    last = record.last_validation
+    if last is None:
+        return (Guard("validation recorded", False, "no validation was recorded", run),)
+    guards = [
+        Guard(
+            "validation clean",
+            last.ok and not last.sampled,
+            "" if last.ok else f"the last validation found differences ({_findings(last)})",
+            f"migrator repair --json-dir {root}, then {run}",
+        )
+    ]
+    if last.sampled:
+        guards[0] = Guard(
+            "validation clean", False, "the last validation covered only part of the store", run
+        )
+    entered = record.entered_at()
+    if entered is not None:
+        newer = last.as_of > entered
+        detail = f"the last validation ({last.time}) is older than the move into {record.phase}"
+        guards.append(Guard("validated in this phase", newer, "" if newer else detail, run))
+    failure = Journal(root).read().last_failure
+    if failure is not None:
+        newer = last.as_of > parse_time(failure)
+        detail = f"a write failed at {failure}, after the last validation ({last.time})"
+        guards.append(
+            Guard(
+                "validated after the last write failure",
+                newer,
+                "" if newer else detail,
+                f"migrator repair --json-dir {root}, then {run}",
+            )
+        )
+    return tuple(guards)
+
+
+def _pending_guard(root: Path, schema: Schema, db: str | Path) -> Guard:
+    pending = settled_pending(LockedJsonStore(root, schema), Journal(root))
+    n = len({p.doc_id for p in pending})
+    detail = f"{n} document(s) have writes that reached only one store"
+    return Guard(
+        "no pending repairs",
+        n == 0,
+        "" if n == 0 else detail,
+        f"migrator repair --json-dir {root} --db {db}",
+    )
+
+
+def _fresh_validation(
+    root: Path, db: str | Path, schema: Schema, record: PhaseRecord
+) -> ValidationRecord:
+    json_store = LockedJsonStore(root, schema)
+    sql = SqlStore(db, schema, create=False)
+    try:
+        started = now()
+        report = validate(json_store, sql, ignore_paths=record.ignore_paths)
+    finally:
+        sql.close()
+    return record_validation(root, report, started=started)
+
+
+def _findings(validation: ValidationRecord) -> str:
+    keys = ("missing_in_sqlite", "missing_in_json", "mismatched", "invalid_in_json")
+    return ", ".join(f"{k} {validation.counts[k]}" for k in keys if validation.counts.get(k))
+
+
+def _validate_cmd(root: Path, db: str | Path) -> str:
+    return f"migrator validate --json-dir {root} --db {db}"
+
+
+def _archive(root: Path, schema: Schema) -> ArchiveResult | None:
+    store = LockedJsonStore(root, schema)
+    if not store.partitions():
+        return None
+    return archive_json_store(store)
+
+
+def _stay(root: Path, schema: Schema, phase: Phase) -> PhaseChange:
+    """Setting the current phase again: nothing to do, except finishing an archive that an
+    interrupted move into `sqlite-only` left undone."""
+    if phase is Phase.SQLITE_ONLY:
+        archive = _archive(root, schema)
+        if archive is not None:
+            return PhaseChange(phase, phase, archive=archive, notes=("archived the JSON store",))
+    return PhaseChange(phase, phase, notes=(f"already in {phase}",))
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def _backward(
+    root: Path,
+    db: str | Path,
+    schema: Schema,
+    state: PhaseState,
+    record: PhaseRecord,
+    target: Phase,
+) -> PhaseChange:
+    notes: list[str] = []
+    repaired: RepairReport | None = None
+    rebuilt: tuple[str, ...] = ()
+    if record.phase.sql_is_primary:
+        if record.phase is Phase.SQLITE_ONLY:
+            state.write(state.read().moved(Phase.SQLITE_PRIMARY))
+            wait_for_writers(root)
+            notes.append("entered sqlite-primary first: writers keep JSON too while it is rebuilt")
+        repaired = repair(root, db, schema)
+        rebuilt = rebuild_json(LockedJsonStore(root, schema), db, schema)
+        notes.append(f"rebuilt {len(rebuilt)} JSON partition(s) from SQL")
+    if state.read().phase is not target:
+        state.write(state.read().moved(target))
+        wait_for_writers(root)
+        if record.phase.sql_is_primary:
+            # A JSON write that failed between the rebuild and the move is repaired now.
+            late = repair(root, db, schema)
+            if late.actions and repaired is not None:
+                repaired = replace(repaired, actions=repaired.actions + late.actions)
+    return PhaseChange(record.phase, target, repair=repaired, rebuilt=rebuilt, notes=tuple(notes))
+
+
+def rebuild_json(json_store: LockedJsonStore, db: str | Path, schema: Schema) -> tuple[str, ...]:
+    """Rewrite every JSON partition whose bytes differ from SQL's documents in the legacy
+    format, each under its partition lock; a partition SQL no longer has becomes `[]`. The
+    partitions rewritten."""
+    sql = SqlStore(db, schema)
+    rewritten = []
+    try:
+        in_sql = set(sql.partitions())
+        for partition in sorted(in_sql | set(json_store.partitions())):
+            with json_store.lock(partition):
+                docs = sql.read_partition(partition) if partition in in_sql else []
+                current = json_store.read_bytes(partition)
+                if partition not in in_sql and current is None:
+                    continue
+                if current != dumps_pretty(docs):
+                    json_store.write_partition(partition, docs)
+                    rewritten.append(partition)
+    finally:
+        sql.close()
+    return tuple(rewritten)

@@ -1,0 +1,286 @@
+"""`migrator repair`: bring the two stores back to agreement from the journal.
+
+The journal (`adapters.journal`) holds every dual write that may have reached only its
+primary store: the secondary raised, or the process died between the two stores. Repair
+replays them, idempotently, with one rule:
+
+    For each document, the primary of its NEWEST pending entry holds its newest version.
+    Repair copies that store's CURRENT version of the document to the other store; when that
+    store no longer has the document, repair deletes it from the other.
+
+Why this is sound: any later write of the document either reached both stores (so they were
+equal after it, and copying the current version changes nothing that matters) or left a newer
+pending entry (which is then the newest). So repair never puts an older version over a newer
+one, and never resurrects a document the primary deleted. The journal's revision (content
+hash) is only compared to report when the source moved on since the journaled write; the
+journaled version itself is never written.
+
+Repair works one partition at a time under that partition's lock (the lock every dual write
+holds across both stores), so it never interleaves with a running write; first it passes each
+pending partition's lock once, so writes still in flight finish and leave the journal. In
+`sqlite-only` the JSON store is archived and not kept: entries that would copy to JSON are
+closed as `skipped` (moving back rebuilds JSON from SQL), and entries whose newest version is
+in JSON are reported as `failed` (move back to `sqlite-primary` first).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapters.dual_write import LockedJsonStore
+from adapters.journal import Journal, PendingWrite, Side, revision_of
+from adapters.phase_state import Phase, PhaseState
+from adapters.sql_store import SqlStore
+from migrator.errors import MigratorError
+from schemas.codec import canonical_bytes
+from schemas.declaration import Schema
+from schemas.registry import resolve
+
+logger = logging.getLogger(__name__)
+
+#: What repair did (or, in a dry run, would do) for one document.
+ACTIONS = ("put", "delete", "none", "skipped", "failed")
+
+
+@dataclass(frozen=True)
+class RepairAction:
+    """One document: copied from `source` to `target` (`put`), deleted from `target`, already
+    equal (`none`), closed without copying (`skipped`), or not repaired (`failed`)."""
+
+    doc_id: str
+    partition: str
+    action: str
+    source: Side
+    target: Side
+    entries: tuple[str, ...]
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.doc_id,
+            "partition": self.partition,
+            "action": self.action,
+            "from": self.source.value,
+            "to": self.target.value,
+            "entries": len(self.entries),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What `repair` found pending and what it did about each document."""
+
+    dry_run: bool
+    phase: Phase
+    actions: tuple[RepairAction, ...] = field(default=())
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tally = Counter(a.action for a in self.actions)
+        return {action: tally.get(action, 0) for action in ACTIONS}
+
+    @property
+    def ok(self) -> bool:
+        """Nothing is left pending that repair could not fix."""
+        return not any(a.action == "failed" for a in self.actions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "phase": self.phase.value,
+            "pending": len(self.actions),
+            "counts": self.counts,
+            "documents": [a.to_dict() for a in self.actions],
+        }
+
+
+def repair(
+    json_dir: Path | str,
+    db: str | Path,
+    schema: str | Schema = "sessions",
+    *,
+    dry_run: bool = False,
+) -> RepairReport:
+    """Replay the journal's pending writes (see the module docstring for the rule).
+    `dry_run` reports the plan and changes nothing."""
+    schema = resolve(schema)
+    phase = PhaseState(json_dir).read().phase
+    journal = Journal(json_dir)
+    json_store = LockedJsonStore(json_dir, schema)
+    pending = settled_pending(json_store, journal) if not dry_run else journal.read().pending
+    if not pending:
+        return RepairReport(dry_run, phase)
+    sql_store = SqlStore(db, schema)
+    try:
+        run = _Run(json_store, sql_store, phase, dry_run)
+        by_partition: dict[str, dict[str, list[PendingWrite]]] = {}
+        for write in pending:
+            by_partition.setdefault(write.partition, {}).setdefault(write.doc_id, []).append(write)
+        for partition, writes in by_partition.items():
+            run.partition(partition, writes)
+    finally:
+        sql_store.close()
+    if not dry_run and run.closed:
+        journal.finish(run.closed, by="repair", sync=True)
+        journal.compact()
+    return RepairReport(dry_run, phase, tuple(run.actions))
+
+
+def settled_pending(json_store: LockedJsonStore, journal: Journal) -> tuple[PendingWrite, ...]:
+    """The pending writes once those in flight have finished: each pending partition's lock
+    is passed once (a live writer holds it across both stores), then the journal re-read."""
+    for partition in sorted({p.partition for p in journal.read().pending}):
+        with json_store.lock(partition):
+            pass
+    return journal.read().pending
+
+
+class _Run:
+    def __init__(
+        self, json_store: LockedJsonStore, sql_store: SqlStore, phase: Phase, dry_run: bool
+    ) -> None:
+        self.json = json_store
+        self.sql = sql_store
+        self.phase = phase
+        self.dry_run = dry_run
+        self.actions: list[RepairAction] = []
+        self.closed: list[str] = []
+
+    def partition(self, partition: str, writes: dict[str, list[PendingWrite]]) -> None:
+        """Repair the documents of one partition, holding its lock (unless a dry run)."""
+        if self.dry_run:
+            self._repair(partition, writes)
+            return
+        with self.json.lock(partition):
+            self._repair(partition, writes)
+
+    def _repair(self, partition: str, writes: dict[str, list[PendingWrite]]) -> None:
+        id_key = self.json.schema.id_key
+        try:
+            records = self.json.read_partition(partition)
+        except MigratorError as exc:
+            for doc_id, entries in writes.items():
+                self._record(partition, doc_id, entries, "failed", f"JSON unreadable: {exc}")
+            return
+        json_docs = {
+            d[id_key]: d for d in records if isinstance(d, dict) and isinstance(d.get(id_key), str)
+        }
+        # Copies into JSON are made in memory and written with one rewrite of the partition.
+        json_fixes: list[tuple[str, list[PendingWrite], str, str | None]] = []
+        for doc_id, entries in writes.items():
+            source = entries[-1].primary
+            if self.phase is Phase.SQLITE_ONLY:
+                self._sqlite_only(partition, doc_id, entries, source)
+                continue
+            try:
+                src = json_docs.get(doc_id) if source is Side.JSON else self.sql.get(doc_id)
+                dst = self.sql.get(doc_id) if source is Side.JSON else json_docs.get(doc_id)
+            except MigratorError as exc:
+                self._record(partition, doc_id, entries, "failed", f"cannot read: {exc}")
+                continue
+            action, note = _decide(src, dst), _moved_on(entries[-1], src)
+            if action == "none" or self.dry_run:
+                self._done(partition, doc_id, entries, action, note)
+            elif source is Side.SQL:
+                records = _replace(records, id_key, doc_id, src)
+                json_fixes.append((doc_id, entries, action, note))
+            else:
+                try:
+                    if src is None:
+                        self.sql.delete(doc_id)
+                    else:
+                        self.sql.put(partition, src)
+                except MigratorError as exc:
+                    self._record(partition, doc_id, entries, "failed", f"SQL refused: {exc}")
+                    continue
+                self._done(partition, doc_id, entries, action, note)
+        if not json_fixes:
+            return
+        try:
+            self.json.write_partition(partition, records)
+        except MigratorError as exc:
+            for doc_id, entries, _, _ in json_fixes:
+                self._record(partition, doc_id, entries, "failed", f"JSON write failed: {exc}")
+            return
+        for doc_id, entries, action, note in json_fixes:
+            self._done(partition, doc_id, entries, action, note)
+
+    def _done(
+        self,
+        partition: str,
+        doc_id: str,
+        entries: list[PendingWrite],
+        action: str,
+        note: str | None,
+    ) -> None:
+        """Record what was done and, unless this is a dry run, close the entries."""
+        self._record(partition, doc_id, entries, action, note)
+        if not self.dry_run:
+            self.closed.extend(e.entry for e in entries)
+
+    def _sqlite_only(
+        self, partition: str, doc_id: str, entries: list[PendingWrite], source: Side
+    ) -> None:
+        if source is Side.SQL:
+            note = "JSON is not kept in sqlite-only; moving back rebuilds it from SQL"
+            self._done(partition, doc_id, entries, "skipped", note)
+            return
+        note = (
+            "the newest version is in the archived JSON store: run `migrator phase set "
+            "sqlite-primary`, then `migrator repair`"
+        )
+        self._record(partition, doc_id, entries, "failed", note)
+
+    def _record(
+        self,
+        partition: str,
+        doc_id: str,
+        entries: list[PendingWrite],
+        action: str,
+        note: str | None,
+    ) -> None:
+        source = entries[-1].primary
+        ids = tuple(e.entry for e in entries)
+        self.actions.append(
+            RepairAction(doc_id, partition, action, source, source.other, ids, note)
+        )
+        log = logger.warning if action == "failed" else logger.info
+        log("repair %s %r (%s -> %s): %s", action, doc_id, source, source.other, note or "")
+
+
+def _decide(src: Any, dst: Any) -> str:
+    if src is None:
+        return "none" if dst is None else "delete"
+    if dst is not None and canonical_bytes(src) == canonical_bytes(dst):
+        return "none"
+    return "put"
+
+
+def _moved_on(latest: PendingWrite, src: Any) -> str | None:
+    current = None if src is None else revision_of(src)
+    if current == latest.revision:
+        return None
+    return "the source changed since the journaled write: copied its current version"
+
+
+def _replace(records: list[Any], id_key: str, doc_id: str, doc: Any) -> list[Any]:
+    """`records` with the document `doc_id` replaced by `doc` (appended when new, removed when
+    `doc` is None)."""
+    kept = []
+    placed = False
+    for record in records:
+        if isinstance(record, dict) and record.get(id_key) == doc_id:
+            if doc is not None and not placed:
+                kept.append(doc)
+                placed = True
+            continue
+        kept.append(record)
+    if doc is not None and not placed:
+        kept.append(doc)
+    return kept
