@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,8 @@ from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, Quiet, SchemaRef
-from migrator.errors import UsageError
+from migrator.errors import MigratorError, UsageError
+from migrator.phases import record_validation
 from migrator.report import (
     render_validation,
     validation_summary,
@@ -78,6 +80,7 @@ def validate_command(
     resolved = resolve(schema)
     sql_store = SqlStore(db, resolved, create=False)
     try:
+        started = datetime.now(UTC)
         report = validate(
             JsonStore(json_dir, resolved),
             sql_store,
@@ -89,6 +92,10 @@ def validate_command(
         )
     finally:
         sql_store.close()
+    try:  # what the phase guards read; never a reason to fail the validation itself
+        record_validation(json_dir, report, started=started, partial=bool(partition))
+    except MigratorError as exc:
+        typer.secho(f"warning: validation not recorded in the phase state: {exc}", err=True)
     summary = validation_summary(report)
     if output is not None:
         write_output(render_validation(report, output_format.value), output)
