@@ -10,8 +10,9 @@ When no server can be had, the PostgreSQL tests skip saying why, except under `C
 they fail: CI must prove PostgreSQL works.
 
 Fixtures: `pg_url` (the server's `postgres` database, session), `pg_db_url` (a fresh database
-per test), `pg_module_db_url` (a fresh database per module). Any test using them is marked
-`postgres`. Scripts use the command line::
+per test), `pg_module_db_url` (a fresh database per module), `pg_private_server` (a server of
+the test's own, to `halt()` and `resume()`). Any test using them is marked `postgres`.
+Scripts use the command line::
 
     python -m tests.pg_server run -- COMMAND ARGS...   # start, run with MIGRATOR_DB set, stop
 """
@@ -214,27 +215,28 @@ class PgServer:
     def _start(self) -> None:
         for attempt in range(3):
             self.port = _free_port()
-            options = f"{_SERVER_OPTIONS} -p {self.port} -c unix_socket_directories={self.base}"
             try:
-                self._run(
-                    "pg_ctl",
-                    "start",
-                    "-w",
-                    "-t",
-                    "60",
-                    "-D",
-                    str(self.data),
-                    "-l",
-                    str(self.log),
-                    "-o",
-                    options,
-                )
+                self._pg_ctl_start()
             except PgUnavailable:
                 if attempt == 2:
                     raise
                 continue
-            self._running = True
             return
+
+    def _pg_ctl_start(self) -> None:
+        options = f"{_SERVER_OPTIONS} -p {self.port} -c unix_socket_directories={self.base}"
+        log = ["-l", str(self.log)]
+        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), *log, "-o", options)
+        self._running = True
+
+    def halt(self) -> None:
+        """Stop the server but keep its data and port: a server that is down, for a while."""
+        self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
+        self._running = False
+
+    def resume(self) -> None:
+        """Start a halted server again on the same port, with the same data."""
+        self._pg_ctl_start()
 
     def stop(self) -> None:
         """Stop the server (fast: the data is thrown away) and delete its directory."""
@@ -297,10 +299,21 @@ def pg_module_db_url(pg_url: str) -> Iterator[str]:
     drop_database(pg_url, url)
 
 
+@pytest.fixture
+def pg_private_server() -> Iterator[PgServer]:
+    """A server of the test's own, which it may `halt()` and `resume()` (about a second)."""
+    try:
+        server = PgServer.start_new()
+    except PgUnavailable as exc:
+        _unavailable(str(exc))
+    yield server
+    server.stop()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that needs the server `postgres`, so `-m 'not postgres'` skips them."""
     for item in items:
-        if "pg_url" in getattr(item, "fixturenames", ()):
+        if {"pg_url", "pg_private_server"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
 
 

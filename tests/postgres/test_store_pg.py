@@ -14,7 +14,7 @@ from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from migrator.errors import DatabaseError, DocumentError, PartitionConflictError
 from schemas.declaration import Schema
-from tests.pg_server import libpq_url
+from tests.pg_server import PgServer, create_database, libpq_url
 from tests.schemas.strategies import assert_same_document
 
 pytestmark = pytest.mark.postgres
@@ -220,4 +220,23 @@ def test_plain_postgresql_url_uses_psycopg(pg_db_url: str, sessions_schema: Sche
     assert store.engine.driver == "psycopg"
     store.put("p1", session("s-1"))
     assert store.get("s-1") == session("s-1")
+    store.close()
+
+
+def test_server_down_then_back(pg_private_server: PgServer, sessions_schema: Schema) -> None:
+    """While the server is down every call is a one-line DatabaseError; once it is back the
+    same store works again (stale pooled connections are replaced) and nothing was lost."""
+    url = create_database(pg_private_server.url)
+    store = SqlStore(url, sessions_schema)
+    store.put("p1", session("s-1"))
+    pg_private_server.halt()
+    for attempt in (lambda: store.get("s-1"), lambda: store.put("p1", session("s-2"))):
+        with pytest.raises(DatabaseError) as raised:
+            attempt()
+        assert "\n" not in str(raised.value)
+    pg_private_server.resume()
+    assert store.get("s-1") == session("s-1")
+    assert store.get("s-2") is None
+    store.put("p1", session("s-2"))
+    assert [doc["id"] for doc in store.list("p1")] == ["s-1", "s-2"]
     store.close()
