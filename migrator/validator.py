@@ -13,6 +13,8 @@ replace them atomically) and SQL in one read transaction per partition.
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import logging
 import random
 import re
@@ -211,39 +213,70 @@ def _partitions_in_scope(
 
 
 def _sample_partitions(run: _Run, names: list[str], size: int, seed: int) -> int:
-    """Draw `size` ids from both stores' ids in `names` and compare those; returns how many ids
-    there were. The first pass reads only ids (SQL) or drops documents at once (JSON)."""
-    json_where: dict[str, str] = {}
-    sql_where: dict[str, str] = {}
-    id_key = run.id_key
+    """Compare the `size` ids of both stores whose keyed hashes are smallest: a uniform random
+    sample, the same for the same seed. One pass over the JSON files holds at most `size`
+    documents; SQL gives ids, then only the sampled documents. Returns how many ids there are."""
+    sample = _Sample(size, seed)
     for name in names:
         for record in run.read_json(name):
-            doc_id = record.get(id_key) if isinstance(record, dict) else None
+            doc_id = record.get(run.id_key) if isinstance(record, dict) else None
             if isinstance(doc_id, str) and doc_id:
-                json_where.setdefault(doc_id, name)
+                sample.offer(doc_id, json_doc=(name, record))
         for doc_id in run.sql_store.ids_in(name):
-            sql_where[doc_id] = name
-    population = sorted(json_where.keys() | sql_where.keys())
-    chosen = set(random.Random(seed).sample(population, min(size, len(population))))
-    json_ids: dict[str, set[str]] = {}
+            sample.offer(doc_id, sql_partition=name)
+    json_docs: dict[str, list[Any]] = {}
     sql_ids: dict[str, set[str]] = {}
-    for doc_id in chosen:
-        if doc_id in json_where:
-            json_ids.setdefault(json_where[doc_id], set()).add(doc_id)
-        if doc_id in sql_where:
-            sql_ids.setdefault(sql_where[doc_id], set()).add(doc_id)
-    for name in names:
-        wanted_json, wanted_sql = json_ids.get(name, set()), sql_ids.get(name, set())
-        if not wanted_json and not wanted_sql:
-            continue
-        records = [
-            r
-            for r in (run.read_json(name) if wanted_json else [])
-            if isinstance(r, dict) and r.get(id_key) in wanted_json
-        ]
-        run.compare_partition(name, records, run.read_sql(name, wanted_sql))
-    logger.info("sampled %d of %d documents (seed %d)", len(chosen), len(population), seed)
-    return len(population)
+    for doc_id, entry in sample.entries.items():
+        if entry.json_doc is not None:
+            json_docs.setdefault(entry.json_doc[0], []).append(entry.json_doc[1])
+        if entry.sql_partition is not None:
+            sql_ids.setdefault(entry.sql_partition, set()).add(doc_id)
+    for name in sorted(json_docs.keys() | sql_ids.keys()):
+        run.compare_partition(
+            name, json_docs.get(name, []), run.read_sql(name, sql_ids.get(name, set()))
+        )
+    logger.info("sampled %d of %d documents (seed %d)", len(sample.entries), len(sample.seen), seed)
+    return len(sample.seen)
+
+
+@dataclass
+class _Sampled:
+    json_doc: tuple[str, Any] | None = None
+    sql_partition: str | None = None
+
+
+class _Sample:
+    """The `size` ids with the smallest hashes (keyed by the seed) among those offered."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size = size
+        self.key = str(seed).encode()
+        self.entries: dict[str, _Sampled] = {}
+        self.seen: set[str] = set()
+        self._heap: list[tuple[int, str]] = []  # (-hash, id): the largest kept hash on top
+
+    def offer(
+        self,
+        doc_id: str,
+        *,
+        json_doc: tuple[str, Any] | None = None,
+        sql_partition: str | None = None,
+    ) -> None:
+        self.seen.add(doc_id)
+        entry = self.entries.get(doc_id)
+        if entry is None:
+            digest = hashlib.blake2b(doc_id.encode(), digest_size=8, key=self.key).digest()
+            rank = int.from_bytes(digest, "big")
+            if len(self.entries) >= self.size:
+                if rank >= -self._heap[0][0]:
+                    return
+                del self.entries[heapq.heappop(self._heap)[1]]
+            entry = self.entries[doc_id] = _Sampled()
+            heapq.heappush(self._heap, (-rank, doc_id))
+        if json_doc is not None and entry.json_doc is None:
+            entry.json_doc = json_doc
+        if sql_partition is not None:
+            entry.sql_partition = sql_partition
 
 
 class _Run:
