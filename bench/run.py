@@ -1,0 +1,420 @@
+"""`make bench [SCALE=100k]`: every performance figure beside its baseline, measured in one run.
+
+Stores are generated with `migrator generate` (seed 1) at 1k and 10k sessions, and 100k with
+`--scale 100k`, cached under bench/data/. Each figure runs ours and its baseline in turn
+(A B A B ...), each run its own process (`bench/tasks.py`), and reports medians, min/max and the
+median of the pairwise ratios, so a drift of the machine's speed hits both sides alike. Peak
+memory is the kernel's maximum resident set of the task's process. Results go to
+bench/RESULTS.md and bench/results.json. Timings never fail anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+SCALES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
+
+
+@dataclass
+class Run:
+    seconds: float
+    rss_mb: float
+    detail: dict[str, Any]
+
+
+@dataclass
+class Figure:
+    name: str
+    scale: str
+    ours: list[float]
+    baseline: list[float]
+    target: str
+    #: "ratio" is ours/baseline; "speedup" is baseline/ours.
+    kind: str
+    threshold: float
+    unit: str = "s"
+    notes: str = ""
+    ratios: list[float] = field(default_factory=list)
+
+    @property
+    def value(self) -> float:
+        return statistics.median(self.ratios)
+
+    @property
+    def met(self) -> bool:
+        if self.kind == "speedup" or self.kind == "min-ratio":
+            return self.value >= self.threshold
+        return self.value <= self.threshold
+
+
+def task(name: str, *args: str) -> Run:
+    """Run one task in its own process; its seconds, and its peak RSS from the kernel."""
+    command = [sys.executable, str(HERE / "tasks.py"), name, *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    out = process.stdout.read() if process.stdout else b""
+    err = process.stderr.read() if process.stderr else b""
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"bench task {name} failed:\n{err.decode()[-2000:]}")
+    detail = json.loads(out.decode().strip().splitlines()[-1])
+    return Run(detail["seconds"], usage.ru_maxrss / 1024, detail)
+
+
+def store(scale: str) -> Path:
+    """The generated store for a scale (cached), and an imported database beside it."""
+    json_dir = DATA / scale / "json"
+    if not (DATA / scale / ".complete").exists():
+        shutil.rmtree(DATA / scale, ignore_errors=True)
+        log(f"generating {scale} sessions ...")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "migrator",
+                "generate",
+                "--sessions",
+                str(SCALES[scale]),
+                "--out",
+                str(json_dir),
+                "--seed",
+                "1",
+                "--quiet",
+            ],
+            check=True,
+        )
+        (DATA / scale / ".complete").touch()
+    return json_dir
+
+
+def fresh(path: Path) -> str:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return str(path)
+
+
+def pairs(
+    reps: int, a: tuple[str, ...], b: tuple[str, ...], prepare: Any = None
+) -> tuple[list[Run], list[Run]]:
+    ours, base = [], []
+    for _ in range(reps):
+        if prepare:
+            prepare()
+        ours.append(task(*a))
+        if prepare:
+            prepare()
+        base.append(task(*b))
+    return ours, base
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def bench_scale(scale: str, reps: int, figures: list[Figure], memory: dict[str, Any]) -> None:
+    json_dir = store(scale)
+    work = DATA / scale / "work"
+    work.mkdir(exist_ok=True)
+    db, base_db = work / "ours.db", work / "baseline.db"
+
+    log(f"{scale}: import vs sqlite3 executemany")
+    ours, base = pairs(
+        reps,
+        ("import_ours", str(json_dir), str(db)),
+        ("import_executemany", str(json_dir), str(base_db)),
+        prepare=lambda: (
+            fresh(db),
+            fresh(base_db),
+            shutil.rmtree(json_dir / ".migrator", ignore_errors=True),
+        ),
+    )
+    docs = ours[0].detail["documents"]
+    figures.append(
+        Figure(
+            "import docs/s vs sqlite3 executemany (one transaction)",
+            scale,
+            [docs / r.seconds for r in ours],
+            [docs / r.seconds for r in base],
+            ">= 0.5x",
+            "min-ratio",
+            0.5,
+            unit="docs/s",
+            ratios=[
+                (docs / a.seconds) / (docs / b.seconds) for a, b in zip(ours, base, strict=True)
+            ],
+        )
+    )
+    memory[scale] = {"import_peak_rss_mb": max(r.rss_mb for r in ours)}
+
+    log(f"{scale}: import vs sqlite-utils insert")
+    su_db = work / "sqlite_utils.db"
+    ours_su, su = pairs(
+        reps,
+        ("import_ours", str(json_dir), str(db)),
+        ("import_sqlite_utils", str(json_dir), str(su_db)),
+        prepare=lambda: (
+            fresh(db),
+            fresh(su_db),
+            shutil.rmtree(json_dir / ".migrator", ignore_errors=True),
+        ),
+    )
+    figures.append(
+        Figure(
+            "import docs/s vs sqlite-utils insert",
+            scale,
+            [docs / r.seconds for r in ours_su],
+            [docs / r.seconds for r in su],
+            "(no target)",
+            "min-ratio",
+            0.0,
+            unit="docs/s",
+            ratios=[b.seconds / a.seconds for a, b in zip(ours_su, su, strict=True)],
+            notes="sqlite-utils stores nested lists as JSON text in one table, validates nothing",
+        )
+    )
+
+    log(f"{scale}: re-import unchanged vs first import")
+    firsts, again = [], []
+    for _ in range(reps):
+        fresh(db)
+        shutil.rmtree(json_dir / ".migrator", ignore_errors=True)
+        firsts.append(task("import_ours", str(json_dir), str(db)))
+        again.append(task("import_ours", str(json_dir), str(db)))
+    figures.append(
+        Figure(
+            "re-import of an unchanged store vs first import",
+            scale,
+            [r.seconds for r in again],
+            [r.seconds for r in firsts],
+            "<= 0.05x",
+            "ratio",
+            0.05,
+            ratios=[a.seconds / b.seconds for a, b in zip(again, firsts, strict=True)],
+        )
+    )
+
+    log(f"{scale}: validate with 0.1% changed")
+    changed = work / "json-changed"
+    task("copy_store", str(json_dir), str(changed))
+    task("change_fraction", str(changed), str(db), "0.001")
+    limit = "0" if SCALES[scale] <= 10_000 else "5000"
+    ours_v, deep = pairs(
+        reps,
+        ("validate_ours", str(changed), str(db)),
+        ("validate_deepdiff_all", str(changed), str(db), limit),
+    )
+    figures.append(
+        Figure(
+            "validate (0.1% changed) vs DeepDiff on every pair",
+            scale,
+            [r.seconds for r in ours_v],
+            [r.seconds for r in deep],
+            ">= 20x faster",
+            "speedup",
+            20.0,
+            ratios=[b.seconds / a.seconds for a, b in zip(ours_v, deep, strict=True)],
+            notes=""
+            if limit == "0"
+            else f"DeepDiff timed on the first {limit} pairs, scaled to all",
+        )
+    )
+    _, reads = pairs(
+        reps, ("validate_ours", str(changed), str(db)), ("read_both", str(changed), str(db))
+    )
+    figures.append(
+        Figure(
+            "validate vs just reading both stores",
+            scale,
+            [r.seconds for r in ours_v],
+            [r.seconds for r in reads],
+            "<= 1.5x",
+            "ratio",
+            1.5,
+            ratios=[a.seconds / b.seconds for a, b in zip(ours_v, reads, strict=True)],
+        )
+    )
+    memory[scale]["validate_peak_rss_mb"] = max(r.rss_mb for r in ours_v)
+
+
+def bench_phases(scale: str, reps: int, figures: list[Figure]) -> None:
+    """put/list/get per phase, each phase on its own copy of the store."""
+    json_dir = store(scale)
+    work = DATA / scale / "phases"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    copies = {}
+    for phase in ("json-only", "dual-write", "sqlite-primary", "sqlite-only"):
+        target = work / phase
+        task("copy_store", str(json_dir), str(target / "json"))
+        task("import_ours", str(target / "json"), str(target / "db.sqlite"))
+        copies[phase] = target
+    log(f"{scale}: put / list / get per phase")
+    base = copies["json-only"]
+    for phase in ("dual-write", "sqlite-primary", "sqlite-only"):
+        ours, json_only = pairs(
+            reps,
+            ("put_latency", str(copies[phase] / "json"), str(copies[phase] / "db.sqlite"), phase),
+            ("put_latency", str(base / "json"), str(base / "db.sqlite"), "json-only"),
+        )
+        threshold = 1.10 if phase == "dual-write" else 0.0
+        figures.append(
+            Figure(
+                f"put in {phase} vs json-only (100-session partition)",
+                scale,
+                [r.seconds for r in ours],
+                [r.seconds for r in json_only],
+                "<= 1.10x" if phase == "dual-write" else "(no target)",
+                "ratio",
+                threshold or 99.0,
+                ratios=[a.seconds / b.seconds for a, b in zip(ours, json_only, strict=True)],
+            )
+        )
+    primary = copies["sqlite-primary"]
+    for what, threshold in (("list", 5.0), ("get", 20.0)):
+        ours, json_only = pairs(
+            reps,
+            (
+                "read_latency",
+                str(primary / "json"),
+                str(primary / "db.sqlite"),
+                "sqlite-primary",
+                what,
+            ),
+            ("read_latency", str(base / "json"), str(base / "db.sqlite"), "json-only", what),
+        )
+        label = "list(partition) of 100" if what == "list" else f"get(id) on {scale} sessions"
+        figures.append(
+            Figure(
+                f"{label}, sqlite-primary vs json-only",
+                scale,
+                [r.seconds for r in ours],
+                [r.seconds for r in json_only],
+                f">= {threshold:g}x faster",
+                "speedup",
+                threshold,
+                ratios=[b.seconds / a.seconds for a, b in zip(ours, json_only, strict=True)],
+            )
+        )
+
+
+def fmt(values: list[float], unit: str) -> str:
+    median = statistics.median(values)
+    if unit == "docs/s":
+        return f"{median:,.0f} docs/s ({min(values):,.0f}-{max(values):,.0f})"
+    return f"{_secs(median)} ({_secs(min(values))}-{_secs(max(values))})"
+
+
+def _secs(value: float) -> str:
+    return f"{value * 1000:.2f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def write_results(figures: list[Figure], memory: dict[str, Any], reps: int) -> None:
+    info = machine()
+    mem_ratio = None
+    if "10k" in memory and "100k" in memory:
+        mem_ratio = memory["100k"]["import_peak_rss_mb"] / memory["10k"]["import_peak_rss_mb"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, "
+        f"SQLite {info['sqlite']}. Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+        f"by `make bench`; {reps} alternating repetitions per figure (ours, baseline, ...); "
+        "medians with (min-max); the ratio is the median of the pairwise ratios.",
+        "",
+        "| figure | scale | ours | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        ratio = f"{f.value:.3f}x" if f.kind in ("ratio", "min-ratio") else f"{f.value:.1f}x faster"
+        met = "n/a" if f.target == "(no target)" else ("yes" if f.met else "**no**")
+        note = f" ({f.notes})" if f.notes else ""
+        lines.append(
+            f"| {f.name}{note} | {f.scale} | {fmt(f.ours, f.unit)} | {fmt(f.baseline, f.unit)} "
+            f"| {ratio} | {f.target} | {met} |"
+        )
+    lines += [
+        "",
+        "## Peak memory (RSS of the whole process)",
+        "",
+        "| scale | import | validate |",
+        "|---|---|---|",
+    ]
+    for scale, values in memory.items():
+        lines.append(
+            f"| {scale} | {values['import_peak_rss_mb']:.0f} MB "
+            f"| {values.get('validate_peak_rss_mb', 0):.0f} MB |"
+        )
+    if mem_ratio is not None:
+        lines.append("")
+        verdict = "met" if mem_ratio <= 3 else "**not met**"
+        lines.append(f"Import peak RSS 100k vs 10k: {mem_ratio:.2f}x (target <= 3x: {verdict}).")
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    payload = {
+        "machine": info,
+        "repetitions": reps,
+        "figures": [
+            {**asdict(f), "ratio": f.value, "met": f.met if f.target != "(no target)" else None}
+            for f in figures
+        ],
+        "memory": memory,
+        "import_rss_100k_vs_10k": mem_ratio,
+    }
+    (HERE / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        default="10k",
+        help="largest store to measure (smaller ones run too)",
+    )
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+    largest = list(SCALES).index(args.scale)
+    figures: list[Figure] = []
+    memory: dict[str, Any] = {}
+    started = time.monotonic()
+    for scale in list(SCALES)[: largest + 1]:
+        reps = 1 if scale == "100k" else args.reps
+        bench_scale(scale, reps, figures, memory)
+    bench_phases("10k" if largest >= 1 else "1k", args.reps, figures)
+    write_results(figures, memory, args.reps)
+    log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS.md, bench/results.json")
+    print((HERE / "RESULTS.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""One benchmark task per call, in its own process: `python bench/tasks.py TASK JSON_DIR DB [N]`.
+
+Each task prints one JSON object with the seconds its measured work took (interpreter start-up
+and imports excluded) and what it counted. `bench/run.py` starts these and reads the process's
+peak RSS from the kernel, so memory figures are per task.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from adapters.json_store import JsonStore  # noqa: E402
+from adapters.sql_store import SqlStore  # noqa: E402
+from schemas.codec import to_rows  # noqa: E402
+from schemas.registry import resolve  # noqa: E402
+
+SCHEMA = resolve("sessions")
+TASKS: dict[str, Callable[..., dict[str, Any]]] = {}
+
+
+def task(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    TASKS[function.__name__] = function
+    return function
+
+
+@task
+def import_ours(json_dir: str, db: str) -> dict[str, Any]:
+    """`migrator import` through its library function, into a fresh database."""
+    from migrator.importer import import_store
+
+    started = time.perf_counter()
+    summary = import_store(JsonStore(json_dir, SCHEMA), SqlStore(db, SCHEMA))
+    return {"seconds": time.perf_counter() - started, "documents": summary.imported}
+
+
+@task
+def import_executemany(json_dir: str, db: str) -> dict[str, Any]:
+    """The physical limit: the same rows, stdlib sqlite3 executemany, one transaction.
+
+    The tables are created by the toolkit (same schema, same indexes); the timed work reads and
+    parses each file, builds exactly the rows the importer builds, and inserts them."""
+    store = SqlStore(db, SCHEMA)
+    store.init_schema()
+    store.close()
+    started = time.perf_counter()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("BEGIN")
+    tables = [SCHEMA.root_table, *(m.table for m in SCHEMA.child_mappings)]
+    # Every column, the surrogate keys included: a NULL there lets SQLite assign it, as ours does.
+    statements = {t.name: [c.name for c in t.columns] for t in tables}
+    sql = {
+        name: f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        for name, cols in statements.items()
+    }
+    partition_table = SCHEMA.partition_table
+    documents = 0
+    for partition in sorted(p.stem for p in Path(json_dir).glob("*.json")):
+        docs = orjson.loads((Path(json_dir) / f"{partition}.json").read_bytes())
+        if partition_table is not None and SCHEMA.partition_row is not None:
+            row = SCHEMA.partition_row(partition)
+            conn.execute(
+                f"INSERT INTO {partition_table.name} ({', '.join(row)}) "
+                f"VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
+            )
+        per_table: dict[str, list[tuple[Any, ...]]] = {name: [] for name in sql}
+        for position, doc in enumerate(docs):
+            rows = to_rows(SCHEMA, partition, doc, position)
+            cols = statements[SCHEMA.root_table.name]
+            per_table[SCHEMA.root_table.name].append(tuple(rows.root.get(c) for c in cols))
+            for name, child_rows in rows.children.items():
+                cols = statements[name]
+                per_table[name].extend(tuple(r.get(c) for c in cols) for r in child_rows)
+        for name, values in per_table.items():
+            conn.executemany(sql[name], values)
+        documents += len(docs)
+    conn.execute("COMMIT")
+    conn.close()
+    return {"seconds": time.perf_counter() - started, "documents": documents}
+
+
+@task
+def import_sqlite_utils(json_dir: str, db: str) -> dict[str, Any]:
+    """What a user would otherwise reach for: sqlite-utils insert of each file (nested lists
+    end up as JSON text in one table; nothing is validated or normalized)."""
+    import sqlite_utils
+
+    started = time.perf_counter()
+    database = sqlite_utils.Database(db)
+    documents = 0
+    for path in sorted(Path(json_dir).glob("*.json")):
+        docs = orjson.loads(path.read_bytes())
+        database["sessions"].insert_all(docs, pk="id", replace=True, alter=True)
+        documents += len(docs)
+    database.close()
+    return {"seconds": time.perf_counter() - started, "documents": documents}
+
+
+@task
+def validate_ours(json_dir: str, db: str) -> dict[str, Any]:
+    """`migrator validate` through its library function."""
+    from migrator.validator import validate
+
+    started = time.perf_counter()
+    report = validate(JsonStore(json_dir, SCHEMA), SqlStore(db, SCHEMA, create=False))
+    counts = report.counts
+    return {"seconds": time.perf_counter() - started, "mismatched": counts["mismatched"]}
+
+
+@task
+def validate_deepdiff_all(json_dir: str, db: str, limit: str = "0") -> dict[str, Any]:
+    """The naive validator: DeepDiff on every document pair (or on the first `limit` pairs,
+    scaled up to the whole store, when a full run would take too long)."""
+    from deepdiff import DeepDiff
+
+    json_store, sql_store = JsonStore(json_dir, SCHEMA), SqlStore(db, SCHEMA, create=False)
+    cap = int(limit)
+    compared = total = 0
+    started = time.perf_counter()
+    for partition in json_store.partitions():
+        json_docs = {d["id"]: d for d in json_store.list(partition)}
+        total += len(json_docs)
+        if cap and compared >= cap:
+            continue
+        sql_docs = {d["id"]: d for d in sql_store.read_partition(partition)}
+        for doc_id, doc in json_docs.items():
+            DeepDiff(doc, sql_docs.get(doc_id))
+            compared += 1
+    seconds = time.perf_counter() - started
+    scaled = seconds * total / compared if compared else seconds
+    return {"seconds": scaled, "compared": compared, "documents": total, "measured": seconds}
+
+
+@task
+def read_both(json_dir: str, db: str) -> dict[str, Any]:
+    """Just reading both stores, partition by partition: the floor for any validator."""
+    json_store, sql_store = JsonStore(json_dir, SCHEMA), SqlStore(db, SCHEMA, create=False)
+    started = time.perf_counter()
+    documents = 0
+    for partition in sorted(set(json_store.partitions()) | set(sql_store.partitions())):
+        documents += len(json_store.list(partition)) + len(sql_store.read_partition(partition))
+    return {"seconds": time.perf_counter() - started, "documents": documents}
+
+
+def _phase_store(json_dir: str, db: str, phase: str) -> Any:
+    from adapters.dual_write import open_store
+    from migrator.phases import set_phase
+
+    order = ["json-only", "dual-write", "sqlite-primary", "sqlite-only"]
+    for step in order[1 : order.index(phase) + 1]:
+        set_phase(json_dir, db, SCHEMA, step, force=True)
+    return open_store(json_dir, db, SCHEMA)
+
+
+@task
+def put_latency(json_dir: str, db: str, phase: str, count: str = "30") -> dict[str, Any]:
+    """Median seconds of one `put` (replace a session) into a 100-session partition."""
+    store = _phase_store(json_dir, db, phase)
+    partition = JsonStore(json_dir, SCHEMA).partitions()[0] if phase != "sqlite-only" else None
+    partition = partition or SqlStore(db, SCHEMA).partitions()[0]
+    docs = store.list(partition)
+    rng = random.Random(1)
+    times = []
+    for n in range(int(count)):
+        doc = dict(rng.choice(docs))
+        doc["task"] = f"edited {n}"
+        started = time.perf_counter()
+        store.put(partition, doc)
+        times.append(time.perf_counter() - started)
+    store.close()
+    return {"seconds": statistics.median(times), "puts": len(times)}
+
+
+@task
+def read_latency(
+    json_dir: str, db: str, phase: str, what: str, count: str = "30"
+) -> dict[str, Any]:
+    """Median seconds of one `list(partition)` or `get(id)` in a phase."""
+    store = _phase_store(json_dir, db, phase)
+    sql = SqlStore(db, SCHEMA)
+    partitions = sql.partitions()
+    rng = random.Random(2)
+    ids = [d["id"] for d in sql.read_partition(partitions[len(partitions) // 2])]
+    times = []
+    for _ in range(int(count)):
+        started = time.perf_counter()
+        if what == "list":
+            store.list(rng.choice(partitions))
+        else:
+            store.get(rng.choice(ids))
+        times.append(time.perf_counter() - started)
+    store.close()
+    return {"seconds": statistics.median(times), "calls": len(times)}
+
+
+@task
+def change_fraction(json_dir: str, db: str, fraction: str) -> dict[str, Any]:
+    """Edit a fraction of the JSON documents in place (the store is a copy), for validate."""
+    store = JsonStore(json_dir, SCHEMA)
+    rng = random.Random(3)
+    changed = 0
+    for partition in store.partitions():
+        docs = store.read_partition(partition)
+        for doc in docs:
+            if rng.random() < float(fraction):
+                doc["task"] = doc["task"] + " (changed)"
+                changed += 1
+        store.write_partition(partition, docs)
+    return {"seconds": 0.0, "changed": changed}
+
+
+@task
+def copy_store(source: str, target: str) -> dict[str, Any]:
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".migrator"))
+    return {"seconds": 0.0}
+
+
+if __name__ == "__main__":
+    name, *args = sys.argv[1:]
+    print(json.dumps(TASKS[name](*args)))
