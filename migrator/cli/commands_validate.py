@@ -42,8 +42,9 @@ def validate_command(
         typer.Option(
             "--ignore-path",
             metavar="REGEX",
+            # Rich markup: "\\\\[" shows as a backslash and a bracket.
             help="A DeepDiff path allowed to differ, as a regular expression "
-            "(repeatable), e.g. \"root\\['updated_at'\\]\".",
+            "(repeatable), e.g. \"root\\\\['updated_at'\\]\".",
         ),
     ] = None,
     partition: Annotated[
