@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -83,7 +84,7 @@ class TableMapping:
     def name(self) -> str:
         return self.table.name
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[str]:
         return frozenset(f.key for f in self.fields)
 
