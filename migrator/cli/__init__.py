@@ -13,6 +13,7 @@ import typer
 
 from migrator.cli import (  # noqa: F401  (register commands)
     commands_config,
+    commands_import,
     commands_init,
     commands_phase,
     commands_safety,

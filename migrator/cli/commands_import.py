@@ -1,0 +1,264 @@
+"""`migrator import` and `migrator generate`: fill the database from the JSON store, and make a
+synthetic store to rehearse on.
+
+A progress bar (bytes, documents, ETA) is drawn only when stdout is a terminal and `--quiet` is
+not given; the summary table follows pgloader's: per partition and in total, documents read,
+imported, unchanged, rejected, time, documents per second.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from adapters.json_store import JsonStore
+from adapters.sql_store import SqlStore
+from migrator.cli.app import app
+from migrator.cli.options import Db, JsonDir, Quiet, SchemaRef
+from migrator.generate import generate_store
+from migrator.history import record_run
+from migrator.importer import (
+    DEFAULT_BATCH_SIZE,
+    ImportProgress,
+    ImportSummary,
+    import_store,
+)
+from migrator.report import json_text
+from schemas.registry import resolve
+
+#: Above this many partitions the table lists only those with something to say.
+LISTED_PARTITIONS = 40
+LISTED_REJECTS = 10
+
+
+class SummaryFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command("import")
+def import_command(
+    json_dir: JsonDir,
+    db: Db,
+    schema: SchemaRef = "sessions",
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Delete documents gone from their file (default: only report them)."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Do the whole job in a throwaway in-memory database and compare what it reads "
+            "back; write nothing (no database, no rejects file).",
+        ),
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            metavar="PATH",
+            help="Where to write rejected records (JSON Lines) "
+            "[default: <json-dir>/.migrator/rejects-<UTC time>.jsonl, only if any].",
+            show_default=False,
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Documents per transaction.")
+    ] = DEFAULT_BATCH_SIZE,
+    output_format: Annotated[
+        SummaryFormat, typer.Option("--format", help="Summary as text (a table) or json.")
+    ] = SummaryFormat.text,
+    quiet: Quiet = False,
+) -> None:
+    """Import the JSON store into the database: streamed file by file, idempotent, resumable.
+
+    Files unchanged since their last import are skipped. Records the schema refuses go to the
+    rejects file; the rest is imported. Creates the database schema when needed.
+
+    Exit 0 when everything was imported, 1 when some records were rejected, 2 on a usage or
+    fatal error."""
+    resolved = resolve(schema)
+    sql_store = SqlStore(db, resolved)
+    try:
+        with (
+            record_run(json_dir, "import", enabled=not dry_run) as run,
+            _import_progress(enabled=not quiet and sys.stdout.isatty()) as progress,
+        ):
+            summary = import_store(
+                JsonStore(json_dir, resolved),
+                sql_store,
+                prune=prune,
+                dry_run=dry_run,
+                rejects_path=rejects,
+                batch_size=batch_size,
+                progress=progress,
+            )
+            run.outcome = "ok" if summary.ok else "rejected"
+            run.counts = {
+                "documents": summary.documents,
+                "imported": summary.imported,
+                "unchanged": summary.unchanged,
+                "rejected": summary.rejected,
+            }
+    finally:
+        sql_store.close()
+    if output_format is SummaryFormat.json:
+        typer.echo(json_text(summary.to_dict()), nl=False)
+    else:
+        # Piped output is not cut to 80 columns: the table is read later, in a log or a file.
+        width = None if sys.stdout.isatty() else 120
+        _print_summary(Console(highlight=False, width=width), summary)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+@app.command("generate")
+def generate_command(
+    sessions: Annotated[int, typer.Option("--sessions", min=0, help="How many sessions.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory to write the partition files into (new).")
+    ],
+    seed: Annotated[int, typer.Option("--seed", help="The same seed writes the same bytes.")] = 0,
+    schema: SchemaRef = "sessions",
+    quiet: Quiet = False,
+) -> None:
+    """Write a synthetic legacy session store to rehearse and measure a migration on.
+
+    About 100 sessions per workspace file, 1-10 instances and a dozen chat messages each,
+    outputs of a few KB (some large), unicode, optional fields sometimes absent, sometimes
+    null. The same seed writes the same bytes."""
+    with _generate_progress(sessions, enabled=not quiet and sys.stdout.isatty()) as progress:
+        result = generate_store(
+            out, sessions=sessions, seed=seed, schema=resolve(schema), progress=progress
+        )
+    typer.echo(
+        f"wrote {result.sessions} sessions in {result.files} files "
+        f"({result.bytes / 1e6:.1f} MB) to {result.directory}"
+    )
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _bar(*columns: ProgressColumn) -> Progress:
+    """A bar that fits 80 columns: bar, percent, the given columns, ETA."""
+    return Progress(
+        BarColumn(bar_width=20),
+        TaskProgressColumn(),
+        *columns,
+        TimeRemainingColumn(),
+        transient=True,
+    )
+
+
+@contextmanager
+def _import_progress(*, enabled: bool) -> Iterator[Callable[[ImportProgress], None] | None]:
+    if not enabled:
+        yield None
+        return
+    with _bar(
+        DownloadColumn(), TransferSpeedColumn(), TextColumn("{task.fields[documents]:,} docs")
+    ) as bar:
+        task = bar.add_task("import", total=None, documents=0)
+
+        def update(step: ImportProgress) -> None:
+            bar.update(
+                task, total=step.bytes_total, completed=step.bytes_done, documents=step.documents
+            )
+
+        yield update
+
+
+@contextmanager
+def _generate_progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    with _bar(TextColumn("{task.completed:,} sessions")) as bar:
+        task = bar.add_task("generate", total=total)
+        yield lambda sessions, _bytes: bar.update(task, completed=sessions)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _print_summary(console: Console, summary: ImportSummary) -> None:
+    title = "import (dry run: nothing written)" if summary.dry_run else "import"
+    table = Table(title=title, title_justify="left")
+    table.add_column("partition", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for name in ("read", "imported", "unchanged", "rejected", "gone", "time", "docs/s"):
+        table.add_column(name, justify="right")
+    shown = summary.partitions
+    if len(shown) > LISTED_PARTITIONS:
+        shown = [p for p in shown if p.rejected or p.gone or p.status != "imported"]
+        shown = [p for p in shown if p.status != "unchanged" or p.gone][:LISTED_PARTITIONS]
+    for p in shown:
+        table.add_row(
+            p.name,
+            p.status,
+            *_cells(p.documents, p.imported, p.unchanged, p.rejected, len(p.gone), p.seconds),
+        )
+    hidden = len(summary.partitions) - len(shown)
+    if hidden:
+        table.add_row(f"… {hidden} more, nothing to report", *[""] * 8)
+    table.add_section()
+    s = summary
+    table.add_row(
+        f"total ({s.files} files)",
+        "dry run" if s.dry_run else "",
+        *_cells(s.documents, s.imported, s.unchanged, s.rejected, s.gone, s.seconds),
+        style="bold",
+    )
+    console.print(table)
+    for reject in summary.rejects[:LISTED_REJECTS]:
+        where = f"{reject.file}" + ("" if reject.index is None else f" record {reject.index}")
+        console.print(f"[red]rejected[/] {escape(where)}: {escape(reject.error)}", soft_wrap=True)
+    if summary.rejected > LISTED_REJECTS:
+        console.print(f"… and {summary.rejected - LISTED_REJECTS} more rejects")
+    if summary.rejects_file is not None:
+        console.print(f"rejected records written to {summary.rejects_file}", soft_wrap=True)
+    if summary.gone and not summary.prune:
+        console.print(
+            f"{summary.gone} documents are in the database but gone from their file: "
+            "run again with --prune to delete them"
+        )
+    elif summary.pruned:
+        console.print(f"{summary.pruned} documents gone from their file were deleted (--prune)")
+
+
+def _cells(
+    read: int, imported: int, unchanged: int, rejected: int, gone: int, seconds: float
+) -> list[str]:
+    rate = (imported + unchanged) / seconds if seconds > 0 else 0.0
+    return [
+        f"{read:,}",
+        f"{imported:,}",
+        f"{unchanged:,}",
+        f"[red]{rejected:,}[/]" if rejected else "0",
+        f"{gone:,}",
+        f"{seconds:.2f}s",
+        f"{rate:,.0f}",
+    ]
