@@ -48,7 +48,7 @@ def online_backup(source: Path, dest: Path, progress: Progress | None = None) ->
     src = _connect(source, read_only=False)
     try:
         try:
-            _copy_in_steps(src, dest, progress)
+            _copy_in_steps(src, dest, progress, pages=PAGES_PER_STEP)
         except _Restarted:
             logger.info("backup of %s kept restarting under writes; copying in one step", source)
             _copy_in_steps(src, dest, progress, pages=-1)
@@ -62,12 +62,12 @@ def online_backup(source: Path, dest: Path, progress: Progress | None = None) ->
 
 
 def _copy_in_steps(
-    src: sqlite3.Connection, dest: Path, progress: Progress | None, *, pages: int = PAGES_PER_STEP
+    src: sqlite3.Connection, dest: Path, progress: Progress | None, *, pages: int
 ) -> None:
     state = {"remaining": -1, "restarts": 0}
 
     def step(_status: int, remaining: int, total: int) -> None:
-        if pages > 0 and remaining > state["remaining"] >= 0:
+        if pages > 0 and remaining >= state["remaining"] >= 0:
             state["restarts"] += 1
             if state["restarts"] > MAX_RESTARTS:
                 raise _Restarted

@@ -33,7 +33,7 @@ from adapters.sql_store import SqlStore
 from adapters.sqlite_files import Progress, fsync_directory
 from migrator import __version__
 from migrator.archive import file_sha256, pack_partitions
-from migrator.errors import BackupError, DatabaseCorruptError, MigratorError, UsageError
+from migrator.errors import BackupError, DatabaseCorruptError, UsageError
 from migrator.history import current_phase
 from schemas.declaration import Schema
 from schemas.registry import resolve
@@ -165,8 +165,11 @@ def create_backup(
         artifacts: list[Artifact] = []
         recorded, location = (schema.name, schema.version), None
         if has_db:
-            recorded, location = _describe(url, schema, allow_damaged)
+            # The copy comes first: reading the schema opens the database as a store does,
+            # which would change a damaged file before its byte copy is taken.
             artifacts += _database_artifacts(dialect, url, build, sql, progress, allow_damaged)
+            damaged = artifacts[0].kind == "damaged"
+            recorded, location = _describe(url, schema, read_meta=not damaged)
         if has_json:
             files = pack_partitions(JsonStore(json_dir, schema), build / JSON_ARTIFACT)
             artifacts.append(
@@ -303,15 +306,11 @@ def _database_artifacts(
     return artifacts
 
 
-def _describe(url: str, schema: Schema, allow_damaged: bool) -> tuple[tuple[str, int], str]:
+def _describe(url: str, schema: Schema, *, read_meta: bool) -> tuple[tuple[str, int], str]:
     """The (schema, version) the database records, and its location without a password."""
     store = SqlStore(url, schema, create=False)
     try:
-        recorded = store.recorded_schema()
-    except MigratorError:
-        if not allow_damaged:
-            raise
-        recorded = None
+        recorded = store.recorded_schema() if read_meta else None
     finally:
         store.close()
     return recorded or (schema.name, schema.version), store.location

@@ -1,0 +1,115 @@
+"""Archive: the JSON store packed into a tar.gz, verified by re-reading every hash before the
+originals are removed; restore_archive brings the files back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from adapters.json_store import JsonStore
+from adapters.phase_state import Phase, PhaseState
+from migrator import archive as archive_module
+from migrator.archive import archive_json_store, restore_archive
+from migrator.errors import BackupError
+from tests.safety.conftest import invoke, sha256
+
+
+def _files(store: JsonStore) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in store.root.glob("*.json")}
+
+
+def test_archive_verifies_then_removes_and_restore_brings_back(json_store: JsonStore) -> None:
+    """The archive holds every file (its manifest lists their sha256); the originals are gone;
+    restore_archive puts back the same bytes."""
+    originals = _files(json_store)
+    result = archive_json_store(json_store)
+    assert _files(json_store) == {}
+    assert sorted(result.removed) == sorted(n.removesuffix(".json") for n in originals)
+    manifest = json.loads(result.manifest.read_text())
+    assert manifest["sha256"] == sha256(result.archive)
+    expected = {name: hashlib.sha256(data).hexdigest() for name, data in originals.items()}
+    assert {f["name"]: f["sha256"] for f in manifest["files"]} == expected
+    assert result.archive.stat().st_mode & 0o777 == 0o600
+    restored = restore_archive(result.archive, json_store)
+    assert _files(json_store) == originals
+    assert len(restored.written) == len(originals)
+
+
+def test_a_failed_verification_keeps_the_originals(
+    json_store: JsonStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An archive whose bytes are damaged after writing fails verification: nothing removed,
+    no archive left behind."""
+    originals = _files(json_store)
+    real_pack = archive_module.pack_partitions
+
+    def pack_then_damage(store: JsonStore, dest: Path) -> tuple[archive_module.PackedFile, ...]:
+        packed = real_pack(store, dest)
+        data = bytearray(dest.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        dest.write_bytes(bytes(data))
+        return packed
+
+    monkeypatch.setattr(archive_module, "pack_partitions", pack_then_damage)
+    with pytest.raises(BackupError, match="failed verification"):
+        archive_json_store(json_store)
+    assert _files(json_store) == originals
+    archive_dir = json_store.root / ".migrator" / "archive"
+    assert list(archive_dir.iterdir()) == []
+
+
+def test_a_file_changed_after_packing_is_kept(
+    json_store: JsonStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that changes a file after it was packed keeps that file in place."""
+    victim = json_store.partitions()[0]
+    real_verify = archive_module.verify_tarball
+
+    def verify_then_write(path: Path, expected: dict[str, str]) -> list[str]:
+        problems = real_verify(path, expected)
+        json_store.path_for(victim).write_text("[]\n")
+        return problems
+
+    monkeypatch.setattr(archive_module, "verify_tarball", verify_then_write)
+    result = archive_json_store(json_store)
+    assert result.kept_changed == (victim,)
+    assert json_store.partitions() == [victim]
+
+
+def test_restore_archive_refuses_tampering_and_conflicts(json_store: JsonStore) -> None:
+    """A tampered archive restores nothing; an existing file with other content is refused
+    unless overwrite."""
+    originals = _files(json_store)
+    result = archive_json_store(json_store)
+    victim = next(iter(originals))
+    (json_store.root / victim).write_text("[]\n")
+    with pytest.raises(BackupError, match="exist with other content"):
+        restore_archive(result.archive, json_store)
+    assert (json_store.root / victim).read_text() == "[]\n"
+    restore_archive(result.manifest, json_store, overwrite=True)
+    assert _files(json_store) == originals
+    data = bytearray(result.archive.read_bytes())
+    data[-10] ^= 0xFF
+    result.archive.write_bytes(bytes(data))
+    with pytest.raises(BackupError, match="sha256 differs"):
+        restore_archive(result.archive, json_store)
+
+
+def test_archive_command_needs_the_sqlite_only_phase(json_store: JsonStore) -> None:
+    """In a phase that still uses JSON the command refuses (exit 2); in sqlite-only it archives
+    and records the run."""
+    root = str(json_store.root)
+    refused = invoke("archive", "--json-dir", root)
+    assert refused.exit_code == 2 and "phase json-only" in refused.stderr
+    assert len(json_store.partitions()) == 3
+    for phase in (Phase.DUAL_WRITE, Phase.SQLITE_PRIMARY, Phase.SQLITE_ONLY):
+        PhaseState(root).update(lambda record, p=phase: record.moved(p))
+    result = invoke("archive", "--json-dir", root)
+    assert result.exit_code == 0, result.output
+    assert "verified, originals removed" in result.stdout
+    assert json_store.partitions() == []
+    history = invoke("history", "--json-dir", root, "--format", "json")
+    assert json.loads(history.stdout)[0]["command"] == "archive"
