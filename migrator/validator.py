@@ -353,7 +353,7 @@ class _Run:
         self, doc_id: str, name: str, json_doc: Any, sql_doc: Any, found: list[Difference]
     ) -> None:
         """A pair whose bytes differ, or whose partitions do (then `found` says so)."""
-        listed = self.has_room(self.mismatched)
+        listed = self.room(self.mismatched)
         if listed or self.ignore:  # past the cap, differing bytes are a mismatch unless ignored
             found = found + deep_differences(json_doc, sql_doc, self.ignore)
             if not found:
@@ -361,10 +361,12 @@ class _Run:
                 self.count(name, "ignored")
                 return
         self.count(name, "mismatched")
-        if listed:
-            shown = self.cut(found)
-            total = len(found) if len(shown) < len(found) else None
-            self.mismatched.append(Mismatch(doc_id, name, shown, total))
+        if not listed:
+            self.truncated = True
+            return
+        shown = self.cut(found)
+        total = len(found) if len(shown) < len(found) else None
+        self.mismatched.append(Mismatch(doc_id, name, shown, total))
 
     def finish(self) -> None:
         """Pair the ids seen on one side only: a moved document, or missing for real."""
@@ -404,11 +406,8 @@ class _Run:
         self.counts[key] += n
         self.by_partition.setdefault(partition, _tally())[key] += n
 
-    def has_room(self, listed: Sequence[object]) -> bool:
-        if self.cap is None or len(listed) < self.cap:
-            return True
-        self.truncated = True
-        return False
+    def room(self, listed: Sequence[object]) -> bool:
+        return self.cap is None or len(listed) < self.cap
 
     def cut(self, items: list[_T]) -> list[_T]:
         if self.cap is None or len(items) <= self.cap:
@@ -418,8 +417,10 @@ class _Run:
 
     def add_invalid(self, name: str, index: int, reason: str) -> None:
         self.count(name, "invalid_in_json")
-        if self.has_room(self.invalid):
+        if self.room(self.invalid):
             self.invalid.append(InvalidRecord(name, index, reason))
+        else:
+            self.truncated = True
 
     def add_missing(self, key: str, doc_id: str, name: str) -> None:
         # Kept whole (refs are small) so the listed ones are the first by partition and id.

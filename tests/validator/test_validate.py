@@ -252,6 +252,16 @@ def test_max_details_caps_lists_never_counts(stores: Stores) -> None:
     assert nothing.counts == report.counts
 
 
+def test_max_details_with_ignored_documents_past_the_cap_is_not_truncated(stores: Stores) -> None:
+    """A document past the cap that differs only in ignored paths cuts nothing from the list."""
+    stores.sql("UPDATE sessions SET task = 'changed' WHERE id = ?", sid(0, 0))
+    stores.sql("UPDATE sessions SET updated_at = 'later' WHERE id = ?", sid(0, 1))
+    report = stores.validate(max_details=1, ignore_paths=["updated_at"])
+    assert [m.id for m in report.mismatched] == [sid(0, 0)]
+    assert report.counts["ignored"] == 1
+    assert not report.details_truncated
+
+
 def test_max_details_caps_the_differences_of_one_document(stores: Stores) -> None:
     """A mismatch's differences are capped too, and the report says how many there were."""
     stores.sql(
