@@ -14,6 +14,7 @@ A row of a document that the schema describes exactly has `extra` NULL.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from schemas.jsontext import JsonEncodeError, dumps_compact, dumps_sorted, loads
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+FLOAT_MAX = sys.float_info.max
 
 Document = dict[str, Any]
 
@@ -95,6 +97,13 @@ def _check_object(mapping: TableMapping, obj: Mapping[str, Any], *, path: str) -
         if f.choices is not None and value not in f.choices:
             allowed = ", ".join(f.choices)
             raise DocumentError(f"{_short(value)} is not one of: {allowed}", field=path + f.key)
+        if f.unique_in_list and _column_value(f, value) is _DOES_NOT_FIT:
+            # A key can't keep its value aside in `extra`: the placeholder (NUL stripped, int
+            # clamped) would collide with another key, or not be found by a lookup.
+            raise DocumentError(
+                f"{_short(value)} cannot be stored exactly in key or unique column {f.column!r}",
+                field=path + f.key,
+            )
 
 
 def _check_json_values(value: Any, *, path: str) -> None:
@@ -103,6 +112,8 @@ def _check_json_values(value: Any, *, path: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise DocumentError(f"object key {key!r} is not a string", field=path or None)
+            if not _is_unicode(key):
+                raise DocumentError(_not_json(key), field=path or None)
             if isinstance(item, dict | list):
                 _check_json_values(item, path=f"{path}.{key}" if path else key)
             elif not _is_json_scalar(item):
@@ -116,14 +127,29 @@ def _check_json_values(value: Any, *, path: str) -> None:
 
 
 def _is_json_scalar(value: Any) -> bool:
-    if value is None or isinstance(value, str | bool | int):
+    if isinstance(value, str):
+        return _is_unicode(value)
+    if value is None or isinstance(value, bool | int):
         return True
     return isinstance(value, float) and math.isfinite(value)
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text with a lone surrogate: no UTF-8 file or database can store it."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _not_json(value: Any) -> str:
     if isinstance(value, float):
         return f"{value!r} is not a finite number; JSON cannot hold it"
+    if isinstance(value, str):
+        return f"text {_short(value)} holds a lone surrogate, which is not Unicode"
     return f"a {type(value).__name__} is not a JSON value"
 
 
@@ -284,7 +310,9 @@ def _column_value(f: DocField, value: Any) -> Any:
         fits = type(value) is int and INT64_MIN <= value <= INT64_MAX
         return value if fits else _DOES_NOT_FIT
     if f.kind == "float":
-        return value if type(value) is float and math.isfinite(value) else _DOES_NOT_FIT
+        # SQLite stores a REAL -0.0 as 0.0: the sign would be lost, so -0.0 travels in `extra`.
+        fits = type(value) is float and math.isfinite(value) and not _is_negative_zero(value)
+        return value if fits else _DOES_NOT_FIT
     if f.kind == "bool":
         return value if type(value) is bool else _DOES_NOT_FIT
     try:
@@ -292,6 +320,10 @@ def _column_value(f: DocField, value: Any) -> Any:
     except JsonEncodeError:
         return _DOES_NOT_FIT
     return text
+
+
+def _is_negative_zero(value: float) -> bool:
+    return value == 0.0 and math.copysign(1.0, value) < 0
 
 
 def _placeholder(f: DocField, value: Any) -> Any:
@@ -303,7 +335,8 @@ def _placeholder(f: DocField, value: Any) -> Any:
     if f.kind == "int":
         return max(INT64_MIN, min(INT64_MAX, value)) if type(value) is int else 0
     if f.kind == "float":
-        return float(value) if type(value) in (int, float) else 0.0
+        # Clamped like ints: float() of an integer beyond a double's range raises OverflowError.
+        return float(max(-FLOAT_MAX, min(FLOAT_MAX, value))) if type(value) in (int, float) else 0.0
     if f.kind == "bool":
         return False
     return "null"
