@@ -1,0 +1,62 @@
+"""`resolve`: a built-in name or `package.module:attribute` to a Schema, or a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migrator.errors import MigratorError, SchemaNotFoundError
+from schemas.registry import builtin_names, resolve
+from schemas.sessions import SESSIONS
+from tests.second_schema import NOTES
+
+
+def test_builtin_name() -> None:
+    """`sessions` is the reference schema."""
+    assert resolve("sessions") is SESSIONS
+    assert builtin_names() == ("sessions",)
+
+
+def test_module_attribute() -> None:
+    """`package.module:attribute` imports the module and returns its Schema."""
+    assert resolve("tests.second_schema:NOTES") is NOTES
+    assert resolve("schemas.sessions:SESSIONS") is SESSIONS
+
+
+def test_schema_value_passes_through() -> None:
+    """A Schema value is its own reference."""
+    assert resolve(NOTES) is NOTES
+
+
+@pytest.mark.parametrize(
+    ("reference", "reason"),
+    [
+        ("nope", "not a built-in schema (sessions) nor of the form package.module:attribute"),
+        ("", "not a built-in schema (sessions) nor of the form package.module:attribute"),
+        ("schemas.sessions:", "not a built-in schema (sessions) nor of the form"),
+        (":SESSIONS", "not a built-in schema (sessions) nor of the form"),
+        ("no_such_module_x:S", "cannot import no_such_module_x: No module named"),
+        ("schemas.sessions:NOPE", "schemas.sessions:NOPE is nothing, not a Schema"),
+        ("schemas.sessions:SESSION_TYPES", "schemas.sessions:SESSION_TYPES is tuple, not a Schema"),
+    ],
+)
+def test_unresolvable(reference: str, reason: str) -> None:
+    """Anything else is a SchemaNotFoundError naming the reference and why (exit code 2)."""
+    with pytest.raises(SchemaNotFoundError) as caught:
+        resolve(reference)
+    error = caught.value
+    assert error.reference == reference
+    assert error.reason.startswith(reason)
+    assert str(error).startswith(f"schema {reference!r}: ")
+    assert isinstance(error, MigratorError) and error.exit_code == 2
+
+
+def test_module_that_fails_to_import_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schema module that itself fails to import gives the import error, not a traceback."""
+    (tmp_path / "broken_schema_mod.py").write_text("import does_not_exist_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(SchemaNotFoundError, match="does_not_exist_anywhere"):
+        resolve("broken_schema_mod:S")
