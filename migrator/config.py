@@ -19,7 +19,6 @@ from typing import Any
 from migrator.errors import UsageError
 
 CONFIG_ENV = "MIGRATOR_CONFIG"
-_URL_PREFIX = ("sqlite:", "postgresql:", "postgresql+")
 #: Options whose relative values are paths, resolved against the config file's directory.
 PATH_KEYS = frozenset({"json_dir", "db", "out", "output", "rejects", "summary_file"})
 
@@ -80,7 +79,7 @@ def _load(path: Path, *, table_path: tuple[str, ...]) -> ConfigFile:
 
 
 def _resolve(path: Path, key: str, value: Any) -> Any:
-    if key in PATH_KEYS and isinstance(value, str) and value and not value.startswith(_URL_PREFIX):
+    if key in PATH_KEYS and isinstance(value, str) and value and "://" not in value:
         candidate = Path(value).expanduser()
         if not candidate.is_absolute():
             return str(path.parent / candidate)

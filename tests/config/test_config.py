@@ -103,3 +103,9 @@ def test_invalid_toml_and_missing_explicit_file_are_usage_errors(project: Path) 
         find_config(project)
     with pytest.raises(UsageError, match="does not exist"):
         find_config(project, str(project / "absent.toml"))
+
+
+def test_database_urls_in_the_file_are_not_taken_for_paths(project: Path) -> None:
+    """`db = "postgres://..."` stays a URL; only plain relative paths are resolved."""
+    (project / "migrator.toml").write_text('db = "postgres://u@h/db"\n', encoding="utf-8")
+    assert find_config(project).shared["db"] == "postgres://u@h/db"
