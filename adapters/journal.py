@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 JOURNAL_FILE = "journal.jsonl"
 #: Past this size the journal is compacted to what is still pending.
 COMPACT_BYTES = 1 << 20
+#: The records compaction keeps for a pending entry.
+_KEPT = ("intent", "failed", "failed_counted")
 
 
 class Side(StrEnum):
@@ -226,7 +228,7 @@ class Journal:
             {"kind": "summary", "failures": state.failures, "last_failure": state.last_failure}
         ]
         for record in self._records():
-            if record.get("kind") in ("intent", "failed") and record.get("entry") in kept:
+            if record.get("kind") in _KEPT and record.get("entry") in kept:
                 if record["kind"] == "failed":
                     # Counted in the summary already; keep the error text for the report.
                     record = {**record, "kind": "failed_counted"}
