@@ -8,7 +8,8 @@ temporary directory and renamed into place, so a crash never leaves half a backu
 name. Files are created 0600: a backup holds every document.
 
 `snapshot_before(step, ...)` is the automatic backup the bulk steps (import, phase change,
-repair, restore) take first; retention keeps the newest N backups of the directory.
+repair, restore) take first. Retention keeps the newest N manual backups and, counted apart,
+the newest N automatic snapshots.
 """
 
 from __future__ import annotations
@@ -143,7 +144,8 @@ def create_backup(
 
     `allow_damaged` (the safety backup before a restore) keeps a byte copy of a database too
     damaged to copy consistently instead of failing. Retention then keeps the newest `keep`
-    backups, never removing the new one or those in `protect`.
+    (manual backups and automatic snapshots counted apart), never removing the new one or
+    those in `protect`.
     """
     if keep < 1:
         raise UsageError(f"--keep {keep}: keep at least 1 backup")
@@ -261,13 +263,18 @@ def verify_backup(backup_dir: Path, manifest: Manifest) -> list[str]:
 
 
 def prune_backups(out_dir: Path, keep: int, *, protect: Iterable[Path] = ()) -> list[Path]:
-    """Remove all but the newest `keep` backups (never those in `protect`), and crashed builds."""
+    """Keep the newest `keep` manual backups and, apart, the newest `keep` automatic snapshots
+    (so frequent snapshots never push out a backup someone took on purpose); never remove
+    those in `protect`. Also removes crashed builds older than a day."""
     kept = {p.resolve() for p in protect}
     pruned = []
-    for path in _backup_dirs(out_dir)[keep:]:
-        if path.resolve() not in kept:
-            shutil.rmtree(path)
-            pruned.append(path)
+    backups = _backup_dirs(out_dir)
+    for automatic in (False, True):
+        group = [p for p in backups if _is_snapshot(p) is automatic]
+        for path in group[keep:]:
+            if path.resolve() not in kept:
+                shutil.rmtree(path)
+                pruned.append(path)
     for stale in out_dir.glob(".tmp-*"):
         with contextlib.suppress(OSError):
             if time.time() - stale.stat().st_mtime > _STALE_SECONDS:
@@ -340,6 +347,11 @@ def _backup_dirs(out_dir: Path) -> list[Path]:
         return []
     found = [p for p in out_dir.iterdir() if p.is_dir() and _NAME.fullmatch(p.name)]
     return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def _is_snapshot(path: Path) -> bool:
+    """An automatic snapshot (`...Z-before-<step>`), by the name `snapshot_before` gives it."""
+    return path.name.split("Z-", 1)[1].startswith("before-")
 
 
 def _free_name(out: Path, name: str) -> Path:

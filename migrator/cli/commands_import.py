@@ -32,8 +32,9 @@ from rich.table import Table
 
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
+from migrator.backup import snapshot_before
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, Quiet, SchemaRef
+from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef
 from migrator.generate import generate_store
 from migrator.history import record_run
 from migrator.importer import (
@@ -91,6 +92,7 @@ def import_command(
         SummaryFormat, typer.Option("--format", help="Summary as text (a table) or json.")
     ] = SummaryFormat.text,
     quiet: Quiet = False,
+    no_snapshot: NoSnapshot = False,
 ) -> None:
     """Import the JSON store into the database: streamed file by file, idempotent, resumable.
 
@@ -106,6 +108,7 @@ def import_command(
             record_run(json_dir, "import", enabled=not dry_run) as run,
             _import_progress(enabled=not quiet and sys.stdout.isatty()) as progress,
         ):
+            snapshot_before("import", json_dir, db, resolved, enabled=not (no_snapshot or dry_run))
             summary = import_store(
                 JsonStore(json_dir, resolved),
                 sql_store,

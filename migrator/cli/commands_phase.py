@@ -9,8 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from adapters.phase_state import Phase, PhaseRecord
+from migrator.backup import snapshot_before
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, SchemaRef
+from migrator.cli.options import Db, JsonDir, NoSnapshot, SchemaRef
+from migrator.history import record_run
 from migrator.phases import PhaseChange, configure_shadow, read_phase, set_phase
 from migrator.repair import RepairReport, repair
 from migrator.status import StatusReport, status
@@ -63,11 +65,15 @@ def phase_set(
         typer.Option("--force", help="Move even though a guard fails (recorded as a warning)."),
     ] = False,
     output_format: FormatOption = OutputFormat.text,
+    no_snapshot: NoSnapshot = False,
 ) -> None:
     """Move to PHASE: forward one guarded step at a time, or back to any earlier phase.
 
     Moving back first brings the JSON store up to date from SQL."""
-    change = set_phase(json_dir, db, schema, phase, force=force)
+    with record_run(json_dir, "phase set"):
+        step = f"phase-{Phase.parse(phase)}"  # an unknown phase is refused before the snapshot
+        snapshot_before(step, json_dir, db, schema, enabled=not no_snapshot)
+        change = set_phase(json_dir, db, schema, phase, force=force)
     if output_format is OutputFormat.json:
         _echo_json(change.to_dict())
         return
@@ -160,11 +166,16 @@ def repair_command(
         bool, typer.Option("--dry-run", help="Show what would be repaired; change nothing.")
     ] = False,
     output_format: FormatOption = OutputFormat.text,
+    no_snapshot: NoSnapshot = False,
 ) -> None:
     """Replay the writes that reached only one store, so both agree again.
 
     The newest side's current version wins. Exit 1 when some could not be repaired."""
-    report = repair(json_dir, db, schema, dry_run=dry_run)
+    with record_run(json_dir, "repair", enabled=not dry_run) as run:
+        snapshot_before("repair", json_dir, db, schema, enabled=not (no_snapshot or dry_run))
+        report = repair(json_dir, db, schema, dry_run=dry_run)
+        run.outcome = "ok" if report.ok else "error"
+        run.counts = dict(report.counts)
     if output_format is OutputFormat.json:
         _echo_json(report.to_dict())
     else:

@@ -15,6 +15,7 @@ from adapters.sql_store import SqlStore
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, Quiet, SchemaRef
 from migrator.errors import MigratorError, UsageError
+from migrator.history import record_run
 from migrator.phases import record_validation
 from migrator.report import (
     render_validation,
@@ -82,15 +83,18 @@ def validate_command(
     sql_store = SqlStore(db, resolved, create=False)
     try:
         started = datetime.now(UTC)
-        report = validate(
-            JsonStore(json_dir, resolved),
-            sql_store,
-            ignore_paths=ignore_path or (),
-            partitions=partition or None,
-            sample=sample,
-            max_details=max_details,
-            seed=seed,
-        )
+        with record_run(json_dir, "validate") as run:
+            report = validate(
+                JsonStore(json_dir, resolved),
+                sql_store,
+                ignore_paths=ignore_path or (),
+                partitions=partition or None,
+                sample=sample,
+                max_details=max_details,
+                seed=seed,
+            )
+            run.outcome = "ok" if report.ok else "differences"
+            run.counts = dict(report.counts)
     finally:
         sql_store.close()
     try:  # what the phase guards read; never a reason to fail the validation itself

@@ -107,6 +107,16 @@ def test_retention_keeps_exactly_the_newest_n(setup: Setup) -> None:
     assert not made[0].exists() and not made[1].exists()
 
 
+def test_snapshots_never_push_out_manual_backups(setup: Setup) -> None:
+    """Automatic snapshots are retained apart: many of them leave the manual backups alone."""
+    manual = [create_backup(setup.json_dir, setup.db, setup.schema, keep=2).path for _ in range(2)]
+    for _ in range(4):
+        snapshot_before("repair", setup.json_dir, setup.db, setup.schema, keep=2)
+    names = [info.path.name for info in list_backups(default_backup_dir(setup.json_dir))]
+    assert sum(name.endswith("-before-repair") for name in names) == 2
+    assert all(path.exists() for path in manual)
+
+
 def test_retention_never_removes_a_protected_backup(setup: Setup) -> None:
     """A backup named in `protect` (the one being restored from) survives retention."""
     oldest = create_backup(setup.json_dir, setup.db, setup.schema).path
