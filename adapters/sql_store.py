@@ -31,6 +31,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.dialects import Check, Dialect, database_url, dialect_for
 from adapters.faults import checkpoint
+from adapters.json_store import check_partition_name
 from migrator.errors import (
     ConstraintError,
     DatabaseCorruptError,
@@ -315,6 +316,8 @@ class SqlStore:
     # ------------------------------------------------------------------ writing
 
     def put(self, partition: str, doc: Document) -> None:
+        # The same names as the JSON store: a partition must be able to go back to a file.
+        check_partition_name(partition)
         try:
             validate(self.schema, doc)
         except DocumentError as exc:
