@@ -212,7 +212,7 @@ def snapshot_before(
 ) -> Path | None:
     """The automatic backup a bulk step takes first; None when off or there is no database yet."""
     if not enabled:
-        logger.warning("no automatic backup before %s (--no-snapshot)", step)
+        logger.info("automatic backup before %s turned off", step)
         return None
     url = database_url(db)
     if not dialect_for(url).database_exists(url):
