@@ -156,6 +156,11 @@ def create_backup(
     has_json = JsonStore(json_dir, schema).exists()
     if not has_db and not has_json:
         raise BackupError(f"nothing to back up: no database at {db} and no JSON store {json_dir}")
+    if out_dir is None and not has_json:
+        raise UsageError(
+            f"--json-dir {json_dir}: not a directory, and backups live in "
+            "<json-dir>/.migrator/backups unless --out names another place"
+        )
     out = out_dir if out_dir is not None else default_backup_dir(json_dir)
     name = f"{_stamp()}-{_slug(reason)}"
     try:

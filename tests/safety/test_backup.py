@@ -25,7 +25,7 @@ from migrator.backup import (
     list_backups,
     snapshot_before,
 )
-from migrator.errors import BackupError, DatabaseCorruptError
+from migrator.errors import BackupError, DatabaseCorruptError, UsageError
 from migrator.restore import restore_backup
 from tests.safety.conftest import Setup, corrupt_table_page, invoke, sha256
 
@@ -166,6 +166,16 @@ def test_nothing_to_back_up_is_an_error(tmp_path: Path) -> None:
     """No database and no JSON store: a clear error, no empty backup."""
     with pytest.raises(BackupError, match="nothing to back up"):
         create_backup(tmp_path / "none", tmp_path / "none.db", "sessions", out_dir=tmp_path / "b")
+
+
+def test_a_missing_json_dir_needs_out(setup: Setup, tmp_path: Path) -> None:
+    """Without a JSON store the default backup place does not exist: --out is required, and
+    the database alone is backed up there."""
+    with pytest.raises(UsageError, match="--out"):
+        create_backup(tmp_path / "typo", setup.db, setup.schema)
+    assert not (tmp_path / "typo").exists()
+    result = create_backup(tmp_path / "typo", setup.db, setup.schema, out_dir=tmp_path / "b")
+    assert [a.kind for a in result.manifest.artifacts] == ["database"]
 
 
 def test_snapshot_before_skips_a_missing_database_and_when_disabled(setup: Setup) -> None:
