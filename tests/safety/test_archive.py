@@ -4,7 +4,9 @@ originals are removed; restore_archive brings the files back."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,12 @@ import pytest
 from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, PhaseState
 from migrator import archive as archive_module
-from migrator.archive import archive_json_store, restore_archive
+from migrator.archive import (
+    archive_json_store,
+    restore_archive,
+    unpack_partitions,
+    verify_tarball,
+)
 from migrator.errors import BackupError
 from tests.safety.conftest import invoke, sha256
 
@@ -113,3 +120,41 @@ def test_archive_command_needs_the_sqlite_only_phase(json_store: JsonStore) -> N
     assert json_store.partitions() == []
     history = invoke("history", "--json-dir", root, "--format", "json")
     assert json.loads(history.stdout)[0]["command"] == "archive"
+
+
+def _tar_with(path: Path, members: dict[str, bytes]) -> None:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("name", ["../escape.json", "sub/dir.json", ".hidden.json", "x.txt"])
+def test_unpack_refuses_members_that_are_not_plain_partition_files(
+    json_store: JsonStore, tmp_path: Path, name: str
+) -> None:
+    """A member that could land outside the store, or is not a partition file, refuses the
+    whole tarball before anything is written."""
+    tarball = tmp_path / "hostile.tar.gz"
+    data = b"[]\n"
+    _tar_with(tarball, {"ok.json": data, name: data})
+    expected = {"ok.json": hashlib.sha256(data).hexdigest(), name: hashlib.sha256(data).hexdigest()}
+    before = _files(json_store)
+    with pytest.raises(BackupError):
+        unpack_partitions(json_store, tarball, expected, replace_all=False)
+    assert _files(json_store) == before
+    assert not (tmp_path / "escape.json").exists()
+
+
+def test_verify_tarball_names_missing_and_extra_files(tmp_path: Path) -> None:
+    """Verification reports files the manifest lists but the archive lacks, and the reverse."""
+    tarball = tmp_path / "a.tar.gz"
+    _tar_with(tarball, {"a.json": b"[]", "extra.json": b"[]"})
+    problems = verify_tarball(
+        tarball, {"a.json": hashlib.sha256(b"[]").hexdigest(), "gone.json": "0" * 64}
+    )
+    assert any("extra.json" in p and "not in the manifest" in p for p in problems)
+    assert any("gone.json" in p and "missing" in p for p in problems)
+    (tmp_path / "junk.tar.gz").write_bytes(b"not gzip at all")
+    assert "not a readable tar.gz" in verify_tarball(tmp_path / "junk.tar.gz", {})[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
 import sqlite3
 import stat
 import subprocess
@@ -288,3 +289,25 @@ def test_backup_while_another_process_writes_then_restore(setup: Setup, tmp_path
             assert doc["chat_history"][0]["id"] == doc_id.replace("w-", "m-")
     finally:
         store.close()
+
+
+def test_an_unreadable_manifest_is_listed_as_a_problem(setup: Setup) -> None:
+    """A backup directory whose manifest is damaged is listed as not verifying."""
+    path = create_backup(setup.json_dir, setup.db, setup.schema).path
+    (path / MANIFEST).write_text("{ damaged")
+    (info,) = list_backups(default_backup_dir(setup.json_dir))
+    assert info.manifest is None and info.verified is False
+    assert info.problems is not None and "unreadable manifest" in info.problems[0]
+
+
+def test_retention_removes_a_crashed_build_older_than_a_day(setup: Setup) -> None:
+    """A hidden build directory left by a crash is removed once it is a day old, not before."""
+    out = default_backup_dir(setup.json_dir)
+    out.mkdir(parents=True)
+    old, fresh = out / ".tmp-old", out / ".tmp-fresh"
+    old.mkdir()
+    fresh.mkdir()
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (day_ago, day_ago))
+    create_backup(setup.json_dir, setup.db, setup.schema)
+    assert not old.exists() and fresh.exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from adapters.journal import Journal, Side
+from adapters.phase_state import Phase, PhaseState
 from migrator.doctor import diagnose
 from tests.safety.conftest import Setup, corrupt_table_page, invoke, raw_sql
 
@@ -115,3 +116,18 @@ def test_doctor_without_a_database_in_json_only_is_healthy(setup: Setup) -> None
     report = diagnose(setup.json_dir, setup.db.with_name("none.db"), setup.schema)
     assert report.healthy
     assert not setup.db.with_name("none.db").exists()
+
+
+def test_doctor_weighs_a_missing_store_by_the_phase(setup: Setup) -> None:
+    """No database is a problem once the phase writes SQL; no JSON files is fine in
+    sqlite-only (archived) but a problem in dual-write."""
+    PhaseState(setup.json_dir).update(lambda record: record.moved(Phase.DUAL_WRITE))
+    missing = setup.db.with_name("none.db")
+    report = diagnose(setup.json_dir, missing, setup.schema)
+    assert "phase dual-write needs it" in {c.name: c.detail for c in report.problems}["database"]
+    for path in setup.json_dir.glob("*.json"):
+        path.unlink()
+    assert "no partition files" in _problems(setup)["json files"]
+    for phase in (Phase.SQLITE_PRIMARY, Phase.SQLITE_ONLY):
+        PhaseState(setup.json_dir).update(lambda record, p=phase: record.moved(p))
+    assert "json files" not in _problems(setup)

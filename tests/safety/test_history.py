@@ -128,3 +128,10 @@ def test_commands_record_their_runs(setup: Setup, tmp_path: Path) -> None:
     assert "not a SQLite database" in runs[1]["message"]
     limited = invoke("history", "--json-dir", str(setup.json_dir), "--limit", "1")
     assert limited.exit_code == 0 and "export" in limited.stdout and "backup" not in limited.stdout
+
+
+def test_ctrl_c_is_recorded_as_interrupted(tmp_path: Path) -> None:
+    """A run stopped by Ctrl-C is recorded as `interrupted`, and the interrupt propagates."""
+    with pytest.raises(KeyboardInterrupt), record_run(tmp_path, "import"):
+        raise KeyboardInterrupt
+    assert read_runs(tmp_path)[0].outcome == "interrupted"

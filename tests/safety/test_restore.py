@@ -313,3 +313,28 @@ def test_restored_database_opens_in_wal_mode_again(setup: Setup) -> None:
     finally:
         store.close()
     assert JsonStore(setup.json_dir, setup.schema).count() == 36
+
+
+def test_a_tampered_json_snapshot_refuses_the_whole_restore(setup: Setup) -> None:
+    """--json with a JSON snapshot that no longer verifies changes neither store."""
+    backup = _backup(setup)
+    _change_database(setup)
+    tarball = backup / "json-store.tar.gz"
+    data = bytearray(tarball.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    tarball.write_bytes(bytes(data))
+    before_db = sha256(setup.db)
+    before_json = {p.name: p.read_bytes() for p in setup.json_dir.glob("*.json")}
+    with pytest.raises(BackupError, match="does not verify"):
+        restore_backup(backup, setup.json_dir, setup.db, setup.schema, restore_json=True)
+    assert sha256(setup.db) == before_db
+    assert {p.name: p.read_bytes() for p in setup.json_dir.glob("*.json")} == before_json
+
+
+def test_a_missing_backup_is_a_clear_error(setup: Setup, tmp_path: Path) -> None:
+    """A path that is no backup at all, or a directory without a manifest, is named as such."""
+    with pytest.raises(BackupError, match="no such backup"):
+        restore_backup(tmp_path / "nope", setup.json_dir, setup.db, setup.schema)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BackupError, match="not a backup"):
+        restore_backup(tmp_path / "empty", setup.json_dir, setup.db, setup.schema)
