@@ -81,6 +81,7 @@ def restore_backup(
     schema = resolve(schema)
     url = database_url(db)
     dialect = dialect_for(url)
+    json_dir = Path(json_dir)
     folder, manifest, database_file = _locate(Path(backup))
     json_files = _check_manifest(folder, manifest, schema, restore_json)
     staged = dialect.stage_backup(url, database_file)
@@ -94,7 +95,7 @@ def restore_backup(
         if confirm is not None and not confirm(plan):
             return RestoreResult(plan, declined=True)
         safety = None
-        if snapshot and (dialect.database_exists(url) or restore_json):
+        if snapshot and (dialect.database_exists(url) or (restore_json and json_dir.is_dir())):
             safety = create_backup(
                 json_dir,
                 db,

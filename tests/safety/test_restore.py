@@ -111,6 +111,19 @@ def test_restore_into_a_missing_database_creates_it(setup: Setup, tmp_path: Path
     assert Setup(setup.json_dir, target, setup.schema).documents() == setup.documents()
 
 
+def test_restore_into_a_fresh_place_with_json(setup: Setup, tmp_path: Path) -> None:
+    """With neither a database nor a JSON store at the target, --json restores both."""
+    backup = _backup(setup)
+    fresh = Setup(tmp_path / "fresh-json", tmp_path / "fresh.db", setup.schema)
+    result = restore_backup(
+        backup, fresh.json_dir, fresh.db, setup.schema, restore_json=True, backups_dir=tmp_path
+    )
+    assert result.safety_backup is None
+    assert fresh.documents() == setup.documents()
+    originals = {p.name: p.read_bytes() for p in setup.json_dir.glob("*.json")}
+    assert {p.name: p.read_bytes() for p in fresh.json_dir.glob("*.json")} == originals
+
+
 def test_restore_refuses_while_another_process_has_the_database_open(setup: Setup) -> None:
     """An open connection elsewhere would keep writing to the replaced file: refused."""
     backup = _backup(setup)
