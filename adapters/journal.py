@@ -10,8 +10,11 @@ fsynced before the call returns) or a SIGKILL between the two stores (an intent 
 document's id and partition, which store was primary, and a revision (the sha256 of the
 document's canonical bytes, None for a delete) with the time of the write.
 
-Appends happen under a file lock with O_APPEND; a line torn by a crash is skipped on reading
-and never glued to the next record. `done` records are not fsynced: losing one only makes
+Appends are single O_APPEND writes under a shared `flock` (many writers at once; the kernel
+keeps each write whole), each record starting with a newline so that a line torn by a power
+cut stays on its own line and is skipped on reading. Compaction takes the lock exclusively.
+A plain `flock` rather than `filelock` here: it costs microseconds instead of ~0.1 ms, and
+every dual write appends twice. `done` records are not fsynced: losing one only makes
 repair copy a document that was already equal. When the file grows past `COMPACT_BYTES` it is
 rewritten atomically with only what is still pending, headed by a `summary` record that keeps
 the count and time of every write failure ever recorded.
@@ -20,6 +23,7 @@ the count and time of every write failure ever recorded.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -31,9 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from filelock import FileLock
 
-from adapters.json_store import LOCK_TIMEOUT_SECONDS, STATE_DIR, write_atomically
+from adapters.json_store import STATE_DIR, write_atomically
 from adapters.phase_state import timestamp
 from migrator.errors import StoreError
 from schemas.codec import canonical_bytes
@@ -96,10 +99,16 @@ class Journal:
         self.state_dir = Path(json_dir) / STATE_DIR
         self.path = self.state_dir / JOURNAL_FILE
 
-    def lock(self) -> FileLock:
-        return FileLock(
-            str(self.state_dir / "journal.lock"), timeout=LOCK_TIMEOUT_SECONDS, is_singleton=True
-        )
+    @contextlib.contextmanager
+    def _lock(self, *, exclusive: bool) -> Iterator[None]:
+        """Shared for appends, exclusive for compaction (closing the file releases it)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.state_dir / "journal.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
 
     # ------------------------------------------------------------------ writers
 
@@ -175,7 +184,7 @@ class Journal:
 
     def compact(self) -> None:
         """Rewrite the journal with only what is pending, keeping the failure tally."""
-        with self.lock():
+        with self._lock(exclusive=True):
             self._compact_locked()
 
     # ------------------------------------------------------------------ plumbing
@@ -199,27 +208,24 @@ class Journal:
                 yield record
 
     def _append(self, records: list[dict[str, Any]], *, sync: bool) -> None:
-        data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+        data = b"".join(b"\n" + orjson.dumps(r) for r in records)
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            with self.lock():
-                created = not self.path.exists()
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            with self._lock(exclusive=False):
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
                 try:
-                    size = os.fstat(fd).st_size
-                    if size and os.pread(fd, 1, size - 1) != b"\n":
-                        data = b"\n" + data  # a torn last line stays on its own line
+                    created = os.fstat(fd).st_size == 0
                     os.write(fd, data)
                     if sync:
                         os.fsync(fd)
+                    size = os.fstat(fd).st_size
                 finally:
                     os.close(fd)
-                if created:
+                if created and sync:
                     _fsync_directory(self.state_dir)
-                if size + len(data) > COMPACT_BYTES:
-                    self._compact_locked()
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot append: {exc.strerror or exc}") from exc
+        if size > COMPACT_BYTES:
+            self.compact()
 
     def _compact_locked(self) -> None:
         state = self.read()
@@ -233,7 +239,7 @@ class Journal:
                     # Counted in the summary already; keep the error text for the report.
                     record = {**record, "kind": "failed_counted"}
                 records.append(record)
-        write_atomically(self.path, b"".join(orjson.dumps(r) + b"\n" for r in records))
+        write_atomically(self.path, b"".join(b"\n" + orjson.dumps(r) for r in records))
         logger.info("compacted %s to %d pending writes", self.path, len(kept))
 
 

@@ -78,7 +78,7 @@ def test_journal_skips_a_torn_line_and_keeps_later_records(tmp_path: Path) -> No
     journal = Journal(tmp_path)
     journal.begin("put", "a", "p", Side.JSON, "r1")
     with journal.path.open("ab") as handle:
-        handle.write(b'{"kind":"intent","entry":"torn","op":"pu')
+        handle.write(b'\n{"kind":"intent","entry":"torn","op":"pu')  # a prefix of an append
     journal.begin("put", "b", "p", Side.JSON, "r2")
     assert [p.doc_id for p in journal.read().pending] == ["a", "b"]
 
