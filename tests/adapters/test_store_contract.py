@@ -188,6 +188,8 @@ BAD: list[tuple[str, Any, Any, str]] = [
     ("bad child", session("s1", chat_history=[{"id": "m"}]), "s1", "field chat_history[0].role"),
     ("not finite", session("s1", x={"y": float("nan")}), "s1", "field x.y: nan is not a finite"),
     ("not a dict", ["s1"], None, "expected a JSON object, got list"),
+    ("lone surrogate", session("s1", task="a\ud800"), "s1", "field task: text 'a\\ud800' holds"),
+    ("NUL in id", session("s\x001"), "s\x001", "field id: 's\\x001' cannot be stored exactly"),
 ]
 
 
