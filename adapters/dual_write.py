@@ -122,9 +122,13 @@ class DualWriteStore:
 
     @property
     def sql(self) -> SqlStore:
-        """The SQL store, opened on first use (a `json-only` store may have no database)."""
+        """The SQL store, opened on first use (a `json-only` store may have no database).
+
+        Never created here: `phase set dual-write` creates the tables, and a database that
+        went missing later must fail (and be journaled, or read around), not be silently
+        replaced by an empty one."""
         if self._sql is None:
-            self._sql = SqlStore(self._db, self.schema)
+            self._sql = SqlStore(self._db, self.schema, create=False)
         return self._sql
 
     def close(self) -> None:

@@ -14,15 +14,16 @@ differ) and the outcome of the last validation, which the guard of `sqlite-prima
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from adapters.json_store import LOCK_TIMEOUT_SECONDS, STATE_DIR, write_atomically
 from migrator.errors import PhaseError, StoreError
@@ -201,15 +202,28 @@ class PhaseState:
         self._seen: tuple[int, int, int] | None = None
         self._cached = PhaseRecord()
 
-    def lock(self) -> FileLock:
-        """Serializes changes of the phase (and phase moves as a whole) across processes."""
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serializes changes of the phase (and phase moves as a whole) across processes;
+        reentrant within a thread."""
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"{self.state_dir}: cannot create the state directory: {exc}") from exc
-        return FileLock(
+        lock = FileLock(
             str(self.state_dir / "phase.lock"), timeout=LOCK_TIMEOUT_SECONDS, is_singleton=True
         )
+        try:
+            lock.acquire()
+        except Timeout:
+            raise PhaseError(
+                f"{self.path}: another migrator command has held the phase lock for "
+                f"{LOCK_TIMEOUT_SECONDS:.0f} s (a phase move?); try again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def current(self) -> PhaseRecord:
         """The state as of now: one `stat`, and a read only when the file changed."""

@@ -385,7 +385,7 @@ def rebuild_json(json_store: LockedJsonStore, db: str | Path, schema: Schema) ->
     """Rewrite every JSON partition whose bytes differ from SQL's documents in the legacy
     format, each under its partition lock; a partition SQL no longer has becomes `[]`. The
     partitions rewritten."""
-    sql = SqlStore(db, schema)
+    sql = SqlStore(db, schema, create=False)
     rewritten = []
     try:
         in_sql = set(sql.partitions())

@@ -116,7 +116,7 @@ def repair(
     pending = settled_pending(json_store, journal) if not dry_run else journal.read().pending
     if not pending:
         return RepairReport(dry_run, phase)
-    sql_store = SqlStore(db, schema)
+    sql_store = SqlStore(db, schema, create=False)
     try:
         run = _Run(json_store, sql_store, phase, dry_run)
         by_partition: dict[str, dict[str, list[PendingWrite]]] = {}

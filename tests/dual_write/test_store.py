@@ -253,3 +253,18 @@ def test_shadow_sampling_follows_the_rate(env: Env) -> None:
             store.get("ws-a-1")
     compared = IncidentLog(env.json_dir).summary().counters["shadow_compared"]
     assert 60 < compared < 140
+
+
+def test_a_missing_database_is_never_replaced_by_an_empty_one(env: Env) -> None:
+    """With the database file gone, sqlite-primary reads fall back and dual-write journals
+    the SQL writes; no empty database appears in its place."""
+    env.db.unlink()
+    env.set_phase_raw(Phase.SQLITE_PRIMARY)
+    with env.open() as store:
+        assert store.get("ws-a-1") == session("ws-a-1")
+    env.set_phase_raw(Phase.DUAL_WRITE)
+    with env.open() as store:
+        store.put("ws-a", session("ws-a-1", 2))
+    assert not env.db.exists()
+    assert IncidentLog(env.json_dir).summary().counters["fallbacks"] == 1
+    assert [p.doc_id for p in Journal(env.json_dir).read().pending] == ["ws-a-1"]
