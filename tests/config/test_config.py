@@ -82,7 +82,7 @@ def test_per_command_table_applies_to_that_command_only(project: Path) -> None:
     result = runner.invoke(app, ["config"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["config_file"].endswith("pyproject.toml")
-    (project / "pyproject.toml").write_text('[tool.migrator.nope]\nx = 1\n', encoding="utf-8")
+    (project / "pyproject.toml").write_text("[tool.migrator.nope]\nx = 1\n", encoding="utf-8")
     result = runner.invoke(app, ["config"])
     assert result.exit_code == 2
     assert "[nope] is not a migrator command" in result.stderr
