@@ -152,7 +152,7 @@ class SqlStore:
         with self._errors(), self.engine.connect() as conn:
             if "migrator_meta" not in inspect(conn).get_table_names():
                 return None
-            values = dict(conn.execute(select(meta_table.c.key, meta_table.c.value)).tuples().all())
+            values = {k: v for k, v in conn.execute(select(meta_table.c.key, meta_table.c.value))}
         if "schema" not in values:
             return None
         return values["schema"], int(values.get("version", "0"))
@@ -297,7 +297,10 @@ class SqlStore:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 found.update(
-                    conn.execute(select(id_col, part_col).where(id_col.in_(chunk))).tuples().all()
+                    {
+                        i: p
+                        for i, p in conn.execute(select(id_col, part_col).where(id_col.in_(chunk)))
+                    }
                 )
         return found
 
@@ -442,7 +445,7 @@ class SqlStore:
         with self._errors(), self.engine.connect() as conn:
             rows = conn.execute(
                 select(table.c.partition, table.c.sha256, table.c.documents, table.c.imported_at)
-            ).tuples()
+            )
             return {p: ImportMark(p, sha, n, at) for p, sha, n, at in rows}
 
     def forget_mark(self, partition: str) -> None:
