@@ -1,7 +1,7 @@
 """Renders result values for people and for machines: rich tables, JSON, JUnit XML.
 
 The generic helpers (`json_text`, `junit_xml` with `TestCase`/`Failure`, `plain_text`,
-`write_output`) serve any result type; the `validation_*` functions render a
+`write_output`, `write_summary`) serve any result type; the `validation_*` functions render a
 `ValidationReport`. Nothing here prints: the CLI decides where text goes.
 """
 
@@ -133,16 +133,22 @@ def write_output(text: str, path: Path) -> None:
         raise UsageError(f"{path}: cannot write the report: {exc.strerror or exc}") from None
 
 
+def write_summary(summary: Any, path: Path) -> None:
+    """Write a result's JSON summary (its `to_dict()`) to `path` atomically: `--summary-file`."""
+    write_output(json_text(summary), path)
+
+
 # --------------------------------------------------------------------------- validation
 
 
 def validation_summary(report: ValidationReport) -> str:
     """The one line that says it all: `OK: 36 documents match` or `DIFFERENT: ...`."""
     c = report.counts
+    notes = []
     if report.ok:
         line = f"OK: {c['matched']} {'sampled ' if report.sampled else ''}documents match"
         if c["ignored"]:
-            line += f" ({c['ignored']} differ only in ignored paths)"
+            notes.append(f"{c['ignored']} differ only in ignored paths")
     else:
         parts = [
             f"{c['missing_in_sqlite']} missing in sqlite",
@@ -152,6 +158,12 @@ def validation_summary(report: ValidationReport) -> str:
         if c["invalid_in_json"]:
             parts.append(f"{c['invalid_in_json']} invalid in json")
         line = f"DIFFERENT: {', '.join(parts)} of {report.compared}"
+    if c.get("in_flight"):
+        notes.append(f"{c['in_flight']} in flight, left out")
+    if c.get("settled"):
+        notes.append(f"{c['settled']} settled when re-read")
+    if notes:
+        line += f" ({'; '.join(notes)})"
     if report.sampled:
         line += f" (a sample of {report.compared} of {report.population}, seed {report.seed})"
     return line

@@ -9,22 +9,33 @@ sides in different partitions becomes one mismatch (a moved document), not two m
 
 Read-only, safe beside a running application: JSON files are read without a lock (writers
 replace them atomically) and SQL in one read transaction per partition.
+
+A live system changes while it is read, so two options keep writes in flight from looking like
+differences. `min_age` leaves out every document whose version key (the schema's
+`version_key`, an RFC 3339 / ISO 8601 timestamp), on either side, is newer than that many
+seconds: counted as `in_flight`, never compared. `recheck` holds every difference found back,
+pauses, and re-reads just those documents, each partition under its write lock (a dual write
+holds that lock across both stores, so none is seen half done); only what still differs is
+reported, and the rest is counted as `settled`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import logging
 import random
 import re
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
-from migrator.errors import UsageError
+from migrator.errors import StoreError, UsageError
 from schemas.codec import canonical_bytes
 from schemas.comparison import (
     PARTITION_CHANGED,
@@ -49,6 +60,8 @@ _T = TypeVar("_T")
 
 #: At most this many ids go into one `IN (...)` of a sampled SQL read; more read the partition.
 _MAX_IDS_PER_READ = 500
+#: The pause before `recheck` re-reads (a name of its own, so tests can act during it).
+_pause = time.sleep
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,8 @@ def _tally() -> dict[str, int]:
             "mismatched",
             "ignored",
             "invalid_in_json",
+            "in_flight",
+            "settled",
         ),
         0,
     )
@@ -121,7 +136,9 @@ FINDINGS = ("missing_in_sqlite", "missing_in_json", "mismatched", "invalid_in_js
 class ValidationReport:
     """What `validate` found. `counts` are always complete; the lists may be cut by
     `max_details` (then `details_truncated`). `by_partition` has the same counts per partition
-    (a moved document counts as mismatched in its JSON partition)."""
+    (a moved document counts as mismatched in its JSON partition). `in_flight` documents were
+    left out (`min_age`); `settled` ones differed at first and matched when re-read (`recheck`),
+    and count as matched too. `json` and `sqlite` count what the first read found."""
 
     ok: bool
     schema: str
@@ -173,6 +190,9 @@ def validate(
     sample: int | None = None,
     max_details: int | None = None,
     seed: int | None = None,
+    min_age: float | None = None,
+    recheck: bool = False,
+    recheck_delay: float = 1.0,
 ) -> ValidationReport:
     """Compare the two stores document by document and report every difference.
 
@@ -180,24 +200,52 @@ def validate(
     may differ; `partitions` limits the comparison to those partitions (on both sides);
     `sample` compares a random sample of that many ids from the whole store (reproducible with
     `seed`); `max_details` caps each list of findings and each mismatch's differences, never
-    the counts."""
+    the counts. On a live system, `min_age` (seconds) leaves out documents written that
+    recently, and `recheck` re-reads each difference once after `recheck_delay` seconds (see
+    the module docstring)."""
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be at least 1, got {sample}")
     if max_details is not None and max_details < 0:
         raise UsageError(f"--max-details must be 0 or more, got {max_details}")
+    if min_age is not None and min_age < 0:
+        raise UsageError(f"--min-age must be 0 or more seconds, got {min_age:g}")
+    if min_age is not None and sql_store.schema.version_key is None:
+        raise UsageError(
+            f"--min-age: schema {sql_store.schema.name!r} declares no version key "
+            "(Schema.version_key) to tell how old a document is"
+        )
+    if recheck_delay < 0:
+        raise UsageError(f"--recheck-delay must be 0 or more seconds, got {recheck_delay:g}")
     run = _Run(json_store, sql_store, compile_ignore_paths(ignore_paths), max_details)
+    run.min_age, run.deferring = min_age, recheck
     names = _partitions_in_scope(json_store, sql_store, partitions)
+    drawn: tuple[int, int] | None = None  # (seed, population) of a sample
     if sample is None:
         for name in names:
             run.compare_partition(name, run.read_json(name), sql_store.read_partition(name))
-        run.finish()
-        return run.report(ignore_paths)
-    chosen_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
-    population = _sample_partitions(run, names, sample, chosen_seed)
+    else:
+        chosen_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
+        drawn = chosen_seed, _sample_partitions(run, names, sample, chosen_seed)
     run.finish()
+    if recheck:
+        run.recheck(recheck_delay)
     report = run.report(ignore_paths)
-    report.sampled, report.seed, report.population = True, chosen_seed, population
+    if drawn is not None:
+        report.sampled = True
+        report.seed, report.population = drawn
     return report
+
+
+def version_time(value: Any) -> datetime | None:
+    """A version key's value as an aware datetime (naive means UTC), or None when it is not
+    an RFC 3339 / ISO 8601 timestamp."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().upper())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _partitions_in_scope(
@@ -303,6 +351,15 @@ class _Run:
         # id -> partition of documents seen on one side only, until `finish` pairs moved ones.
         self.json_only: dict[str, str] = {}
         self.sql_only: dict[str, str] = {}
+        # Live systems: documents newer than `min_age` seconds are left out; with `deferring`
+        # (recheck), each difference waits in `suspects` (id -> partition) for a second read.
+        self.min_age: float | None = None
+        self.deferring = False
+        self.suspects: dict[str, str] = {}
+        self.recent: set[str] = set()  # one-sided ids whose document was in flight
+        self.cutoff: datetime | None = None
+        #: During the recheck: the suspects reported again or left out (the rest settled).
+        self.unsettled: set[str] | None = None
 
     # ------------------------------------------------------------------ reading
 
@@ -319,8 +376,12 @@ class _Run:
 
     # ------------------------------------------------------------------ comparing
 
-    def compare_partition(self, name: str, records: list[Any], sql_docs: list[Any]) -> None:
-        """Compare one partition's JSON records with its SQL documents."""
+    def compare_partition(
+        self, name: str, records: list[Any], sql_docs: list[Any], *, again: bool = False
+    ) -> None:
+        """Compare one partition's JSON records with its SQL documents (`again`: a recheck's
+        re-read of some of them, whose sides and invalid records were counted already)."""
+        self.cutoff = self.now_cutoff()
         json_docs: dict[str, Any] = {}
         for index, record in enumerate(records):
             doc_id = record.get(self.id_key) if isinstance(record, dict) else None
@@ -333,33 +394,44 @@ class _Run:
             else:
                 self.add_invalid(name, index, "is not a JSON object")
         sql_docs_by_id = {doc[self.id_key]: doc for doc in sql_docs}
-        self.count(name, "json", len(json_docs))
-        self.count(name, "sqlite", len(sql_docs_by_id))
+        if not again:
+            self.count(name, "json", len(json_docs))
+            self.count(name, "sqlite", len(sql_docs_by_id))
         for doc_id, json_doc in json_docs.items():
             sql_doc = sql_docs_by_id.pop(doc_id, None)
             if sql_doc is None:
                 if doc_id in self.json_only:  # the same id in two JSON files: one may pair
                     self.add_missing("missing_in_sqlite", doc_id, self.json_only[doc_id])
                 self.json_only[doc_id] = name
+                if self.in_flight(json_doc):
+                    self.recent.add(doc_id)
+            elif self.in_flight(json_doc) or self.in_flight(sql_doc):
+                self.leave_out(doc_id, name)
             elif canonical_bytes(json_doc) == canonical_bytes(sql_doc):
                 self.count(name, "matched")
             else:
                 self.compare_pair(doc_id, name, json_doc, sql_doc, [])
-        for doc_id in sql_docs_by_id:
+        for doc_id, sql_doc in sql_docs_by_id.items():
             self.sql_only[doc_id] = name
+            if self.in_flight(sql_doc):
+                self.recent.add(doc_id)
         logger.debug("partition %s: %d json, %d sql", name, len(json_docs), len(sql_docs))
 
     def compare_pair(
         self, doc_id: str, name: str, json_doc: Any, sql_doc: Any, found: list[Difference]
     ) -> None:
         """A pair whose bytes differ, or whose partitions do (then `found` says so)."""
-        listed = self.room(self.mismatched)
+        listed = self.room(self.mismatched) and not self.deferring
         if listed or self.ignore:  # past the cap, differing bytes are a mismatch unless ignored
             found = found + deep_differences(json_doc, sql_doc, self.ignore)
             if not found:
                 self.count(name, "matched")
                 self.count(name, "ignored")
                 return
+        if self.deferring:
+            self.suspects[doc_id] = name
+            return
+        self.mark(doc_id)
         self.count(name, "mismatched")
         if not listed:
             self.truncated = True
@@ -373,16 +445,93 @@ class _Run:
         moved = sorted(self.json_only.keys() & self.sql_only.keys())
         json_docs = self._fetch_json({doc_id: self.json_only[doc_id] for doc_id in moved})
         sql_docs = self._fetch_sql({doc_id: self.sql_only[doc_id] for doc_id in moved})
+        self.cutoff = self.now_cutoff()
         for doc_id in moved:
             if doc_id not in json_docs or doc_id not in sql_docs:
                 continue  # written to since it was read: reported as missing below
             json_name, sql_name = self.json_only.pop(doc_id), self.sql_only.pop(doc_id)
+            if self.in_flight(json_docs[doc_id]) or self.in_flight(sql_docs[doc_id]):
+                self.leave_out(doc_id, json_name)
+                continue
             where = Difference("root", PARTITION_CHANGED, json_name, sql_name)
             self.compare_pair(doc_id, json_name, json_docs[doc_id], sql_docs[doc_id], [where])
-        for doc_id, name in self.json_only.items():
-            self.add_missing("missing_in_sqlite", doc_id, name)
-        for doc_id, name in self.sql_only.items():
-            self.add_missing("missing_in_json", doc_id, name)
+        for key, one_sided in (
+            ("missing_in_sqlite", self.json_only),
+            ("missing_in_json", self.sql_only),
+        ):
+            for doc_id, name in one_sided.items():
+                if doc_id in self.recent:
+                    self.leave_out(doc_id, name)
+                elif self.deferring:
+                    self.suspects[doc_id] = name
+                else:
+                    self.add_missing(key, doc_id, name)
+            one_sided.clear()
+        self.recent.clear()
+
+    def recheck(self, delay: float) -> None:
+        """Re-read the suspects once, after `delay` seconds, and judge them for good."""
+        suspects, self.suspects = self.suspects, {}
+        self.deferring = False
+        if not suspects:
+            return
+        logger.info("re-reading %d differing document(s) in %gs", len(suspects), delay)
+        _pause(delay)
+        self.unsettled = set()
+        self.json_partitions = set(self.json_store.partitions())
+        in_sql = self.sql_store.owners(suspects)  # where each is now, if it moved meanwhile
+        for name in sorted(set(suspects.values()) | set(in_sql.values())):
+            with self.write_lock(name):
+                records = [
+                    record
+                    for record in self.read_json(name)
+                    if isinstance(record, dict) and record.get(self.id_key) in suspects
+                ]
+                wanted = {doc_id for doc_id, where in in_sql.items() if where == name}
+                sql_docs = self.read_sql(name, wanted)
+            self.compare_partition(name, records, sql_docs, again=True)
+        self.finish()
+        for doc_id, name in suspects.items():
+            if doc_id not in self.unsettled:
+                self.count(name, "settled")
+        self.unsettled = None
+
+    @contextlib.contextmanager
+    def write_lock(self, name: str) -> Iterator[None]:
+        """Hold a partition's write lock (which dual writes hold across both stores), or go on
+        without it when it cannot be had (a read-only store, a name that is not a file)."""
+        try:
+            lock = self.json_store.lock(name)
+            lock.acquire()
+        except (StoreError, OSError) as exc:
+            logger.info("re-reading partition %s without its lock: %s", name, exc)
+            yield
+            return
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def now_cutoff(self) -> datetime | None:
+        if self.min_age is None:
+            return None
+        return datetime.now(UTC) - timedelta(seconds=self.min_age)
+
+    def in_flight(self, doc: Any) -> bool:
+        """Whether `doc`'s version key is newer than the cutoff (a write not yet settled)."""
+        key = self.sql_store.schema.version_key
+        if self.cutoff is None or key is None or not isinstance(doc, dict):
+            return False
+        moment = version_time(doc.get(key))
+        return moment is not None and moment > self.cutoff
+
+    def leave_out(self, doc_id: str, name: str) -> None:
+        self.mark(doc_id)
+        self.count(name, "in_flight")
+
+    def mark(self, doc_id: str) -> None:
+        if self.unsettled is not None:
+            self.unsettled.add(doc_id)
 
     def _fetch_json(self, where: dict[str, str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -424,6 +573,7 @@ class _Run:
 
     def add_missing(self, key: str, doc_id: str, name: str) -> None:
         # Kept whole (refs are small) so the listed ones are the first by partition and id.
+        self.mark(doc_id)
         self.count(name, key)
         self.missing[key].append(DocRef(doc_id, name))
 

@@ -11,10 +11,11 @@ import typer
 from adapters.phase_state import Phase, PhaseRecord
 from migrator.backup import snapshot_before
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, NoSnapshot, SchemaRef
+from migrator.cli.options import Db, JsonDir, NoSnapshot, SchemaRef, SummaryFile
 from migrator.history import record_run
 from migrator.phases import PhaseChange, configure_shadow, read_phase, set_phase
 from migrator.repair import RepairReport, repair
+from migrator.report import write_summary
 from migrator.status import StatusReport, status
 from schemas.jsontext import dumps_pretty
 
@@ -167,6 +168,7 @@ def repair_command(
     ] = False,
     output_format: FormatOption = OutputFormat.text,
     no_snapshot: NoSnapshot = False,
+    summary_file: SummaryFile = None,
 ) -> None:
     """Replay the writes that reached only one store, so both agree again.
 
@@ -176,6 +178,8 @@ def repair_command(
         report = repair(json_dir, db, schema, dry_run=dry_run)
         run.outcome = "ok" if report.ok else "error"
         run.counts = dict(report.counts)
+    if summary_file is not None:
+        write_summary(report.to_dict(), summary_file)
     if output_format is OutputFormat.json:
         _echo_json(report.to_dict())
     else:

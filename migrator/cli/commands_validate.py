@@ -13,7 +13,7 @@ from rich.console import Console
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, Quiet, SchemaRef
+from migrator.cli.options import Db, JsonDir, Quiet, SchemaRef, SummaryFile
 from migrator.errors import MigratorError, UsageError
 from migrator.history import record_run
 from migrator.phases import record_validation
@@ -22,6 +22,7 @@ from migrator.report import (
     validation_summary,
     validation_text,
     write_output,
+    write_summary,
 )
 from migrator.validator import validate
 from schemas.registry import resolve
@@ -72,6 +73,27 @@ def validate_command(
         Path | None,
         typer.Option("--output", metavar="PATH", help="Write the report to this file."),
     ] = None,
+    min_age: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            metavar="SECONDS",
+            help="Leave out documents whose version key (sessions: updated_at), on either "
+            "side, is newer than this: writes in flight, counted as in_flight.",
+        ),
+    ] = None,
+    recheck: Annotated[
+        bool,
+        typer.Option(
+            "--recheck",
+            help="Re-read each differing document once after a pause; report it only if it "
+            "still differs (the others are counted as settled).",
+        ),
+    ] = False,
+    recheck_delay: Annotated[
+        float, typer.Option(min=0, metavar="SECONDS", help="The pause before --recheck re-reads.")
+    ] = 1.0,
+    summary_file: SummaryFile = None,
     quiet: Quiet = False,
 ) -> None:
     """Compare the JSON store with the SQL database, document by document; read-only.
@@ -92,6 +114,9 @@ def validate_command(
                 sample=sample,
                 max_details=max_details,
                 seed=seed,
+                min_age=min_age,
+                recheck=recheck,
+                recheck_delay=recheck_delay,
             )
             run.outcome = "ok" if report.ok else "differences"
             run.counts = dict(report.counts)
@@ -101,6 +126,8 @@ def validate_command(
         record_validation(json_dir, report, started=started, partial=bool(partition))
     except MigratorError as exc:
         typer.secho(f"warning: validation not recorded in the phase state: {exc}", err=True)
+    if summary_file is not None:
+        write_summary(report.to_dict(), summary_file)
     summary = validation_summary(report)
     if output is not None:
         write_output(render_validation(report, output_format.value), output)

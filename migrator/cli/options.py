@@ -42,3 +42,13 @@ NoSnapshot = Annotated[
         help="Skip the automatic backup taken before this step (for people who know why).",
     ),
 ]
+SummaryFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--summary-file",
+        metavar="PATH",
+        help="Also write the JSON summary to PATH (atomically), whatever --format prints: "
+        "a CI artifact.",
+        show_default=False,
+    ),
+]

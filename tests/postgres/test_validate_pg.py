@@ -44,6 +44,8 @@ CLEAN_COUNTS = {
     "mismatched": 0,
     "ignored": 0,
     "invalid_in_json": 0,
+    "in_flight": 0,
+    "settled": 0,
 }
 
 

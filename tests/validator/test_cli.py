@@ -75,6 +75,8 @@ def test_json_format_is_the_contract(stores: Stores) -> None:
         "mismatched": 6,
         "ignored": 0,
         "invalid_in_json": 0,
+        "in_flight": 0,
+        "settled": 0,
     }
     assert report["missing_in_sqlite"] == [{"id": sid(1, 3), "partition": P2}]
     assert report["missing_in_json"] == [{"id": planted.extra_doc_id, "partition": P2}]

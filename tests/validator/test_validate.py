@@ -42,6 +42,8 @@ def test_identical_stores_agree(stores: Stores) -> None:
         "mismatched": 0,
         "ignored": 0,
         "invalid_in_json": 0,
+        "in_flight": 0,
+        "settled": 0,
     }
     assert (report.missing_in_sqlite, report.missing_in_json, report.mismatched) == ([], [], [])
     assert report.sampled is False
@@ -66,6 +68,8 @@ def test_every_planted_kind_is_found_exactly(stores: Stores) -> None:
         "mismatched": 6,
         "ignored": 0,
         "invalid_in_json": 0,
+        "in_flight": 0,
+        "settled": 0,
     }
     assert report.compared == 37
 
