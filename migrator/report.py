@@ -2,7 +2,8 @@
 
 The generic helpers (`json_text`, `junit_xml` with `TestCase`/`Failure`, `plain_text`,
 `write_output`, `write_summary`) serve any result type; the `validation_*` functions render a
-`ValidationReport`. Nothing here prints: the CLI decides where text goes.
+`ValidationReport`, the `check_*` ones a `CheckResult`. Nothing here prints: the CLI decides
+where text goes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from migrator.check import CheckResult
 from migrator.errors import UsageError
 from migrator.validator import FINDINGS, ValidationReport
 from schemas.comparison import PARTITION_CHANGED, Difference
@@ -269,3 +271,59 @@ def render_validation(report: ValidationReport, fmt: str) -> str:
     if fmt == "junit":
         return validation_junit(report)
     return plain_text(validation_text(report))
+
+
+# --------------------------------------------------------------------------- check
+
+
+def check_summary(result: CheckResult) -> str:
+    """`READY: dual-write -> sqlite-primary: all 8 checks passed`, or `NOT READY: ...`."""
+    move = f"{result.phase} (the last phase)"
+    if result.next_phase is not None:
+        move = f"{result.phase} -> {result.next_phase}"
+    total = len(result.items)
+    if result.ready:
+        return f"READY: {move}: all {total} checks passed"
+    return f"NOT READY: {move}: {len(result.failed)} of {total} checks failed"
+
+
+def check_lines(result: CheckResult) -> list[str]:
+    """The text format: the summary, then one line per item and the fix of each failed one."""
+    lines = [check_summary(result)]
+    for item in result.items:
+        mark = "ok  " if item.passed else "FAIL"
+        lines.append(f"  [{mark}] {item.name}" + (f": {item.detail}" if item.detail else ""))
+        if not item.passed and item.fix:
+            lines.append(f"         fix: {item.fix}")
+    return lines
+
+
+def check_junit(result: CheckResult) -> str:
+    """One test case per checklist item; a failed item's failure says what to run."""
+    classname = f"migrator.check.{result.schema}"
+    cases = []
+    for item in result.items:
+        case = TestCase(item.name, classname)
+        if not item.passed:
+            text = f"fix: {item.fix}" if item.fix else ""
+            case.failures.append(Failure("not_ready", item.detail or item.name, text))
+        cases.append(case)
+    properties: dict[str, Any] = {
+        "schema": result.schema,
+        "phase": result.phase.value,
+        "next_phase": "" if result.next_phase is None else result.next_phase.value,
+        "ready": result.ready,
+    }
+    if result.validation is not None:
+        counts = result.validation.counts
+        properties.update({f"count.{key}": value for key, value in counts.items()})
+    return junit_xml("migrator check", cases, properties=properties)
+
+
+def render_check(result: CheckResult, fmt: str) -> str:
+    """The checklist as text in `fmt` (`text`, `json` or `junit`), e.g. for `--output`."""
+    if fmt == "json":
+        return json_text(result.to_dict())
+    if fmt == "junit":
+        return check_junit(result)
+    return "\n".join(check_lines(result)) + "\n"

@@ -12,6 +12,7 @@ import sys
 import typer
 
 from migrator.cli import (  # noqa: F401  (register commands)
+    commands_check,
     commands_config,
     commands_import,
     commands_init,

@@ -1,0 +1,198 @@
+"""`check`: one answer to "may we move to the next phase?", as a checklist.
+
+It runs what a careful operator runs before `migrator phase set <next>`: `doctor`
+(`migrator.doctor.diagnose`), a full validation, and the guards `phase set` applies to the
+next phase (`migrator.phases.check_move`: the guards themselves, not a copy). Each becomes an
+item that passed or failed, with what to run to fix it; ready when every item passed, so a
+`phase set` right after a ready check passes the same guards.
+
+The validation is recorded in the phase state, as `migrator validate` records it, so the guards
+judge this very run. Otherwise a check changes what its parts change: the guard of entering
+`dual-write` creates the database tables, as `phase set` would. In `sqlite-only`, the last
+phase, only the doctor's item is judged (the JSON store is archived: nothing to compare).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.json_store import JsonStore
+from adapters.phase_state import Phase, now
+from adapters.sql_store import SqlStore
+from migrator.doctor import DoctorReport, diagnose
+from migrator.errors import MigratorError, UsageError
+from migrator.phases import check_move, read_phase, record_validation
+from migrator.validator import FINDINGS, ValidationReport, validate
+from schemas.declaration import Schema
+from schemas.registry import resolve
+
+__all__ = ["CheckItem", "CheckResult", "check"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    """One line of the checklist: whether it passed, what was found, and what to run."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The checklist for moving from `phase` to `next_phase` (None: `phase` is the last)."""
+
+    schema: str
+    phase: Phase
+    next_phase: Phase | None
+    items: tuple[CheckItem, ...]
+    doctor: DoctorReport
+    validation: ValidationReport | None = None
+
+    @property
+    def ready(self) -> bool:
+        return all(item.passed for item in self.items)
+
+    @property
+    def failed(self) -> list[CheckItem]:
+        return [item for item in self.items if not item.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON summary, a contract scripts rely on (keys are only ever added)."""
+        return {
+            "ready": self.ready,
+            "schema": self.schema,
+            "phase": self.phase.value,
+            "next_phase": None if self.next_phase is None else self.next_phase.value,
+            "items": [item.to_dict() for item in self.items],
+            "doctor": {
+                "healthy": self.doctor.healthy,
+                "checks": [
+                    {"name": c.name, "status": c.status, "detail": c.detail}
+                    for c in self.doctor.checks
+                ],
+            },
+            "validation": None if self.validation is None else self.validation.to_dict(),
+        }
+
+
+def check(
+    json_dir: Path | str,
+    db: str | Path,
+    schema: str | Schema = "sessions",
+    *,
+    ignore_paths: Sequence[str] | None = None,
+    min_age: float | None = None,
+    recheck: bool = False,
+    recheck_delay: float = 1.0,
+    max_details: int | None = None,
+) -> CheckResult:
+    """The checklist of moving the stores at `json_dir` and `db` to their next phase.
+
+    `ignore_paths` default to those recorded for the phase (`migrator phase configure`), as a
+    phase move's own validation uses; `min_age`, `recheck`, `recheck_delay` and `max_details`
+    are `validate`'s. A `UsageError` is raised; any other failure is a failed item."""
+    schema = resolve(schema)
+    root = Path(json_dir)
+    if not root.is_dir():
+        raise UsageError(f"--json-dir {root}: not a directory")
+    record = read_phase(root)
+    target = next_phase(record.phase)
+    doctor = diagnose(root, db, schema)
+    items = [_doctor_item(doctor, root, db)]
+    if target is None:
+        last = CheckItem("next phase", True, f"{record.phase} is the last phase: nothing to enter")
+        return CheckResult(schema.name, record.phase, None, (*items, last), doctor)
+    options: dict[str, Any] = {
+        "ignore_paths": record.ignore_paths if ignore_paths is None else tuple(ignore_paths),
+        "min_age": min_age,
+        "recheck": recheck,
+        "recheck_delay": recheck_delay,
+        "max_details": max_details,
+    }
+    validation, item = _validation(root, db, schema, record.phase, options)
+    items.append(item)
+    items += _guard_items(root, db, schema, target)
+    return CheckResult(schema.name, record.phase, target, tuple(items), doctor, validation)
+
+
+def next_phase(phase: Phase) -> Phase | None:
+    """The phase after `phase`, or None for the last."""
+    phases = list(Phase)
+    return phases[phase.rank + 1] if phase.rank + 1 < len(phases) else None
+
+
+def _doctor_item(report: DoctorReport, root: Path, db: str | Path) -> CheckItem:
+    if report.healthy:
+        return CheckItem("doctor", True, f"{len(report.checks)} checks, no problem")
+    details = "; ".join(f"{c.name}: {c.detail}" for c in report.problems)
+    fixes = {
+        "pending repairs": f"migrator repair --json-dir {root} --db {db}",
+        "database": f"migrator import --json-dir {root} --db {db}",
+    }
+    details_cmd = f"migrator doctor --json-dir {root} --db {db}"
+    fix = "; ".join(dict.fromkeys(fixes.get(c.name, details_cmd) for c in report.problems))
+    return CheckItem("doctor", False, details, fix)
+
+
+def _validation(
+    root: Path, db: str | Path, schema: Schema, phase: Phase, options: dict[str, Any]
+) -> tuple[ValidationReport | None, CheckItem]:
+    """Validate the whole store and record the outcome for the guards."""
+    importing = f"migrator import --json-dir {root} --db {db}"
+    try:
+        sql = SqlStore(db, schema, create=False)
+    except UsageError:
+        raise
+    except MigratorError as exc:
+        return None, CheckItem("validation", False, f"cannot validate: {exc}", importing)
+    try:
+        started = now()
+        report = validate(JsonStore(root, schema), sql, **options)
+    except UsageError:
+        raise
+    except MigratorError as exc:
+        return None, CheckItem("validation", False, f"cannot validate: {exc}", importing)
+    finally:
+        sql.close()
+    try:
+        record_validation(root, report, started=started)
+    except MigratorError as exc:  # the guards then judge an older record, and say so
+        logger.warning("validation not recorded in the phase state: %s", exc)
+    counts = report.counts
+    if report.ok:
+        detail = f"clean: {counts['matched']} documents match"
+        if counts["in_flight"]:
+            detail += f", {counts['in_flight']} in flight (left out)"
+        return report, CheckItem("validation", True, detail)
+    found = ", ".join(f"{key} {counts[key]}" for key in FINDINGS if counts[key])
+    listing = f"migrator validate --json-dir {root} --db {db}"
+    if phase is Phase.JSON_ONLY:  # nothing writes SQL yet: the import is behind
+        fix = f"{importing} --prune, then {listing}"
+    else:
+        fix = f"migrator repair --json-dir {root} --db {db}, then {listing}"
+    return report, CheckItem("validation", False, f"differences: {found}", fix)
+
+
+def _guard_items(root: Path, db: str | Path, schema: Schema, target: Phase) -> list[CheckItem]:
+    """The guards of entering `target`, as `phase set` would check them now."""
+    try:
+        guards = check_move(root, db, schema, target)
+    except UsageError:
+        raise
+    except MigratorError as exc:
+        detail = f"the guards of entering {target} could not be checked: {exc}"
+        return [CheckItem(f"guards of {target}", False, detail)]
+    return [
+        CheckItem(f"guard: {g.name}", g.passed, g.detail, "" if g.passed else g.fix) for g in guards
+    ]
