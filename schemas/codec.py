@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -365,7 +365,12 @@ def from_rows(
 
 
 def _decode_child(mapping: TableMapping, row: Mapping[Any, Any]) -> Document:
-    extra = _decode_extra(row[EXTRA_COLUMN])
+    text = row[EXTRA_COLUMN]
+    if not text:
+        # The common case, a row its typed columns describe exactly: no bookkeeping to apply,
+        # and the fields' order is the usual order.
+        return _decode_fields(mapping, row, _NOTHING, _NO_KEYS)
+    extra = _decode_extra(text)
     stored_keys: dict[str, Any] = extra.get("keys", {})
     values = _decode_fields(mapping, row, set(extra.get("absent", ())), stored_keys)
     for key, value in stored_keys.items():
@@ -373,32 +378,29 @@ def _decode_child(mapping: TableMapping, row: Mapping[Any, Any]) -> Document:
     return _ordered(values, extra.get("order"), [f.key for f in mapping.fields], stored_keys)
 
 
+_NOTHING: frozenset[str] = frozenset()
+_NO_KEYS: Mapping[str, Any] = {}
+#: Kinds whose column value needs converting back (str and int come back as they went in).
+_CONVERT: dict[str, Any] = {"json": loads, "bool": bool, "float": float}
+
+
 def _decode_fields(
     mapping: TableMapping,
     row: Mapping[Any, Any],
-    absent: set[str],
+    absent: Collection[str],
     stored_keys: Mapping[str, Any],
 ) -> Document:
     values: Document = {}
     for f in mapping.fields:
-        if f.key in absent:
+        key = f.key
+        if key in absent:
             continue
-        if f.key in stored_keys:
-            values[f.key] = stored_keys[f.key]
+        if key in stored_keys:
+            values[key] = stored_keys[key]
             continue
         raw = row[f.column]
-        if raw is None:
-            values[f.key] = None
-        elif f.kind == "json":
-            values[f.key] = loads(raw)
-        elif f.kind == "bool":
-            values[f.key] = bool(raw)
-        elif f.kind == "int":
-            values[f.key] = int(raw)
-        elif f.kind == "float":
-            values[f.key] = float(raw)
-        else:
-            values[f.key] = raw
+        convert = _CONVERT.get(f.kind)
+        values[key] = raw if raw is None or convert is None else convert(raw)
     return values
 
 
