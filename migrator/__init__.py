@@ -11,17 +11,47 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {
-    "open_store": "migrator.api",
-    "import_store": "migrator.api",
-    "validate": "migrator.api",
-}
+#: Public names, served from `migrator.api` on first use.
+_API = (
+    "ArchiveResult",
+    "BackupResult",
+    "CheckResult",
+    "DoctorReport",
+    "DualWriteStore",
+    "ExportResult",
+    "GenerateSummary",
+    "ImportSummary",
+    "Phase",
+    "PhaseChange",
+    "RepairReport",
+    "RestoreResult",
+    "StatusReport",
+    "ValidationReport",
+    "archive_json_store",
+    "check",
+    "check_move",
+    "create_backup",
+    "diagnose",
+    "export_store",
+    "generate_store",
+    "import_store",
+    "list_backups",
+    "open_store",
+    "read_runs",
+    "record_run",
+    "repair",
+    "restore_archive",
+    "restore_backup",
+    "set_phase",
+    "snapshot_before",
+    "status",
+    "validate",
+)
 
 __all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
+    if name not in _API:
         raise AttributeError(f"module 'migrator' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module("migrator.api"), name)

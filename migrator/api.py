@@ -1,0 +1,114 @@
+"""The Python API: the same verbs the CLI calls, taking paths (or URLs) and a schema reference.
+
+The verbs themselves live one per module (`migrator.importer`, `migrator.validator`, ...) and
+take opened stores; these wrappers open the stores for callers who have paths, and close them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from adapters.dual_write import DualWriteStore, open_store
+from adapters.json_store import JsonStore
+from adapters.phase_state import Phase
+from adapters.sql_store import SqlStore
+from migrator import importer, validator
+from migrator.archive import ArchiveResult, archive_json_store, restore_archive
+from migrator.backup import BackupResult, create_backup, list_backups, snapshot_before
+from migrator.check import CheckResult, check
+from migrator.doctor import DoctorReport, diagnose
+from migrator.export import ExportResult, export_store
+from migrator.generate import GenerateSummary, generate_store
+from migrator.history import read_runs, record_run
+from migrator.import_summary import ImportSummary
+from migrator.phases import PhaseChange, check_move, set_phase
+from migrator.repair import RepairReport, repair
+from migrator.restore import RestoreResult, restore_backup
+from migrator.status import StatusReport, status
+from migrator.validator import ValidationReport
+from schemas.declaration import Schema
+from schemas.registry import resolve
+
+__all__ = [
+    "ArchiveResult",
+    "BackupResult",
+    "CheckResult",
+    "DoctorReport",
+    "DualWriteStore",
+    "ExportResult",
+    "GenerateSummary",
+    "ImportSummary",
+    "Phase",
+    "PhaseChange",
+    "RepairReport",
+    "RestoreResult",
+    "StatusReport",
+    "ValidationReport",
+    "archive_json_store",
+    "check",
+    "check_move",
+    "create_backup",
+    "diagnose",
+    "export_store",
+    "generate_store",
+    "import_store",
+    "list_backups",
+    "open_store",
+    "read_runs",
+    "record_run",
+    "repair",
+    "restore_archive",
+    "restore_backup",
+    "set_phase",
+    "snapshot_before",
+    "status",
+    "validate",
+]
+
+
+def import_store(
+    json_dir: Path | str,
+    db: str | Path,
+    schema: str | Schema = "sessions",
+    **options: Any,
+) -> ImportSummary:
+    """Import the JSON store at `json_dir` into `db` (options: see `migrator.importer`)."""
+    resolved = resolve(schema)
+    sql_store = SqlStore(db, resolved, create=not options.get("dry_run", False))
+    try:
+        return importer.import_store(JsonStore(json_dir, resolved), sql_store, **options)
+    finally:
+        sql_store.close()
+
+
+def validate(
+    json_dir: Path | str,
+    db: str | Path,
+    schema: str | Schema = "sessions",
+    *,
+    ignore_paths: Sequence[str] = (),
+    **options: Any,
+) -> ValidationReport:
+    """Compare the JSON store with the database, read-only (options: see `migrator.validator`)."""
+    resolved = resolve(schema)
+    sql_store = SqlStore(db, resolved, create=False)
+    try:
+        return validator.validate(
+            JsonStore(json_dir, resolved), sql_store, ignore_paths=ignore_paths, **options
+        )
+    finally:
+        sql_store.close()
+
+
+def _publish() -> None:
+    """Bind the API on the package: importing `migrator.check` (a module) above made
+    `migrator.check` the module, shadowing the function of the same name."""
+    import migrator
+
+    for name in __all__:
+        setattr(migrator, name, globals()[name])
+
+
+_publish()
