@@ -1,30 +1,25 @@
 """The importer's writer: partition writes grouped into transactions of about `batch_size`
-documents, committed on a background thread, and, when the database refuses a group, the
-culprits found without losing the rest.
+documents, and, when the database refuses a group, the culprits found without losing the rest.
 
 One transaction per partition file costs an import dearly (each SQLite commit may checkpoint the
 WAL and fsync), so writes wait here until enough documents are pending. Each partition's data
-and its import mark still commit together. The database driver lets go of the GIL while it
-works, so committing on a second thread overlaps with parsing and mapping the next files; the
-queue between them holds one group, which bounds memory to about three groups.
+and its import mark still commit together.
 
 When a group breaks a constraint (a chat message id another session already uses) it is retried
 partition by partition, and a refusing partition document by document: only the documents the
 database refuses are rejected, and their partition's mark is not recorded.
 
-`done` hears of each job once committed, always on the caller's thread (in `drain` and
-`flush`), so the importer's bookkeeping needs no locks.
+(Committing on a background thread was tried and measured: no faster, since the driver takes
+the GIL back for every row while the main thread parses. `import_reader` parallelizes with a
+process instead.)
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from types import TracebackType
 
 from adapters.sql_store import PartitionWrite, SqlStore
 from migrator.errors import ConstraintError, DocumentError
@@ -51,99 +46,31 @@ class WriteOutcome:
 
 
 class BatchWriter:
-    """Collects jobs and commits them in groups, on a background thread when `background`."""
+    """Collects jobs and commits them in groups; `done` hears of each job once committed."""
 
     def __init__(
-        self,
-        store: SqlStore,
-        batch_size: int,
-        done: Callable[[WriteOutcome], None],
-        *,
-        background: bool = True,
+        self, store: SqlStore, batch_size: int, done: Callable[[WriteOutcome], None]
     ) -> None:
         self.store = store
         self.batch_size = max(1, batch_size)
         self._done = done
         self._jobs: list[WriteJob] = []
         self._documents = 0
-        #: Partitions with a refused document: their later marks are dropped (worker's own).
+        #: Partitions with a refused document: their later marks are dropped.
         self._refused_in: set[str] = set()
-        self._todo: queue.Queue[list[WriteJob] | None] = queue.Queue(maxsize=1)
-        self._finished: queue.SimpleQueue[list[WriteOutcome]] = queue.SimpleQueue()
-        self._failure: BaseException | None = None
-        self._thread = (
-            threading.Thread(target=self._work, name="migrator-writer", daemon=True)
-            if background
-            else None
-        )
-
-    def __enter__(self) -> BatchWriter:
-        if self._thread is not None:
-            self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self._todo.put(None)
-            self._thread.join()
 
     def add(self, job: WriteJob) -> None:
         self._jobs.append(job)
         self._documents += len(job.write.documents)
         if self._documents >= self.batch_size:
-            self._submit()
-        self.drain()
+            self.flush()
 
     def flush(self) -> None:
         """Commit everything pending and report every outcome."""
-        self._submit()
-        if self._thread is not None:
-            self._todo.join()
-        self.drain()
-
-    def drain(self) -> None:
-        """Report the outcomes committed so far; raise what the worker met, if anything."""
-        while True:
-            try:
-                outcomes = self._finished.get_nowait()
-            except queue.Empty:
-                break
-            for outcome in outcomes:
-                self._done(outcome)
-        if self._failure is not None:
-            raise self._failure
-
-    def _submit(self) -> None:
         jobs, self._jobs, self._documents = self._jobs, [], 0
         if not jobs:
             return
-        if self._thread is None:
-            self._finished.put(self._write_group(jobs))
-        else:
-            self._todo.put(jobs)
-
-    def _work(self) -> None:
-        while True:
-            jobs = self._todo.get()
-            try:
-                if jobs is None:
-                    return
-                if self._failure is None:
-                    self._finished.put(self._write_group(jobs))
-            except BaseException as exc:  # handed to the caller's thread by `drain`
-                self._failure = exc
-            finally:
-                self._todo.task_done()
-
-    def _write_group(self, jobs: list[WriteJob]) -> list[WriteOutcome]:
-        jobs = [
-            self._unmarked(job) if job.write.partition in self._refused_in else job for job in jobs
-        ]
+        jobs = [self._unmarked(j) if j.write.partition in self._refused_in else j for j in jobs]
         start = time.monotonic()
         try:
             self.store.write_partitions([job.write for job in jobs])
@@ -152,7 +79,8 @@ class BatchWriter:
             logger.info("%s partitions refused together (%s); retrying one by one", len(jobs), exc)
             outcomes = [self._one_partition(job) for job in jobs]
         _share_time(outcomes, time.monotonic() - start)
-        return outcomes
+        for outcome in outcomes:
+            self._done(outcome)
 
     def _one_partition(self, job: WriteJob) -> WriteOutcome:
         try:

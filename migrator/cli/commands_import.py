@@ -37,12 +37,8 @@ from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef
 from migrator.generate import generate_store
 from migrator.history import record_run
-from migrator.importer import (
-    DEFAULT_BATCH_SIZE,
-    ImportProgress,
-    ImportSummary,
-    import_store,
-)
+from migrator.import_summary import ImportProgress, ImportSummary
+from migrator.importer import DEFAULT_BATCH_SIZE, import_store
 from migrator.report import json_text
 from schemas.registry import resolve
 

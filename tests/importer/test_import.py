@@ -10,7 +10,8 @@ import pytest
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from migrator.errors import UsageError
-from migrator.importer import ImportProgress, import_store
+from migrator.import_summary import ImportProgress
+from migrator.importer import import_store
 from schemas.declaration import Schema
 from schemas.jsontext import dumps_pretty
 from tests.importer.conftest import stored_documents, table_rows, valid_documents

@@ -1,0 +1,273 @@
+"""Reading partition files for the importer: hash, parse, check and map each record to rows, in
+a helper process when there is a core to spare.
+
+Parsing, validating and mapping documents is pure Python work that holds the GIL; about half of
+an import's time. A second *process* does it for the next files while the importer writes to the
+database (threads cannot: the GIL serializes them). The helper is `python -m
+migrator.import_reader` (a fresh interpreter: nothing of the caller is re-imported, unlike
+multiprocessing's spawn), fed over its stdin and answering with pickled `FileRead`s on stdout.
+It exits when its stdin closes, so it never outlives an importer that is killed. For a small
+store, on one core, or for a schema that cannot be pickled, the same `read_file` runs in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import pickle
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from adapters.json_store import JsonStore
+from migrator.errors import DocumentError, JsonFileError, StoreError
+from schemas.codec import DocumentRows, canonical_bytes, to_rows, validate
+
+logger = logging.getLogger(__name__)
+
+#: Below this many bytes to read, starting a helper process costs more than it saves.
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+#: Files the helper reads ahead of the importer: bounds memory to a few files.
+LOOKAHEAD = 2
+
+
+@dataclass
+class RecordRead:
+    """One record: its rows, or why it is refused (with the raw record for the rejects file)."""
+
+    index: int
+    doc_id: Any
+    rows: DocumentRows | None = None
+    reason: str | None = None
+    field: str | None = None
+    raw: Any = None
+    #: Dry run: a hash of the record's canonical bytes, to compare with what is read back.
+    digest: bytes | None = None
+
+    def error(self) -> DocumentError:
+        return DocumentError(self.reason or "refused", field=self.field, doc_id=self.doc_id)
+
+
+@dataclass
+class FileRead:
+    """What one partition file holds, as far as it can be known without the database."""
+
+    partition: str
+    size: int
+    sha256: str
+    #: Its hash is that of its last clean import: not parsed.
+    unchanged: bool = False
+    #: Not a JSON array (or unreadable): (reason, line, column).
+    file_error: tuple[str, int | None, int | None] | None = None
+    records: list[RecordRead] = field(default_factory=list)
+    #: Every string id the file holds, valid or not (what is not here is gone).
+    ids: set[str] = field(default_factory=set)
+
+    def json_file_error(self, path: Path) -> JsonFileError:
+        assert self.file_error is not None
+        reason, line, column = self.file_error
+        return JsonFileError(path, reason, line=line, column=column)
+
+
+def read_file(
+    store: JsonStore, partition: str, known_sha: str | None, *, digests: bool = False
+) -> FileRead | None:
+    """Read, hash, parse and map one partition file; None when the file is gone."""
+    try:
+        data = store.read_bytes(partition)
+    except JsonFileError as exc:
+        return FileRead(partition, 0, "", file_error=(exc.reason, exc.line, exc.column))
+    if data is None:
+        return None
+    read = FileRead(partition, len(data), hashlib.sha256(data).hexdigest())
+    if read.sha256 == known_sha:
+        read.unchanged = True
+        return read
+    try:
+        records = store.parse(partition, data)
+    except JsonFileError as exc:
+        read.file_error = (exc.reason, exc.line, exc.column)
+        return read
+    del data
+    schema, id_key = store.schema, store.schema.id_key
+    first: dict[str, int] = {}
+    for index, record in enumerate(records):
+        doc_id = record.get(id_key) if isinstance(record, dict) else None
+        item = RecordRead(index, doc_id)
+        read.records.append(item)
+        if isinstance(doc_id, str):
+            read.ids.add(doc_id)
+            if doc_id in first:
+                item.reason = (
+                    f"duplicate id: record {first[doc_id]} of this file has it too "
+                    "(the first is kept)"
+                )
+                item.field, item.raw = id_key, record
+                continue
+            first[doc_id] = index
+        try:
+            validate(schema, record)
+        except DocumentError as exc:
+            item.reason, item.field, item.raw = exc.reason, exc.field, record
+            continue
+        item.rows = to_rows(schema, partition, record, index)
+        if digests:
+            item.digest = digest(record)
+    return read
+
+
+def digest(doc: Any) -> bytes:
+    """A short hash of a document's canonical bytes."""
+    return hashlib.blake2b(canonical_bytes(doc), digest_size=16).digest()
+
+
+def read_files(
+    store: JsonStore,
+    partitions: Sequence[str],
+    marks: Mapping[str, str],
+    *,
+    digests: bool,
+    parallel: bool,
+) -> Iterator[FileRead | None]:
+    """`read_file` of each partition in order, in a helper process when `parallel`."""
+    helper = _Helper.start(store) if parallel else None
+    if helper is None:
+        for partition in partitions:
+            yield read_file(store, partition, marks.get(partition), digests=digests)
+        return
+    with helper:
+        pending: deque[str] = deque()
+        for partition in partitions:
+            helper.ask(partition, marks.get(partition), digests)
+            pending.append(partition)
+            if len(pending) > LOOKAHEAD:
+                yield helper.answer(pending.popleft())
+        while pending:
+            yield helper.answer(pending.popleft())
+
+
+def worth_a_helper(sizes: Sequence[int]) -> bool:
+    """Whether a helper process pays for itself: a spare core and enough bytes to read."""
+    return (os.cpu_count() or 1) > 1 and sum(sizes) >= PARALLEL_MIN_BYTES
+
+
+class _Helper:
+    """The helper process and the two pipes to it."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        assert process.stdin is not None and process.stdout is not None
+        self.requests: IO[bytes] = process.stdin
+        self.answers: IO[bytes] = process.stdout
+
+    @classmethod
+    def start(cls, store: JsonStore) -> _Helper | None:
+        """A ready helper, or None (the caller reads in-process) when it cannot be had."""
+        try:
+            setup = pickle.dumps((str(store.root), store.schema), pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            logger.info("schema cannot be handed to a helper process (%s): reading in-process", exc)
+            return None
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "migrator.import_reader"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        except OSError as exc:
+            logger.info("no helper process (%s): reading in-process", exc)
+            return None
+        helper = cls(process)
+        try:
+            helper.requests.write(setup)
+            helper.requests.flush()
+            ready = pickle.load(helper.answers)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            ready = f"no answer ({exc})"
+        if ready != "ready":
+            logger.info("helper process not ready (%s): reading in-process", ready)
+            helper.close()
+            return None
+        return helper
+
+    def __enter__(self) -> _Helper:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def ask(self, partition: str, known_sha: str | None, digests: bool) -> None:
+        pickle.dump((partition, known_sha, digests), self.requests, pickle.HIGHEST_PROTOCOL)
+        self.requests.flush()
+
+    def answer(self, partition: str) -> FileRead | None:
+        try:
+            kind, value = pickle.load(self.answers)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            raise StoreError(
+                f"the import's reader process died reading {partition}: {exc}"
+            ) from exc
+        if kind == "error":
+            raise StoreError(f"reading partition {partition!r} failed: {value}")
+        result: FileRead | None = value
+        return result
+
+    def close(self) -> None:
+        for pipe in (self.requests, self.answers):
+            with contextlib.suppress(OSError):
+                pipe.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+    """The helper's loop: the setup, then one answer per request, until stdin closes."""
+    try:
+        root, schema = pickle.load(requests)
+        store = JsonStore(root, schema)
+    except Exception as exc:  # reported to the importer, which then reads in-process
+        pickle.dump(f"{type(exc).__name__}: {exc}", answers)
+        answers.flush()
+        return
+    pickle.dump("ready", answers)
+    answers.flush()
+    while True:
+        try:
+            partition, known_sha, digests = pickle.load(requests)
+        except EOFError:
+            return
+        try:
+            answer: tuple[str, Any] = (
+                "ok",
+                read_file(store, partition, known_sha, digests=digests),
+            )
+        except Exception as exc:  # handed to the importer, which raises it there
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        pickle.dump(answer, answers, pickle.HIGHEST_PROTOCOL)
+        answers.flush()
+
+
+def main() -> None:
+    """Entry point of the helper: answers go to the real stdout; anything else printed goes to
+    stderr, so a stray print cannot corrupt the answers."""
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
+        _serve(sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    # Run the module's imported copy, so pickled results name `migrator.import_reader`, not
+    # `__main__`.
+    from migrator import import_reader
+
+    import_reader.main()

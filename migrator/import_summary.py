@@ -1,0 +1,132 @@
+"""What an import did: per partition file and in total, as values the CLI renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrator.rejects import Reject
+
+
+@dataclass
+class PartitionResult:
+    """One partition file's part of an import. `status`: imported, unchanged, rejected (the
+    whole file), or missing (the file is gone; its documents are still in the database)."""
+
+    name: str
+    file: str
+    status: str = "imported"
+    documents: int = 0
+    imported: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    gone: list[str] = field(default_factory=list)
+    pruned: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def docs_per_second(self) -> float:
+        return (self.imported + self.unchanged) / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "documents": self.documents,
+            "imported": self.imported,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "gone": len(self.gone),
+            "gone_ids": self.gone,
+            "pruned": self.pruned,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, per partition and in total."""
+
+    partitions: list[PartitionResult]
+    rejects: list[Reject]
+    seconds: float
+    rejects_file: Path | None
+    dry_run: bool = False
+    prune: bool = False
+
+    def _total(self, name: str) -> int:
+        return sum(getattr(p, name) for p in self.partitions)
+
+    @property
+    def files(self) -> int:
+        return sum(1 for p in self.partitions if p.status != "missing")
+
+    @property
+    def documents(self) -> int:
+        return self._total("documents")
+
+    @property
+    def imported(self) -> int:
+        return self._total("imported")
+
+    @property
+    def unchanged(self) -> int:
+        return self._total("unchanged")
+
+    @property
+    def rejected(self) -> int:
+        return self._total("rejected")
+
+    @property
+    def gone(self) -> int:
+        return sum(len(p.gone) for p in self.partitions)
+
+    @property
+    def pruned(self) -> int:
+        return self._total("pruned")
+
+    @property
+    def bytes(self) -> int:
+        return self._total("bytes")
+
+    @property
+    def ok(self) -> bool:
+        """True when every record was imported (or was already)."""
+        return self.rejected == 0
+
+    @property
+    def docs_per_second(self) -> float:
+        done = self.imported + self.unchanged
+        return done / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `--format json` object."""
+        return {
+            "files": self.files,
+            "documents": self.documents,
+            "imported": self.imported,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "gone": self.gone,
+            "pruned": self.pruned,
+            "seconds": round(self.seconds, 3),
+            "rejects_file": str(self.rejects_file) if self.rejects_file else None,
+            "dry_run": self.dry_run,
+            "partitions": [p.to_dict() for p in self.partitions],
+            "rejects": [r.to_dict() for r in self.rejects],
+        }
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """Where a run is, after each partition file."""
+
+    partition: str
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    documents: int
