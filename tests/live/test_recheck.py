@@ -142,3 +142,14 @@ def test_cli_recheck_flags(live: Live) -> None:
     assert result.stdout == "OK: 36 documents match\n"
     refused = live.cli("validate", "--recheck", "--recheck-delay", "-1")
     assert refused.exit_code == 2
+
+
+def test_a_sampled_validation_rechecks_too(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--sample with --recheck: the sampled difference settles, the report stays sampled."""
+    new = live.doc(sid(2, 2)) | {"task": "second version"}
+    live.put_json(P3, new)
+    during_pause(monkeypatch, lambda: live.put_sql(P3, new))
+    report = live.validate(sample=36, seed=7, recheck=True, recheck_delay=0)
+    assert report.ok, report.to_dict()
+    assert report.sampled and report.seed == 7 and report.population == 36
+    assert report.counts["settled"] == 1
