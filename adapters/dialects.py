@@ -9,7 +9,7 @@ PostgreSQL is the other one supported.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
-from adapters import sqlite_files
+from adapters import postgres_files, sqlite_files
 from adapters.sqlite_files import Progress
 from migrator.errors import BackupError, UsageError
 
@@ -47,6 +47,17 @@ def database_url(db: str | Path) -> str:
         if text_db.startswith(plain):
             return "postgresql+psycopg://" + text_db[len(plain) :]
     return text_db
+
+
+def redacted(db: str | Path) -> str:
+    """`db` as it may be shown to a person: a URL's password hidden, a file path as given."""
+    text_db = str(db)
+    if not _URL_SCHEME.match(text_db):
+        return text_db
+    try:
+        return make_url(text_db).render_as_string(hide_password=True)
+    except ArgumentError:
+        return text_db
 
 
 CheckStatus = Literal["ok", "problem", "info", "skipped"]
@@ -122,9 +133,17 @@ class Dialect:
         file = self.database_file(url)
         return file is not None and file.is_file() and file.stat().st_size > 0
 
-    def backup_database(self, url: str, dest: Path, progress: Progress | None = None) -> None:
+    def backup_database(
+        self,
+        url: str,
+        dest: Path,
+        progress: Progress | None = None,
+        *,
+        tables: Collection[str] = (),
+    ) -> None:
         """A consistent copy of the live database in `dest`, an empty file the caller created
-        with the mode it wants; `DatabaseCorruptError` when the copy shows damage."""
+        with the mode it wants; `DatabaseCorruptError` when the copy shows damage. `tables` are
+        the store's (a server's database may hold others; a SQLite file is copied whole)."""
         sqlite_files.online_backup(self._file(url), dest, progress)
 
     def copy_damaged(self, url: str, dest: Path) -> None:
@@ -268,6 +287,70 @@ class PostgresDialect(Dialect):
 
     def database_file(self, url: str) -> Path | None:
         return None
+
+    # ------------------------------------------------------------ backup, restore, health
+    # pg_dump / pg_restore, in adapters.postgres_files.
+
+    backup_suffix = ".pgdump"
+
+    def database_exists(self, url: str) -> bool:
+        """Whether the database exists and holds a store (its `migrator_meta` table)."""
+        return postgres_files.database_exists(url)
+
+    def backup_database(
+        self,
+        url: str,
+        dest: Path,
+        progress: Progress | None = None,
+        *,
+        tables: Collection[str] = (),
+    ) -> None:
+        """`pg_dump --format=custom` of the store's tables: one snapshot while writers run."""
+        postgres_files.dump(url, dest, tables)
+        if progress is not None:
+            progress(1, 1)
+
+    def copy_damaged(self, url: str, dest: Path) -> None:
+        raise BackupError("a PostgreSQL database has no file to copy byte for byte")
+
+    def dump_sql(self, backup_file: Path, dest_fd: int) -> None:
+        postgres_files.dump_sql(backup_file, dest_fd)
+
+    def stage_backup(self, url: str, backup_file: Path) -> Path:
+        """The archive itself: pg_restore only reads it."""
+        return backup_file
+
+    def inspect_backup(self, staged: Path) -> dict[str, str]:
+        return postgres_files.inspect_archive(staged)
+
+    def restore_database(self, url: str, staged: Path) -> None:
+        """`pg_restore --clean --if-exists --single-transaction`: all of it or nothing."""
+        postgres_files.restore(url, staged)
+
+    def health_checks(self, conn: Connection) -> list[Check]:
+        """What PostgreSQL can tell, and which of SQLite's file checks do not apply here."""
+        version = conn.exec_driver_sql("SHOW server_version").scalar()
+        checksums = conn.exec_driver_sql("SHOW data_checksums").scalar()
+        unenforced = postgres_files.unenforced_foreign_keys(conn)
+        if unenforced:
+            shown = ", ".join(unenforced[:5])
+            keys = Check("foreign keys", "problem", f"not enforced: {shown}", unenforced)
+        else:
+            keys = Check("foreign keys", "ok", "every foreign key validated and enforced")
+        return [
+            Check("server", "info", f"PostgreSQL {version}, data checksums {checksums}"),
+            Check(
+                "integrity",
+                "skipped",
+                "PRAGMA integrity_check is SQLite's; on PostgreSQL run pg_amcheck for a scan",
+            ),
+            keys,
+            Check(
+                "journal mode",
+                "skipped",
+                "SQLite's WAL setting; PostgreSQL always logs ahead (wal_level is the server's)",
+            ),
+        ]
 
 
 _DIALECTS: dict[str, Dialect] = {"sqlite": Dialect(), "postgresql": PostgresDialect()}

@@ -66,6 +66,11 @@ import_state_table = Table(
 )
 
 
+def table_names(schema: Schema) -> list[str]:
+    """Every table a store of `schema` uses: the housekeeping ones and the schema's own."""
+    return [*_housekeeping.tables, *(table.name for table in schema.tables)]
+
+
 @dataclass(frozen=True)
 class ImportMark:
     """A partition file's content hash and document count, as of its last import."""

@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.dialects import Dialect, database_url, dialect_for
+from adapters.dialects import Dialect, database_url, dialect_for, redacted
 from adapters.json_store import STATE_DIR, JsonStore
-from adapters.sql_store import SqlStore
+from adapters.sql_store import SqlStore, table_names
 from adapters.sqlite_files import Progress, fsync_directory
 from migrator import __version__
 from migrator.archive import file_sha256, pack_partitions
@@ -155,7 +155,9 @@ def create_backup(
     has_db = dialect.database_exists(url)
     has_json = JsonStore(json_dir, schema).exists()
     if not has_db and not has_json:
-        raise BackupError(f"nothing to back up: no database at {db} and no JSON store {json_dir}")
+        raise BackupError(
+            f"nothing to back up: no database at {redacted(db)} and no JSON store {json_dir}"
+        )
     if out_dir is None and not has_json:
         raise UsageError(
             f"--json-dir {json_dir}: not a directory, and backups live in "
@@ -174,7 +176,9 @@ def create_backup(
         if has_db:
             # The copy comes first: reading the schema opens the database as a store does,
             # which would change a damaged file before its byte copy is taken.
-            artifacts += _database_artifacts(dialect, url, build, sql, progress, allow_damaged)
+            artifacts += _database_artifacts(
+                dialect, url, table_names(schema), build, sql, progress, allow_damaged
+            )
             damaged = artifacts[0].kind == "damaged"
             recorded, location = _describe(url, schema, read_meta=not damaged)
         if has_json:
@@ -293,6 +297,7 @@ def prune_backups(out_dir: Path, keep: int, *, protect: Iterable[Path] = ()) -> 
 def _database_artifacts(
     dialect: Dialect,
     url: str,
+    tables: list[str],
     build: Path,
     sql: bool,
     progress: Progress | None,
@@ -301,7 +306,7 @@ def _database_artifacts(
     copy = build / f"database{dialect.backup_suffix}"
     _write_private(copy, b"")
     try:
-        dialect.backup_database(url, copy, progress)
+        dialect.backup_database(url, copy, progress, tables=tables)
     except DatabaseCorruptError:
         if not allow_damaged:
             raise

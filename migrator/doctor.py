@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.dialects import Check, CheckStatus, database_url, dialect_for
+from adapters.dialects import Check, CheckStatus, database_url, dialect_for, redacted
 from adapters.journal import Journal
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
@@ -60,7 +60,9 @@ def _database_checks(db: str | Path, schema: Schema, phase: str) -> list[Check]:
     url = database_url(db)
     if not dialect_for(url).database_exists(url):
         needed = phase not in ("json-only", "unknown")
-        detail = f"{db}: does not exist yet" + (f" (phase {phase} needs it)" if needed else "")
+        detail = f"{redacted(db)}: does not exist yet" + (
+            f" (phase {phase} needs it)" if needed else ""
+        )
         return [Check("database", "problem" if needed else "info", detail)]
     store = SqlStore(db, schema, create=False)
     try:

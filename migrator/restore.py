@@ -9,6 +9,9 @@ the atomic replacement. A refused restore leaves the current database byte for b
 The application must be stopped first: a process that keeps a connection open would go on
 using the old, replaced file, and what it writes afterwards would be lost. SQLite restore
 therefore refuses while another process holds the database open.
+
+On PostgreSQL (`adapters.postgres_files`) the same checks read the `pg_dump` archive with
+`pg_restore`, and the replacement is one transaction over the store's tables.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.dialects import database_url, dialect_for
+from adapters.dialects import database_url, dialect_for, redacted
 from adapters.json_store import JsonStore
 from migrator.archive import UnpackResult, unpack_partitions, verify_tarball
 from migrator.backup import (
@@ -91,7 +94,7 @@ def restore_backup(
         except BackupError as exc:
             raise BackupError(f"{database_file}: {exc}; refused, nothing changed") from exc
         version = _check_schema(database_file, meta, schema)
-        plan = RestorePlan(Path(backup), manifest, str(db), schema.name, version, restore_json)
+        plan = RestorePlan(Path(backup), manifest, redacted(db), schema.name, version, restore_json)
         if confirm is not None and not confirm(plan):
             return RestoreResult(plan, declined=True)
         safety = None
@@ -109,7 +112,7 @@ def restore_backup(
     finally:
         if staged != database_file:
             staged.unlink(missing_ok=True)
-    logger.info("database %s restored from %s", db, backup)
+    logger.info("database %s restored from %s", plan.database, backup)
     unpacked = None
     if restore_json and folder is not None and json_files is not None:
         store = JsonStore(json_dir, schema)

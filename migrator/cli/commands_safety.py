@@ -101,10 +101,11 @@ def restore(
 ) -> None:
     """Replace the database (and with --json the JSON store) by a verified backup.
 
-    Checksums, the SQLite header, the schema and PRAGMA integrity_check are verified first;
+    Checksums, the schema and that the copy is whole (SQLite: its header and PRAGMA
+    integrity_check; PostgreSQL: pg_restore reads all of the archive) are verified first;
     a refused backup leaves everything as it was. A safety backup of the current state is taken
-    before anything is replaced. Stop the application first: restore refuses while another
-    process has the database open."""
+    before anything is replaced. Stop the application first: on SQLite restore refuses while
+    another process has the database open."""
 
     def confirm(plan: RestorePlan) -> bool:
         if yes:
@@ -135,7 +136,7 @@ def restore(
             run.counts = {"json_written": len(result.json.written)}
     if result.safety_backup is not None:
         typer.echo(f"safety backup of the previous state: {result.safety_backup}")
-    typer.echo(f"database {db} restored from {backup}")
+    typer.echo(f"database {result.plan.database} restored from {backup}")
     if result.json is not None:
         typer.echo(
             f"JSON store {json_dir}: {len(result.json.written)} file(s) written, "
