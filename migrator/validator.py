@@ -16,26 +16,27 @@ differences. `min_age` leaves out every document whose version key (the schema's
 seconds: counted as `in_flight`, never compared. `recheck` holds every difference found back,
 pauses, and re-reads just those documents, each partition under its write lock (a dual write
 holds that lock across both stores, so none is seen half done); only what still differs is
-reported, and the rest is counted as `settled`.
+reported, and the rest is counted as `settled`. The time and lock helpers are in
+`migrator.in_flight`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import heapq
 import logging
 import random
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
-from migrator.errors import StoreError, UsageError
+from migrator import in_flight as live
+from migrator.errors import UsageError
 from schemas.codec import canonical_bytes
 from schemas.comparison import (
     PARTITION_CHANGED,
@@ -236,18 +237,6 @@ def validate(
     return report
 
 
-def version_time(value: Any) -> datetime | None:
-    """A version key's value as an aware datetime (naive means UTC), or None when it is not
-    an RFC 3339 / ISO 8601 timestamp."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().upper())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _partitions_in_scope(
     json_store: JsonStore, sql_store: SqlStore, wanted: Sequence[str] | None
 ) -> list[str]:
@@ -381,14 +370,17 @@ class _Run:
     ) -> None:
         """Compare one partition's JSON records with its SQL documents (`again`: a recheck's
         re-read of some of them, whose sides and invalid records were counted already)."""
-        self.cutoff = self.now_cutoff()
+        self.cutoff = live.cutoff(self.min_age)
         json_docs: dict[str, Any] = {}
         for index, record in enumerate(records):
             doc_id = record.get(self.id_key) if isinstance(record, dict) else None
             if isinstance(doc_id, str) and doc_id in json_docs:
-                self.add_invalid(name, index, f"repeats id {doc_id!r}")
+                if not again:
+                    self.add_invalid(name, index, f"repeats id {doc_id!r}")
             elif isinstance(doc_id, str) and doc_id:
                 json_docs[doc_id] = record
+            elif again:
+                continue
             elif isinstance(record, dict):
                 self.add_invalid(name, index, f"has no string {self.id_key!r}")
             else:
@@ -445,7 +437,7 @@ class _Run:
         moved = sorted(self.json_only.keys() & self.sql_only.keys())
         json_docs = self._fetch_json({doc_id: self.json_only[doc_id] for doc_id in moved})
         sql_docs = self._fetch_sql({doc_id: self.sql_only[doc_id] for doc_id in moved})
-        self.cutoff = self.now_cutoff()
+        self.cutoff = live.cutoff(self.min_age)
         for doc_id in moved:
             if doc_id not in json_docs or doc_id not in sql_docs:
                 continue  # written to since it was read: reported as missing below
@@ -481,7 +473,7 @@ class _Run:
         self.json_partitions = set(self.json_store.partitions())
         in_sql = self.sql_store.owners(suspects)  # where each is now, if it moved meanwhile
         for name in sorted(set(suspects.values()) | set(in_sql.values())):
-            with self.write_lock(name):
+            with live.write_locked(self.json_store, name):
                 records = [
                     record
                     for record in self.read_json(name)
@@ -496,34 +488,8 @@ class _Run:
                 self.count(name, "settled")
         self.unsettled = None
 
-    @contextlib.contextmanager
-    def write_lock(self, name: str) -> Iterator[None]:
-        """Hold a partition's write lock (which dual writes hold across both stores), or go on
-        without it when it cannot be had (a read-only store, a name that is not a file)."""
-        try:
-            lock = self.json_store.lock(name)
-            lock.acquire()
-        except (StoreError, OSError) as exc:
-            logger.info("re-reading partition %s without its lock: %s", name, exc)
-            yield
-            return
-        try:
-            yield
-        finally:
-            lock.release()
-
-    def now_cutoff(self) -> datetime | None:
-        if self.min_age is None:
-            return None
-        return datetime.now(UTC) - timedelta(seconds=self.min_age)
-
     def in_flight(self, doc: Any) -> bool:
-        """Whether `doc`'s version key is newer than the cutoff (a write not yet settled)."""
-        key = self.sql_store.schema.version_key
-        if self.cutoff is None or key is None or not isinstance(doc, dict):
-            return False
-        moment = version_time(doc.get(key))
-        return moment is not None and moment > self.cutoff
+        return live.in_flight(doc, self.sql_store.schema.version_key, self.cutoff)
 
     def leave_out(self, doc_id: str, name: str) -> None:
         self.mark(doc_id)

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.sql_store import SqlStore
 from migrator.errors import UsageError
-from migrator.validator import version_time
+from migrator.in_flight import version_time
 from tests.live.conftest import P1, P2, P3, Live, sid, stamp
 
 
@@ -122,3 +122,9 @@ def test_cli_min_age_counts_in_flight_in_every_format(live: Live) -> None:
     assert text.stdout == "OK: 35 documents match (1 in flight, left out)\n"
     as_json = live.cli("validate", "--min-age", "30", "--format", "json")
     assert json.loads(as_json.stdout)["counts"]["in_flight"] == 1
+
+
+def test_an_age_beyond_the_calendar_leaves_out_every_timestamped_document(live: Live) -> None:
+    """A huge --min-age is not an error: every document with a timestamp is in flight."""
+    report = live.validate(min_age=float("inf"))
+    assert report.ok and report.counts["in_flight"] == 36

@@ -14,6 +14,7 @@ import migrator.validator
 from adapters.dual_write import LockedJsonStore, partition_lock
 from adapters.sql_store import SqlStore
 from migrator.validator import ValidationReport
+from schemas.jsontext import dumps_pretty, loads
 from tests.live.conftest import P1, P2, P3, Live, sid, stamp
 
 
@@ -153,3 +154,16 @@ def test_a_sampled_validation_rechecks_too(live: Live, monkeypatch: pytest.Monke
     assert report.ok, report.to_dict()
     assert report.sampled and report.seed == 7 and report.population == 36
     assert report.counts["settled"] == 1
+
+
+def test_a_recheck_counts_invalid_records_once(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record repeating a suspect's id is one invalid record, not one per read."""
+    live.put_sql(P1, live.doc(sid(0, 6)) | {"task": "lost"})
+    path = live.json_dir / f"{P1}.json"
+    records = loads(path.read_bytes())
+    records.append(live.doc(sid(0, 6)))
+    path.write_bytes(dumps_pretty(records))
+    during_pause(monkeypatch, lambda: None)
+    report = live.validate(recheck=True, recheck_delay=0)
+    assert report.counts["invalid_in_json"] == 1
+    assert report.counts["mismatched"] == 1 and report.counts["settled"] == 0
