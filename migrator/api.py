@@ -17,7 +17,7 @@ from adapters.sql_store import SqlStore
 from migrator import importer, validator
 from migrator.archive import ArchiveResult, archive_json_store, restore_archive
 from migrator.backup import BackupResult, create_backup, list_backups, snapshot_before
-from migrator.check import CheckResult, check
+from migrator.check import CheckItem, CheckResult, check
 from migrator.doctor import DoctorReport, diagnose
 from migrator.export import ExportResult, export_store
 from migrator.generate import GenerateSummary, generate_store
@@ -34,6 +34,7 @@ from schemas.registry import resolve
 __all__ = [
     "ArchiveResult",
     "BackupResult",
+    "CheckItem",
     "CheckResult",
     "DoctorReport",
     "DualWriteStore",
