@@ -79,16 +79,32 @@ def read_file(
     store: JsonStore, partition: str, known_sha: str | None, *, digests: bool = False
 ) -> FileRead | None:
     """Read, hash, parse and map one partition file; None when the file is gone."""
+    read, data = _hashed(store, partition, known_sha)
+    if data is None:
+        return read
+    assert read is not None
+    return _parsed(store, read, data, digests=digests)
+
+
+def _hashed(
+    store: JsonStore, partition: str, known_sha: str | None
+) -> tuple[FileRead | None, bytes | None]:
+    """The file read and hashed, and its bytes when they still need parsing."""
     try:
         data = store.read_bytes(partition)
     except JsonFileError as exc:
-        return FileRead(partition, 0, "", file_error=(exc.reason, exc.line, exc.column))
+        return FileRead(partition, 0, "", file_error=(exc.reason, exc.line, exc.column)), None
     if data is None:
-        return None
+        return None, None
     read = FileRead(partition, len(data), hashlib.sha256(data).hexdigest())
     if read.sha256 == known_sha:
         read.unchanged = True
-        return read
+        return read, None
+    return read, data
+
+
+def _parsed(store: JsonStore, read: FileRead, data: bytes, *, digests: bool) -> FileRead:
+    partition = read.partition
     try:
         records = store.parse(partition, data)
     except JsonFileError as exc:
@@ -135,21 +151,48 @@ def read_files(
     digests: bool,
     parallel: bool,
 ) -> Iterator[FileRead | None]:
-    """`read_file` of each partition in order, in a helper process when `parallel`."""
-    helper = _Helper.start(store) if parallel else None
-    if helper is None:
+    """`read_file` of each partition, in order. When `parallel`, files are hashed here and only
+    changed ones are parsed by the helper process, started at the first changed file (so a
+    re-import of an unchanged store starts none), a few files ahead of the caller."""
+    if not parallel:
         for partition in partitions:
             yield read_file(store, partition, marks.get(partition), digests=digests)
         return
-    with helper:
-        pending: deque[str] = deque()
+    helper: _Helper | None = None
+    started = False
+    #: (partition, its read when known here, asked of the helper)
+    pending: deque[tuple[str, FileRead | None, bool]] = deque()
+    try:
         for partition in partitions:
-            helper.ask(partition, marks.get(partition), digests)
-            pending.append(partition)
+            read, data = _hashed(store, partition, marks.get(partition))
+            if data is not None and not started:
+                helper, started = _Helper.start(store), True
+            if data is not None and helper is not None:
+                helper.ask(partition, marks.get(partition), digests)
+                pending.append((partition, None, True))
+            elif data is not None:
+                assert read is not None
+                pending.append((partition, _parsed(store, read, data, digests=digests), False))
+            else:
+                pending.append((partition, read, False))
+            del data
             if len(pending) > LOOKAHEAD:
-                yield helper.answer(pending.popleft())
+                yield _next(pending, helper)
         while pending:
-            yield helper.answer(pending.popleft())
+            yield _next(pending, helper)
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _next(
+    pending: deque[tuple[str, FileRead | None, bool]], helper: _Helper | None
+) -> FileRead | None:
+    partition, read, asked = pending.popleft()
+    if asked:
+        assert helper is not None
+        return helper.answer(partition)
+    return read
 
 
 def worth_a_helper(sizes: Sequence[int]) -> bool:
@@ -195,12 +238,6 @@ class _Helper:
             helper.close()
             return None
         return helper
-
-    def __enter__(self) -> _Helper:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def ask(self, partition: str, known_sha: str | None, digests: bool) -> None:
         pickle.dump((partition, known_sha, digests), self.requests, pickle.HIGHEST_PROTOCOL)
