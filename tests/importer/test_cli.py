@@ -103,6 +103,24 @@ def test_missing_json_dir_is_one_line_and_exit_2(tmp_path: Path, sql_path: Path)
     assert not sql_path.exists()
 
 
+def test_unreadable_database_is_one_line_and_exit_2(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """A --db file that is not a database: exit 2 and one line naming it, file untouched."""
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database, just text\n" * 100)
+    before = garbage.read_bytes()
+    result = subprocess.run(
+        _cli("import", "--json-dir", str(fixture_store_dir), "--db", str(garbage)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and str(garbage) in result.stderr
+    assert garbage.read_bytes() == before
+
+
 def test_no_progress_bar_when_stdout_is_not_a_terminal(
     fixture_store_dir: Path, sql_path: Path
 ) -> None:
