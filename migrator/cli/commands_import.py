@@ -251,7 +251,8 @@ def _print_summary(console: Console, summary: ImportSummary) -> None:
 def _cells(
     read: int, imported: int, unchanged: int, rejected: int, gone: int, seconds: float
 ) -> list[str]:
-    rate = (imported + unchanged) / seconds if seconds > 0 else 0.0
+    # Below 10 ms a rate says more about the clock than about the import.
+    rate = f"{(imported + unchanged) / seconds:,.0f}" if seconds >= 0.01 else "-"
     return [
         f"{read:,}",
         f"{imported:,}",
@@ -259,5 +260,5 @@ def _cells(
         f"[red]{rejected:,}[/]" if rejected else "0",
         f"{gone:,}",
         f"{seconds:.2f}s",
-        f"{rate:,.0f}",
+        rate,
     ]
