@@ -25,7 +25,7 @@ from adapters.phase_state import Phase, now
 from adapters.sql_store import SqlStore
 from migrator.doctor import DoctorReport, diagnose
 from migrator.errors import MigratorError, UsageError
-from migrator.phases import check_move, read_phase, record_validation
+from migrator.phases import Guard, check_move, read_phase, record_validation
 from migrator.validator import FINDINGS, ValidationReport, validate
 from schemas.declaration import Schema
 from schemas.registry import resolve
@@ -35,17 +35,9 @@ __all__ = ["CheckItem", "CheckResult", "check"]
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CheckItem:
-    """One line of the checklist: whether it passed, what was found, and what to run."""
-
-    name: str
-    passed: bool
-    detail: str = ""
-    fix: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "detail": self.detail, "fix": self.fix}
+#: One line of the checklist has the shape of a phase guard: whether it passed, what was
+#: found, and what to run.
+CheckItem = Guard
 
 
 @dataclass(frozen=True)

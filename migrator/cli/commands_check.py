@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from migrator.check import check
+from migrator.check import CheckResult, check
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, Quiet, SchemaRef, SummaryFile
+from migrator.cli.options import (
+    Db,
+    Format,
+    JsonDir,
+    MaxDetails,
+    MinAge,
+    Output,
+    Quiet,
+    Recheck,
+    RecheckDelay,
+    ReportFormat,
+    SchemaRef,
+    SummaryFile,
+)
+from migrator.cli.output import emit_report
 from migrator.history import record_run
-from migrator.report import check_lines, check_summary, render_check, write_output, write_summary
-
-
-class ReportFormat(enum.StrEnum):
-    text = "text"
-    json = "json"
-    junit = "junit"
+from migrator.report import check_lines, check_summary, render_check, write_summary
 
 
 @app.command("check")
@@ -35,32 +41,12 @@ def check_command(
             "`migrator phase configure`).",
         ),
     ] = None,
-    min_age: Annotated[
-        float | None,
-        typer.Option(
-            min=0,
-            metavar="SECONDS",
-            help="Validation leaves out documents written less than this long ago (in flight).",
-        ),
-    ] = None,
-    recheck: Annotated[
-        bool,
-        typer.Option("--recheck", help="Validation re-reads each difference once after a pause."),
-    ] = False,
-    recheck_delay: Annotated[
-        float, typer.Option(min=0, metavar="SECONDS", help="The pause before --recheck re-reads.")
-    ] = 1.0,
-    max_details: Annotated[
-        int | None,
-        typer.Option(min=0, metavar="N", help="List at most N validation findings of each kind."),
-    ] = None,
-    output_format: Annotated[
-        ReportFormat, typer.Option("--format", help="text, json or junit (JUnit XML).")
-    ] = ReportFormat.text,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", metavar="PATH", help="Write the report to this file."),
-    ] = None,
+    min_age: MinAge = None,
+    recheck: Recheck = False,
+    recheck_delay: RecheckDelay = 1.0,
+    max_details: MaxDetails = None,
+    output_format: Format = ReportFormat.text,
+    output: Output = None,
     summary_file: SummaryFile = None,
     quiet: Quiet = False,
 ) -> None:
@@ -83,18 +69,19 @@ def check_command(
         run.counts = {"items": len(result.items), "failed": len(result.failed)}
     if summary_file is not None:
         write_summary(result.to_dict(), summary_file)
-    if output is not None:
-        write_output(render_check(result, output_format.value), output)
-        if not quiet:
-            typer.echo(check_summary(result))
-            typer.echo(f"report written to {output}")
-    elif output_format is ReportFormat.text:
-        for number, line in enumerate(check_lines(result)):
-            color = ("green" if result.ready else "red") if number == 0 else None
-            typer.secho(line, fg=color)
-    else:
-        typer.echo(render_check(result, output_format.value), nl=False)
-        if not quiet:
-            typer.echo(check_summary(result), err=True)
+    emit_report(
+        render=lambda fmt: render_check(result, fmt),
+        summary=check_summary(result),
+        output_format=output_format,
+        output=output,
+        quiet=quiet,
+        print_text=lambda: _print_lines(result),
+    )
     if not result.ready:
         raise typer.Exit(1)
+
+
+def _print_lines(result: CheckResult) -> None:
+    for number, line in enumerate(check_lines(result)):
+        color = ("green" if result.ready else "red") if number == 0 else None
+        typer.secho(line, fg=color)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +11,21 @@ from rich.console import Console
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, Quiet, SchemaRef, SummaryFile
+from migrator.cli.options import (
+    Db,
+    Format,
+    JsonDir,
+    MaxDetails,
+    MinAge,
+    Output,
+    Quiet,
+    Recheck,
+    RecheckDelay,
+    ReportFormat,
+    SchemaRef,
+    SummaryFile,
+)
+from migrator.cli.output import emit_report
 from migrator.errors import MigratorError, UsageError
 from migrator.history import record_run
 from migrator.phases import record_validation
@@ -21,17 +33,10 @@ from migrator.report import (
     render_validation,
     validation_summary,
     validation_text,
-    write_output,
     write_summary,
 )
-from migrator.validator import validate
+from migrator.validator import ValidationReport, validate
 from schemas.registry import resolve
-
-
-class ReportFormat(enum.StrEnum):
-    text = "text"
-    json = "json"
-    junit = "junit"
 
 
 @app.command("validate")
@@ -60,39 +65,12 @@ def validate_command(
     seed: Annotated[
         int | None, typer.Option(help="Seed of --sample, to draw the same sample again.")
     ] = None,
-    max_details: Annotated[
-        int | None,
-        typer.Option(
-            min=0, metavar="N", help="List at most N findings of each kind (counts stay whole)."
-        ),
-    ] = None,
-    output_format: Annotated[
-        ReportFormat, typer.Option("--format", help="text, json or junit (JUnit XML).")
-    ] = ReportFormat.text,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", metavar="PATH", help="Write the report to this file."),
-    ] = None,
-    min_age: Annotated[
-        float | None,
-        typer.Option(
-            min=0,
-            metavar="SECONDS",
-            help="Leave out documents whose version key (sessions: updated_at), on either "
-            "side, is newer than this: writes in flight, counted as in_flight.",
-        ),
-    ] = None,
-    recheck: Annotated[
-        bool,
-        typer.Option(
-            "--recheck",
-            help="Re-read each differing document once after a pause; report it only if it "
-            "still differs (the others are counted as settled).",
-        ),
-    ] = False,
-    recheck_delay: Annotated[
-        float, typer.Option(min=0, metavar="SECONDS", help="The pause before --recheck re-reads.")
-    ] = 1.0,
+    max_details: MaxDetails = None,
+    output_format: Format = ReportFormat.text,
+    output: Output = None,
+    min_age: MinAge = None,
+    recheck: Recheck = False,
+    recheck_delay: RecheckDelay = 1.0,
     summary_file: SummaryFile = None,
     quiet: Quiet = False,
 ) -> None:
@@ -128,19 +106,19 @@ def validate_command(
         typer.secho(f"warning: validation not recorded in the phase state: {exc}", err=True)
     if summary_file is not None:
         write_summary(report.to_dict(), summary_file)
-    summary = validation_summary(report)
-    if output is not None:
-        write_output(render_validation(report, output_format.value), output)
-        if not quiet:
-            typer.echo(summary)
-            typer.echo(f"report written to {output}")
-    elif output_format is ReportFormat.text:
-        console = Console(highlight=False)
-        for item in validation_text(report):
-            console.print(item)
-    else:
-        typer.echo(render_validation(report, output_format.value), nl=False)
-        if not quiet:
-            typer.echo(summary, err=True)
+    emit_report(
+        render=lambda fmt: render_validation(report, fmt),
+        summary=validation_summary(report),
+        output_format=output_format,
+        output=output,
+        quiet=quiet,
+        print_text=lambda: _print_text(report),
+    )
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _print_text(report: ValidationReport) -> None:
+    console = Console(highlight=False)
+    for item in validation_text(report):
+        console.print(item)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -51,4 +52,45 @@ SummaryFile = Annotated[
         "a CI artifact.",
         show_default=False,
     ),
+]
+
+
+class ReportFormat(enum.StrEnum):
+    """How `validate` and `check` print their report."""
+
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+Format = Annotated[ReportFormat, typer.Option("--format", help="text, json or junit (JUnit XML).")]
+Output = Annotated[
+    Path | None,
+    typer.Option("--output", metavar="PATH", help="Write the report to this file."),
+]
+MaxDetails = Annotated[
+    int | None,
+    typer.Option(
+        min=0, metavar="N", help="List at most N findings of each kind (counts stay whole)."
+    ),
+]
+MinAge = Annotated[
+    float | None,
+    typer.Option(
+        min=0,
+        metavar="SECONDS",
+        help="Leave out documents whose version key (sessions: updated_at), on either "
+        "side, is newer than this: writes in flight, counted as in_flight.",
+    ),
+]
+Recheck = Annotated[
+    bool,
+    typer.Option(
+        "--recheck",
+        help="Re-read each differing document once after a pause; report it only if it "
+        "still differs (the others are counted as settled).",
+    ),
+]
+RecheckDelay = Annotated[
+    float, typer.Option(min=0, metavar="SECONDS", help="The pause before --recheck re-reads.")
 ]

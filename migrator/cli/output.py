@@ -1,0 +1,36 @@
+"""Where a report goes: a file (`--output`), or stdout with the summary line beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from migrator.cli.options import ReportFormat
+from migrator.report import write_output
+
+
+def emit_report(
+    *,
+    render: Callable[[str], str],
+    summary: str,
+    output_format: ReportFormat,
+    output: Path | None,
+    quiet: bool,
+    print_text: Callable[[], None],
+) -> None:
+    """Print or write a report: with --output the file gets it and stdout the summary; as
+    text it is printed for people; as json/junit it goes to stdout and the summary to stderr,
+    so a pipe receives only the report."""
+    if output is not None:
+        write_output(render(output_format.value), output)
+        if not quiet:
+            typer.echo(summary)
+            typer.echo(f"report written to {output}")
+    elif output_format is ReportFormat.text:
+        print_text()
+    else:
+        typer.echo(render(output_format.value), nl=False)
+        if not quiet:
+            typer.echo(summary, err=True)
