@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+import migrator.in_flight as live
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
-from migrator import in_flight as live
 from migrator.errors import UsageError
 from schemas.codec import canonical_bytes
 from schemas.comparison import (
