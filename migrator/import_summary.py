@@ -26,10 +26,6 @@ class PartitionResult:
     bytes: int = 0
     seconds: float = 0.0
 
-    @property
-    def docs_per_second(self) -> float:
-        return (self.imported + self.unchanged) / self.seconds if self.seconds > 0 else 0.0
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -113,6 +109,8 @@ class ImportSummary:
             "gone": self.gone,
             "pruned": self.pruned,
             "seconds": round(self.seconds, 3),
+            "bytes": self.bytes,
+            "docs_per_second": round(self.docs_per_second, 1),
             "rejects_file": str(self.rejects_file) if self.rejects_file else None,
             "dry_run": self.dry_run,
             "partitions": [p.to_dict() for p in self.partitions],

@@ -88,6 +88,23 @@ def test_text_summary_is_a_table_with_totals(bad_store_dir: Path, sql_path: Path
     assert "rejected records written to" in output
 
 
+def test_text_summary_of_many_files_lists_only_those_with_news(
+    tmp_path: Path, sql_path: Path
+) -> None:
+    """Past 40 partitions the table keeps the ones with rejects (or gone, missing) and says how
+    many clean ones it leaves out; the total still counts them all."""
+    json_dir = tmp_path / "many"
+    json_dir.mkdir()
+    for n in range(45):
+        (json_dir / f"{n:016x}.json").write_text("[]")
+    (json_dir / "ffffffffffffffff.json").write_text("[1]")
+    code, output = _import("--json-dir", str(json_dir), "--db", str(sql_path))
+    assert code == 1
+    assert "ffffffffffffffff" in output and "0000000000000001" not in output
+    assert "45 more, nothing to report" in output
+    assert "total (46 files)" in output
+
+
 def test_missing_json_dir_is_one_line_and_exit_2(tmp_path: Path, sql_path: Path) -> None:
     """A JSON directory that does not exist: exit 2, one line on stderr, no traceback."""
     result = subprocess.run(
