@@ -27,6 +27,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 SCALES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
+#: Said under the table: figures that could not be measured, and why.
+NOTES: list[str] = []
 
 
 @dataclass
@@ -311,6 +313,83 @@ def bench_phases(scale: str, reps: int, figures: list[Figure]) -> None:
         )
 
 
+def bench_postgres(scale: str, reps: int, figures: list[Figure]) -> None:
+    """Import into and validate against PostgreSQL, each beside its PostgreSQL baseline, on a
+    throwaway server (tests/pg_server.py); without one, a note says why they are missing."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.pg_server import PgServer, PgUnavailable, create_database, drop_database
+
+    try:
+        server = PgServer.start_new()
+    except PgUnavailable as exc:
+        log(f"PostgreSQL figures skipped: {exc}")
+        NOTES.append(f"PostgreSQL figures not measured: no server could be started ({exc}).")
+        return
+    try:
+        _bench_postgres(scale, reps, figures, server.url, create_database, drop_database)
+    finally:
+        server.stop()
+
+
+def _bench_postgres(
+    scale: str, reps: int, figures: list[Figure], server: str, create: Any, drop: Any
+) -> None:
+    json_dir = store(scale)
+    setting = "the test server's settings: fsync off, on this machine"
+    log(f"{scale}: import into PostgreSQL vs psycopg COPY")
+    ours: list[Run] = []
+    base: list[Run] = []
+    for _ in range(reps):
+        for runs, name in ((ours, "import_ours"), (base, "import_copy_pg")):
+            shutil.rmtree(json_dir / ".migrator", ignore_errors=True)
+            url = create(server)
+            try:
+                runs.append(task(name, str(json_dir), url))
+            finally:
+                drop(server, url)
+    docs = ours[0].detail["documents"]
+    figures.append(
+        Figure(
+            "PostgreSQL: import docs/s vs psycopg COPY of the same rows (one transaction)",
+            scale,
+            [docs / r.seconds for r in ours],
+            [docs / r.seconds for r in base],
+            ">= 0.5x",
+            "min-ratio",
+            0.5,
+            unit="docs/s",
+            notes=setting,
+            ratios=[b.seconds / a.seconds for a, b in zip(ours, base, strict=True)],
+        )
+    )
+    log(f"{scale}: validate against PostgreSQL (0.1% changed) vs reading both stores")
+    changed = DATA / scale / "work" / "json-changed-pg"
+    task("copy_store", str(json_dir), str(changed))
+    url = create(server)
+    try:
+        task("import_ours", str(changed), url)
+        shutil.rmtree(changed / ".migrator", ignore_errors=True)
+        task("change_fraction", str(changed), url, "0.001")
+        ours_v, reads = pairs(
+            reps, ("validate_ours", str(changed), url), ("read_both", str(changed), url)
+        )
+    finally:
+        drop(server, url)
+    figures.append(
+        Figure(
+            "PostgreSQL: validate (0.1% changed) vs just reading both stores",
+            scale,
+            [r.seconds for r in ours_v],
+            [r.seconds for r in reads],
+            "<= 1.5x",
+            "ratio",
+            1.5,
+            notes=setting,
+            ratios=[a.seconds / b.seconds for a, b in zip(ours_v, reads, strict=True)],
+        )
+    )
+
+
 def fmt(values: list[float], unit: str) -> str:
     median = statistics.median(values)
     if unit == "docs/s":
@@ -363,6 +442,8 @@ def write_results(figures: list[Figure], memory: dict[str, Any], reps: int) -> N
             f"| {f.name}{note} | {f.scale} | {fmt(f.ours, f.unit)} | {fmt(f.baseline, f.unit)} "
             f"| {ratio} | {f.target} | {met} |"
         )
+    if NOTES:
+        lines += ["", *NOTES]
     lines += [
         "",
         "## Peak memory (RSS of the whole process)",
@@ -389,6 +470,7 @@ def write_results(figures: list[Figure], memory: dict[str, Any], reps: int) -> N
         ],
         "memory": memory,
         "import_rss_100k_vs_10k": mem_ratio,
+        "notes": NOTES,
     }
     (HERE / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
@@ -411,6 +493,7 @@ def main() -> None:
         reps = 1 if scale == "100k" else args.reps
         bench_scale(scale, reps, figures, memory)
     bench_phases("10k" if largest >= 1 else "1k", args.reps, figures)
+    bench_postgres("10k" if largest >= 1 else "1k", args.reps, figures)
     write_results(figures, memory, args.reps)
     log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS.md, bench/results.json")
     print((HERE / "RESULTS.md").read_text())

@@ -97,6 +97,53 @@ def import_executemany(json_dir: str, db: str) -> dict[str, Any]:
 
 
 @task
+def import_copy_pg(json_dir: str, url: str) -> dict[str, Any]:
+    """The physical limit on PostgreSQL: the same rows, plain psycopg `COPY ... FROM STDIN`
+    into each table, one transaction.
+
+    As `import_executemany`: the toolkit creates the tables (same schema, same indexes); the
+    timed work reads and parses each file, builds exactly the rows the importer builds, and
+    copies them, the columns being those the rows carry (as the importer's COPY does)."""
+    import psycopg
+
+    store = SqlStore(url, SCHEMA)
+    store.init_schema()
+    store.close()
+    started = time.perf_counter()
+    conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    tables = [SCHEMA.root_table, *(m.table for m in SCHEMA.child_mappings)]
+    partition_table = SCHEMA.partition_table
+    documents = 0
+    with conn.transaction(), conn.cursor() as cursor:
+        for partition in sorted(p.stem for p in Path(json_dir).glob("*.json")):
+            docs = orjson.loads((Path(json_dir) / f"{partition}.json").read_bytes())
+            if partition_table is not None and SCHEMA.partition_row is not None:
+                row = SCHEMA.partition_row(partition)
+                cursor.execute(
+                    f"INSERT INTO {partition_table.name} ({', '.join(row)}) "
+                    f"VALUES ({', '.join(['%s'] * len(row))})",
+                    list(row.values()),
+                )
+            per_table: dict[str, list[dict[str, Any]]] = {t.name: [] for t in tables}
+            for position, doc in enumerate(docs):
+                rows = to_rows(SCHEMA, partition, doc, position)
+                per_table[SCHEMA.root_table.name].append(rows.root)
+                for name, child_rows in rows.children.items():
+                    per_table[name].extend(child_rows)
+            for name, values in per_table.items():
+                if not values:
+                    continue
+                columns = list(dict.fromkeys(key for row in values for key in row))
+                statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN"
+                with cursor.copy(statement) as copy:
+                    for row in values:
+                        copy.write_row([row.get(column) for column in columns])
+            documents += len(docs)
+    conn.close()
+    return {"seconds": time.perf_counter() - started, "documents": documents}
+
+
+@task
 def import_sqlite_utils(json_dir: str, db: str) -> dict[str, Any]:
     """What a user would otherwise reach for: sqlite-utils insert of each file (nested lists
     end up as JSON text in one table; nothing is validated or normalized)."""
