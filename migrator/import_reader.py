@@ -21,7 +21,7 @@ import pickle
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -151,7 +151,7 @@ def read_files(
     *,
     digests: bool,
     parallel: bool,
-) -> Iterator[FileRead | None]:
+) -> Generator[FileRead | None, None, None]:
     """`read_file` of each partition, in order. When `parallel`, files are hashed here and only
     changed ones are parsed by the helper process, started at the first changed file (so a
     re-import of an unchanged store starts none), a few files ahead of the caller."""

@@ -29,6 +29,7 @@ in child tables are therefore only found by a real import.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -37,7 +38,7 @@ from typing import Any
 
 from adapters.json_store import STATE_DIR, JsonStore
 from adapters.sql_store import ImportMark, PartitionWrite, SqlStore
-from migrator.errors import DocumentError, JsonFileError, UsageError
+from migrator.errors import DocumentError, StoreError, UsageError
 from migrator.import_reader import FileRead, digest, read_files, worth_a_helper
 from migrator.import_summary import ImportProgress, ImportSummary, PartitionResult
 from migrator.import_writer import BatchWriter, WriteJob, WriteOutcome
@@ -160,20 +161,23 @@ class _Import:
         )
         bytes_done = documents = 0
         started = time.monotonic()
-        for done, (partition, read, size) in enumerate(
-            zip(partitions, reads, sizes, strict=True), 1
-        ):
-            if read is not None:  # None: removed since the listing, dealt with as vanished
-                result = self._partition(read)
-                result.seconds += time.monotonic() - started
-                documents += result.documents
-            bytes_done += size
-            if progress is not None:
-                total = sum(sizes)
-                progress(
-                    ImportProgress(partition, done, len(partitions), bytes_done, total, documents)
-                )
-            started = time.monotonic()
+        with contextlib.closing(reads):  # stops the helper process even when a write fails
+            for done, (partition, read, size) in enumerate(
+                zip(partitions, reads, sizes, strict=True), 1
+            ):
+                if read is not None:  # None: removed since the listing, dealt with as vanished
+                    result = self._partition(read)
+                    result.seconds += time.monotonic() - started
+                    documents += result.documents
+                bytes_done += size
+                if progress is not None:
+                    total = sum(sizes)
+                    progress(
+                        ImportProgress(
+                            partition, done, len(partitions), bytes_done, total, documents
+                        )
+                    )
+                started = time.monotonic()
         self.writer.flush()
         self._vanished(set(self.results))
         self.writer.flush()
@@ -268,7 +272,7 @@ class _Import:
     def _valid_ids(self, partition: str) -> frozenset[str]:
         try:
             records = self.json_store.read_partition(partition)
-        except JsonFileError:
+        except StoreError:  # not a JSON array, unreadable, or a name no file can have
             return frozenset()
         id_key, seen, valid = self.schema.id_key, set(), set()
         for record in records:

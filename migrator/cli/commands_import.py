@@ -35,6 +35,7 @@ from adapters.sql_store import SqlStore
 from migrator.backup import snapshot_before
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef
+from migrator.errors import UsageError
 from migrator.generate import generate_store
 from migrator.history import record_run
 from migrator.import_summary import ImportProgress, ImportSummary
@@ -97,6 +98,8 @@ def import_command(
 
     Exit 0 when everything was imported, 1 when some records were rejected, 2 on a usage or
     fatal error."""
+    if not json_dir.is_dir():
+        raise UsageError(f"--json-dir {json_dir}: no such directory")
     resolved = resolve(schema)
     sql_store = SqlStore(db, resolved)
     try:

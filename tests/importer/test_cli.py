@@ -115,7 +115,7 @@ def test_missing_json_dir_is_one_line_and_exit_2(tmp_path: Path, sql_path: Path)
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
-    assert "does not exist" in result.stderr
+    assert "no such directory" in result.stderr
     assert "Traceback" not in result.stderr
     assert not sql_path.exists()
 
