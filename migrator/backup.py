@@ -201,6 +201,9 @@ def create_backup(
         final = _free_name(out, name)
         os.rename(build, final)
         fsync_directory(out)
+    except OSError as exc:  # disk full, permission: one line, and no half-built backup
+        shutil.rmtree(build, ignore_errors=True)
+        raise BackupError(f"{out}: cannot write the backup: {exc.strerror or exc}") from exc
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
