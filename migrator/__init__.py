@@ -1,8 +1,9 @@
 """migrator: move a legacy JSON-file document store into SQL without downtime or loss.
 
-The public API (`migrator.api.__all__`: `open_store`, `import_store`, `validate`, ...) is
-imported on first use, so that `import migrator.errors` (which every layer does) stays cheap
-and free of import cycles.
+The public API is served from `migrator.api` on first use, so that `import migrator.errors`
+(which every layer does) stays cheap. The names are listed here, not looked up, so that an
+attribute miss during a submodule's import (`from migrator import importer`) never imports the
+API midway (a circular import); tests/test_api.py keeps this list equal to `api.__all__`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,47 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+_API = (
+    "ArchiveResult",
+    "BackupResult",
+    "CheckItem",
+    "CheckResult",
+    "DoctorReport",
+    "DualWriteStore",
+    "ExportResult",
+    "GenerateSummary",
+    "ImportSummary",
+    "Phase",
+    "PhaseChange",
+    "RepairReport",
+    "RestoreResult",
+    "StatusReport",
+    "ValidationReport",
+    "archive_json_store",
+    "check",
+    "check_move",
+    "create_backup",
+    "diagnose",
+    "export_store",
+    "generate_store",
+    "import_store",
+    "list_backups",
+    "open_store",
+    "read_runs",
+    "record_run",
+    "repair",
+    "restore_archive",
+    "restore_backup",
+    "set_phase",
+    "snapshot_before",
+    "status",
+    "validate",
+)
+
+__all__ = ["__version__", *_API]
+
 
 def __getattr__(name: str) -> Any:
-    api = importlib.import_module("migrator.api")
-    if name not in api.__all__:
+    if name not in _API:
         raise AttributeError(f"module 'migrator' has no attribute {name!r}")
-    return getattr(api, name)
-
-
-def __dir__() -> list[str]:
-    api = importlib.import_module("migrator.api")
-    return sorted({*globals(), *api.__all__})
+    return getattr(importlib.import_module("migrator.api"), name)

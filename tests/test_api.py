@@ -11,8 +11,8 @@ import migrator.api
 
 
 def test_every_public_name_resolves_and_matches_the_api_module() -> None:
-    """`migrator.X` serves every name of `migrator.api.__all__`, and dir() lists them."""
-    assert set(migrator.api.__all__) <= set(dir(migrator))
+    """`migrator.X` serves exactly `migrator.api.__all__`, plus the version."""
+    assert set(migrator.__all__) == {"__version__", *migrator.api.__all__}
     for name in migrator.api.__all__:
         assert getattr(migrator, name) is getattr(migrator.api, name)
 
@@ -42,3 +42,15 @@ def test_open_store_is_a_context_manager_over_both_stores(
         assert str(store.phase) == "json-only"
         partition = store.partitions()[0]
         assert len(store.list(partition)) == 12
+
+
+def test_a_submodule_can_be_the_first_import(tmp_path: Path) -> None:
+    """`import migrator.validator` as a program's first import works (no circular import)."""
+    import subprocess
+    import sys
+
+    for module in ("migrator.validator", "migrator.phases", "migrator.check", "migrator.importer"):
+        result = subprocess.run(
+            [sys.executable, "-c", f"import {module}"], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
