@@ -58,7 +58,11 @@ def diagnose(json_dir: Path, db: str | Path, schema: Schema | str) -> DoctorRepo
 
 def _database_checks(db: str | Path, schema: Schema, phase: str) -> list[Check]:
     url = database_url(db)
-    if not dialect_for(url).database_exists(url):
+    try:
+        exists = dialect_for(url).database_exists(url)
+    except MigratorError as exc:  # a server that cannot be reached: the other checks still run
+        return [Check("database", "problem", str(exc))]
+    if not exists:
         needed = phase not in ("json-only", "unknown")
         detail = f"{redacted(db)}: does not exist yet" + (
             f" (phase {phase} needs it)" if needed else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -416,3 +417,21 @@ def test_doctor_without_the_database_yet(setup: Setup, pg_url: str) -> None:
     checks = {c.name: c for c in diagnose(setup.json_dir, missing, setup.schema).checks}
     assert checks["database"].status == "info"
     assert "does not exist yet" in checks["database"].detail
+
+
+def test_doctor_with_the_server_unreachable_still_checks_the_json_store(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """A server that refuses connections is one `database` problem (no password shown); the
+    JSON checks still run."""
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://postgres:s3cret@127.0.0.1:{port}/nothing"
+    report = diagnose(setup.json_dir, url, setup.schema)
+    checks = {c.name: c for c in report.checks}
+    assert checks["database"].status == "problem"
+    assert (
+        "postgres:***@" in checks["database"].detail and "s3cret" not in checks["database"].detail
+    )
+    assert checks["json files"].status == "ok"
