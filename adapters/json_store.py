@@ -12,6 +12,7 @@ import builtins
 import contextlib
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,11 +70,20 @@ class JsonStore:
         path = self.path_for(partition)
         self._refuse_escaping_link(path)
         try:
-            return path.read_bytes()
+            # Non-blocking open: a named pipe would otherwise wait for a writer forever.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise JsonFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise JsonFileError(path, "not a regular file (a directory, pipe or device)")
+        with os.fdopen(fd, "rb") as handle:
+            try:
+                return handle.read()
+            except OSError as exc:
+                raise JsonFileError(path, f"cannot read: {exc.strerror or exc}") from exc
 
     def parse(self, partition: str, data: bytes) -> builtins.list[Any]:
         """The JSON array in `data`, or `JsonFileError` with line and column."""

@@ -29,6 +29,11 @@ FLOAT_MAX = sys.float_info.max
 
 Document = dict[str, Any]
 
+#: The deepest nesting a document may have (the document itself is level 1). Deeper values
+#: would exhaust Python's stack in the checks below, the standard library's encoder and
+#: DeepDiff; orjson reads at most 1024 levels anyway.
+MAX_DEPTH = 640
+
 
 @dataclass
 class DocumentRows:
@@ -106,8 +111,12 @@ def _check_object(mapping: TableMapping, obj: Mapping[str, Any], *, path: str) -
             )
 
 
-def _check_json_values(value: Any, *, path: str) -> None:
-    """Reject what JSON cannot hold: non-finite numbers, non-text keys, foreign types."""
+def _check_json_values(value: Any, *, path: str, depth: int = 1) -> None:
+    """Reject what JSON cannot hold: non-finite numbers, non-text keys, foreign types, and
+    nesting deeper than `MAX_DEPTH`."""
+    if depth > MAX_DEPTH:
+        where = path if len(path) <= 60 else path[:60] + "..."
+        raise DocumentError(f"nested deeper than {MAX_DEPTH} levels", field=where or None)
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
@@ -115,13 +124,13 @@ def _check_json_values(value: Any, *, path: str) -> None:
             if not _is_unicode(key):
                 raise DocumentError(_not_json(key), field=path or None)
             if isinstance(item, dict | list):
-                _check_json_values(item, path=f"{path}.{key}" if path else key)
+                _check_json_values(item, path=f"{path}.{key}" if path else key, depth=depth + 1)
             elif not _is_json_scalar(item):
                 raise DocumentError(_not_json(item), field=f"{path}.{key}" if path else key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, dict | list):
-                _check_json_values(item, path=f"{path}[{index}]")
+                _check_json_values(item, path=f"{path}[{index}]", depth=depth + 1)
             elif not _is_json_scalar(item):
                 raise DocumentError(_not_json(item), field=f"{path}[{index}]")
 

@@ -84,16 +84,19 @@ def deep_differences(
     from deepdiff import DeepDiff  # imported here: it costs 0.1 s, and most runs never diff
     from deepdiff.helper import notpresent
 
-    tree = DeepDiff(
-        json_doc,
-        sql_doc,
-        view="tree",
-        verbose_level=2,
-        exclude_regex_paths=list(ignore) or None,
-        ignore_numeric_type_changes=False,  # 1 and 1.0 are different documents
-        ignore_private_variables=False,  # or keys starting with "__" would be skipped
-        threshold_to_diff_deeper=0,  # name each added and removed key, never a whole object
-    )
+    try:
+        tree = DeepDiff(
+            json_doc,
+            sql_doc,
+            view="tree",
+            verbose_level=2,
+            exclude_regex_paths=list(ignore) or None,
+            ignore_numeric_type_changes=False,  # 1 and 1.0 are different documents
+            ignore_private_variables=False,  # or keys starting with "__" would be skipped
+            threshold_to_diff_deeper=0,  # name each added and removed key, never a whole object
+        )
+    except RecursionError:  # nested deeper than DeepDiff can walk: the whole document differs
+        return [Difference("root", "values_changed", json_doc, sql_doc)]
     found = [
         Difference(
             path=level.path(),

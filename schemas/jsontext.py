@@ -3,11 +3,19 @@
 orjson reads an integer beyond 64 bits as a float and refuses to write one; documents may hold
 such integers, so those few texts go through the standard library instead. Nothing here touches
 files: the stores decide where the bytes go.
+
+A key that appears twice in one object is refused: every JSON reader (orjson, Python's `json`,
+the legacy application) silently keeps the last value, so reading it would lose the first.
+Finding one costs a re-encoding: without repeated keys (and without `\\u003a` escapes) the text
+and its re-encoding hold exactly as many colons, so only a file that fails that count is parsed
+again, slowly, to find the key.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import orjson
@@ -34,37 +42,135 @@ class JsonEncodeError(ValueError):
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON text, keeping integers of any size exact and refusing NaN and Infinity."""
+    """Parse JSON text, keeping integers of any size exact and refusing NaN and Infinity and
+    keys repeated in one object."""
     raw = data.encode() if isinstance(data, str) else data
     if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):
         return _loads_exact(raw)
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise JsonDecodeError(_reason(exc.msg), exc.lineno, exc.colno) from None
+        if "UTF-8" in exc.msg and not raw.startswith(b"\xef\xbb\xbf"):
+            _check_utf8(raw)  # orjson names no place for bad bytes: find it
+        reason = _constant_at(raw, exc.lineno, exc.colno) or _reason(exc.msg)
+        raise JsonDecodeError(reason, exc.lineno, exc.colno) from None
+    if _may_repeat_keys(raw, value):
+        _loads_exact(raw)  # raises, naming the repeated key, unless the count misled
+    return value
+
+
+def _may_repeat_keys(raw: bytes, value: Any) -> bool:
+    """False when `raw` certainly repeats no key: its colons are exactly those of `value`
+    re-encoded (one per member, plus those inside strings, which orjson never escapes)."""
+    colons = raw.count(b":")
+    if not colons:
+        return False
+    if b"\\u003a" in raw or b"\\u003A" in raw:
+        return True  # an escaped colon is in the value but not in the text's count
+    try:
+        return orjson.dumps(value).count(b":") != colons
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: count the slow way
+        return True
 
 
 def _loads_exact(raw: bytes) -> Any:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - raw.rfind(b"\n", 0, exc.start)
-        raise JsonDecodeError("not valid UTF-8", line, column) from None
+    text = _check_utf8(raw)
     if text.startswith("\ufeff"):
         raise JsonDecodeError("starts with a byte order mark, which JSON does not allow", 1, 1)
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
     except json.JSONDecodeError as exc:
         raise JsonDecodeError(exc.msg, exc.lineno, exc.colno) from None
     except RecursionError:
         raise JsonDecodeError("nested too deeply", 1, 1) from None
+    except _RepeatedKey as exc:
+        line, column = _key_position(text, exc.key)
+        reason = f"key {exc.key!r} appears twice in one object (a reader keeps only the last)"
+        raise JsonDecodeError(reason, line, column) from None
     except ValueError as exc:  # int digits limit, NaN/Infinity
-        raise JsonDecodeError(str(exc), 1, 1) from None
+        raise JsonDecodeError(_one_line(str(exc)), 1, 1) from None
+
+
+def _check_utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise JsonDecodeError("not valid UTF-8", line, column) from None
+
+
+def _constant_at(raw: bytes, line: int, column: int) -> str | None:
+    """Name NaN or Infinity when that is what stopped orjson (which only says where)."""
+    text = raw.split(b"\n", line)[line - 1] if line >= 1 else b""
+    for start in (column - 2, column - 1):
+        for name in (b"NaN", b"Infinity", b"-Infinity"):
+            if start >= 0 and text.startswith(name, start):
+                return f"{name.decode()} is not a JSON number"
+    return None
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # what orjson says of 1e400
+        raise ValueError(f"number {text[:40]} is infinity when parsed as double")
+    return value
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return obj
+
+
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:]')
+
+
+def _key_position(text: str, key: str) -> tuple[int, int]:
+    """Line and column (1-based) of the first repeat of `key` inside one object: a scan of the
+    text, run only once a repeat is known to exist."""
+    objects: list[set[str] | None] = []  # None for an array
+    last_string: re.Match[str] | None = None
+    for token in _TOKEN.finditer(text):
+        kind = token.group()
+        if kind in "{[":
+            objects.append(set() if kind == "{" else None)
+        elif kind in "}]":
+            if objects:
+                objects.pop()
+        elif kind == ":" and last_string is not None and objects and objects[-1] is not None:
+            name = json.loads(last_string.group())
+            if name == key and name in objects[-1]:
+                start = last_string.start()
+                return text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+            objects[-1].add(name)
+        last_string = token if kind.startswith('"') else None
+    return 1, 1
+
+
+def _one_line(message: str) -> str:
+    """Python's own wording, without its advice to call a Python function."""
+    return message.split("; use sys.set_int_max_str_digits")[0]
 
 
 def _reason(message: str) -> str:
@@ -110,3 +216,5 @@ def _stdlib_dumps(value: Any, *, indent: int | None, sort_keys: bool) -> str:
         )
     except (TypeError, ValueError) as exc:
         raise JsonEncodeError(str(exc)) from None
+    except RecursionError:
+        raise JsonEncodeError("nested too deeply to write") from None
