@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.dialects import redacted
 from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, now
 from adapters.sql_store import SqlStore
@@ -129,10 +130,10 @@ def _doctor_item(report: DoctorReport, root: Path, db: str | Path) -> CheckItem:
         return CheckItem("doctor", True, f"{len(report.checks)} checks, no problem")
     details = "; ".join(f"{c.name}: {c.detail}" for c in report.problems)
     fixes = {
-        "pending repairs": f"migrator repair --json-dir {root} --db {db}",
-        "database": f"migrator import --json-dir {root} --db {db}",
+        "pending repairs": f"migrator repair --json-dir {root} --db {redacted(db)}",
+        "database": f"migrator import --json-dir {root} --db {redacted(db)}",
     }
-    details_cmd = f"migrator doctor --json-dir {root} --db {db}"
+    details_cmd = f"migrator doctor --json-dir {root} --db {redacted(db)}"
     fix = "; ".join(dict.fromkeys(fixes.get(c.name, details_cmd) for c in report.problems))
     return CheckItem("doctor", False, details, fix)
 
@@ -141,7 +142,7 @@ def _validation(
     root: Path, db: str | Path, schema: Schema, phase: Phase, options: dict[str, Any]
 ) -> tuple[ValidationReport | None, CheckItem]:
     """Validate the whole store and record the outcome for the guards."""
-    importing = f"migrator import --json-dir {root} --db {db}"
+    importing = f"migrator import --json-dir {root} --db {redacted(db)}"
     try:
         sql = SqlStore(db, schema, create=False)
     except UsageError:
@@ -168,11 +169,11 @@ def _validation(
             detail += f", {counts['in_flight']} in flight (left out)"
         return report, CheckItem("validation", True, detail)
     found = ", ".join(f"{key} {counts[key]}" for key in FINDINGS if counts[key])
-    listing = f"migrator validate --json-dir {root} --db {db}"
+    listing = f"migrator validate --json-dir {root} --db {redacted(db)}"
     if phase is Phase.JSON_ONLY:  # nothing writes SQL yet: the import is behind
         fix = f"{importing} --prune, then {listing}"
     else:
-        fix = f"migrator repair --json-dir {root} --db {db}, then {listing}"
+        fix = f"migrator repair --json-dir {root} --db {redacted(db)}, then {listing}"
     return report, CheckItem("validation", False, f"differences: {found}", fix)
 
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.dialects import redacted
 from adapters.dual_write import LockedJsonStore, wait_for_writers
 from adapters.journal import Journal
 from adapters.phase_state import (
@@ -255,7 +256,7 @@ def _database_guards(root: Path, db: str | Path, schema: Schema) -> tuple[Guard,
             "database imported",
             imported,
             "" if imported else "the database holds no documents but the JSON store does",
-            f"migrator import --json-dir {root} --db {db}",
+            f"migrator import --json-dir {root} --db {redacted(db)}",
         ),
     )
 
@@ -305,7 +306,7 @@ def _pending_guard(root: Path, schema: Schema, db: str | Path) -> Guard:
         "no pending repairs",
         n == 0,
         "" if n == 0 else detail,
-        f"migrator repair --json-dir {root} --db {db}",
+        f"migrator repair --json-dir {root} --db {redacted(db)}",
     )
 
 
@@ -328,7 +329,7 @@ def _findings(validation: ValidationRecord) -> str:
 
 
 def _validate_cmd(root: Path, db: str | Path) -> str:
-    return f"migrator validate --json-dir {root} --db {db}"
+    return f"migrator validate --json-dir {root} --db {redacted(db)}"
 
 
 def _archive(root: Path, schema: Schema) -> ArchiveResult | None:
