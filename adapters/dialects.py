@@ -8,6 +8,7 @@ PostgreSQL is the other one supported.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect as SaDialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
@@ -112,9 +114,8 @@ class Dialect:
         booleans, NULL) need none. Every row must carry the first row's keys."""
         if not rows:
             return
-        compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
-        order = compiled.positiontup or []
-        conn.exec_driver_sql(str(compiled), [tuple([row[key] for key in order]) for row in rows])
+        statement, order = _insert_statement(table, tuple(rows[0]), conn.dialect)
+        conn.exec_driver_sql(statement, [tuple([row[key] for key in order]) for row in rows])
 
     def database_file(self, url: str) -> Path | None:
         """The file behind the URL, for file-level work (backup, doctor); None if in memory."""
@@ -227,6 +228,16 @@ def _sqlite_on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+@functools.cache
+def _insert_statement(
+    table: Table, keys: tuple[str, ...], dialect: SaDialect
+) -> tuple[str, tuple[str, ...]]:
+    """The INSERT of `keys` into `table`, compiled once (compiling cost more than a small
+    write itself), and the order its parameters take."""
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(keys))
+    return str(compiled), tuple(compiled.positiontup or ())
 
 
 class PostgresDialect(Dialect):

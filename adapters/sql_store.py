@@ -420,8 +420,9 @@ class SqlStore:
             return
         schema = self.schema
         if schema.partition_table is not None and schema.partition_row is not None:
+            # Parameters apart from the statement, so SQLAlchemy compiles it once, not per call.
             row = schema.partition_row(partition)
-            conn.execute(self.dialect.insert_ignore(schema.partition_table).values(**row))
+            conn.execute(self.dialect.insert_ignore(schema.partition_table), row)
         self.dialect.bulk_insert(conn, schema.root_table, [rows.root for rows in documents])
         for mapping in schema.child_mappings:
             child_rows = [row for rows in documents for row in rows.children.get(mapping.name, ())]
