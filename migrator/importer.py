@@ -25,6 +25,10 @@ A dry run rehearses a first import into an empty in-memory database (it never op
 one, so nothing is `unchanged`): each partition is written, read back and compared with its file
 by canonical bytes, then dropped to keep memory to one batch. Keys that clash between partitions
 in child tables are therefore only found by a real import.
+
+A real import runs only in phase `json-only`, holding the phase lock throughout (a phase move
+waits for it): once the application writes the database too, an import could put a file's
+older version of a document over the newer one that a dual write, or `sqlite-primary`, made.
 """
 
 from __future__ import annotations
@@ -32,13 +36,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from adapters.json_store import STATE_DIR, JsonStore
+from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import ImportMark, PartitionWrite, SqlStore
-from migrator.errors import DocumentError, StoreError, UsageError
+from migrator.errors import DocumentError, PhaseError, StoreError, UsageError
 from migrator.import_reader import FileRead, digest, read_files, worth_a_helper
 from migrator.import_summary import ImportProgress, ImportSummary, PartitionResult
 from migrator.import_writer import BatchWriter, WriteJob, WriteOutcome
@@ -87,9 +92,10 @@ def import_store(
         )
         rejects_file = RejectsFile(path)
     try:
-        target.init_schema()
-        run = _Import(json_store, target, prune=prune, dry_run=dry_run, rejects=rejects_file)
-        run.run(BatchWriter(target, batch_size, run.written), progress, parallel)
+        with contextlib.nullcontext() if dry_run else _in_json_only(json_store.root):
+            target.init_schema()
+            run = _Import(json_store, target, prune=prune, dry_run=dry_run, rejects=rejects_file)
+            run.run(BatchWriter(target, batch_size, run.written), progress, parallel)
     finally:
         if rejects_file is not None:
             rejects_file.close()
@@ -112,6 +118,23 @@ def import_store(
         summary.seconds,
     )
     return summary
+
+
+@contextlib.contextmanager
+def _in_json_only(json_dir: Path) -> Iterator[None]:
+    """Hold the phase lock while the store is in `json-only` (see the module docstring); a
+    store with no state directory has never left it, and is left without one."""
+    state = PhaseState(json_dir)
+    with state.lock() if state.state_dir.is_dir() else contextlib.nullcontext():
+        phase = state.read().phase
+        if phase is not Phase.JSON_ONLY:
+            raise PhaseError(
+                f"import runs in phase json-only, not {phase}: the application writes the "
+                "database too, and an import could put older versions from the files over "
+                "newer ones; run `migrator validate` and `migrator repair` instead, or move back "
+                "(`migrator phase set json-only`), import, and move forward again"
+            )
+        yield
 
 
 class _Import:
