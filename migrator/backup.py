@@ -8,8 +8,10 @@ temporary directory and renamed into place, so a crash never leaves half a backu
 name. Files are created 0600: a backup holds every document.
 
 `snapshot_before(step, ...)` is the automatic backup the bulk steps (import, phase change,
-repair, restore) take first. Retention keeps the newest N manual backups and, counted apart,
-the newest N automatic snapshots.
+repair, restore) take first; `snapshot_hook` puts it off until a step's first write (an import
+with nothing to change takes none). A step that never changes the JSON store (import) snapshots
+the database only (`include_json=False`): the manifest's `holds` says which stores a backup has.
+Retention keeps the newest N manual backups and, counted apart, the newest N automatic snapshots.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +84,13 @@ class Manifest:
         return next((a for a in self.artifacts if a.kind == kind), None)
 
     @property
+    def holds(self) -> list[str]:
+        """The stores this backup has a copy of: `database` (also a damaged one's byte copy)
+        and `json`; an import's snapshot holds the database only."""
+        kinds = {a.kind for a in self.artifacts}
+        return ["database"] * bool(kinds & {"database", "damaged"}) + ["json"] * ("json" in kinds)
+
+    @property
     def size(self) -> int:
         return sum(a.size for a in self.artifacts)
 
@@ -90,6 +99,7 @@ class Manifest:
         value["artifacts"] = [
             {k: v for k, v in asdict(a).items() if v is not None} for a in self.artifacts
         ]
+        value["holds"] = self.holds
         return value
 
     @classmethod
@@ -139,11 +149,13 @@ def create_backup(
     progress: Progress | None = None,
     allow_damaged: bool = False,
     protect: Iterable[Path] = (),
+    include_json: bool = True,
 ) -> BackupResult:
     """Back up the database and the JSON store into a new directory under `out_dir`.
 
     `allow_damaged` (the safety backup before a restore) keeps a byte copy of a database too
-    damaged to copy consistently instead of failing. Retention then keeps the newest `keep`
+    damaged to copy consistently instead of failing. `include_json=False` copies the database
+    only (before a step that never changes the files). Retention then keeps the newest `keep`
     (manual backups and automatic snapshots counted apart), never removing the new one or
     those in `protect`.
     """
@@ -153,12 +165,12 @@ def create_backup(
     url = database_url(db)
     dialect = dialect_for(url)
     has_db = dialect.database_exists(url)
-    has_json = JsonStore(json_dir, schema).exists()
+    json_exists = JsonStore(json_dir, schema).exists()
+    has_json = include_json and json_exists
     if not has_db and not has_json:
-        raise BackupError(
-            f"nothing to back up: no database at {redacted(db)} and no JSON store {json_dir}"
-        )
-    if out_dir is None and not has_json:
+        left_out = f"and no JSON store {json_dir}" if include_json else "(JSON store left out)"
+        raise BackupError(f"nothing to back up: no database at {redacted(db)} {left_out}")
+    if out_dir is None and not json_exists:
         raise UsageError(
             f"--json-dir {json_dir}: not a directory, and backups live in "
             "<json-dir>/.migrator/backups unless --out names another place"
@@ -221,8 +233,37 @@ def snapshot_before(
     enabled: bool = True,
     out_dir: Path | None = None,
     keep: int = DEFAULT_KEEP,
+    include_json: bool = True,
 ) -> Path | None:
     """The automatic backup a bulk step takes first; None when off or there is no database yet."""
+    take = snapshot_hook(
+        step,
+        json_dir,
+        db,
+        schema,
+        enabled=enabled,
+        out_dir=out_dir,
+        keep=keep,
+        include_json=include_json,
+    )
+    return take() if take is not None else None
+
+
+def snapshot_hook(
+    step: str,
+    json_dir: Path,
+    db: str | Path,
+    schema: Schema | str,
+    *,
+    enabled: bool = True,
+    out_dir: Path | None = None,
+    keep: int = DEFAULT_KEEP,
+    include_json: bool = True,
+) -> Callable[[], Path | None] | None:
+    """`snapshot_before`, to be taken later: right before a step's first write
+    (`import_store(before_write=...)`), so a step with nothing to change takes none. Whether
+    there is a database to save is decided now, since the step may create one before it writes:
+    None when off or there is no database yet."""
     if not enabled:
         logger.info("automatic backup before %s turned off", step)
         return None
@@ -230,9 +271,20 @@ def snapshot_before(
     if not dialect_for(url).database_exists(url):
         logger.info("no automatic backup before %s: the database does not exist yet", step)
         return None
-    return create_backup(
-        json_dir, db, schema, out_dir=out_dir, reason=f"before-{step}", keep=keep
-    ).path
+
+    def take() -> Path | None:
+        result = create_backup(
+            json_dir,
+            db,
+            schema,
+            out_dir=out_dir,
+            reason=f"before-{step}",
+            keep=keep,
+            include_json=include_json,
+        )
+        return result.path
+
+    return take
 
 
 def list_backups(out_dir: Path, *, verify: bool = True) -> list[BackupInfo]:

@@ -46,30 +46,41 @@ class WriteOutcome:
 
 
 class BatchWriter:
-    """Collects jobs and commits them in groups; `done` hears of each job once committed."""
+    """Collects jobs and commits them in groups; `done` hears of each job once committed, and
+    `before_write` is called once, right before the first write (the import's snapshot)."""
 
     def __init__(
-        self, store: SqlStore, batch_size: int, done: Callable[[WriteOutcome], None]
+        self,
+        store: SqlStore,
+        batch_size: int,
+        done: Callable[[WriteOutcome], None],
+        before_write: Callable[[], object] | None = None,
     ) -> None:
         self.store = store
         self.batch_size = max(1, batch_size)
         self._done = done
+        self._before_write = before_write
         self._jobs: list[WriteJob] = []
         self._documents = 0
         #: Partitions with a refused document: their later marks are dropped.
         self._refused_in: set[str] = set()
 
-    def add(self, job: WriteJob) -> None:
+    def add(self, job: WriteJob) -> bool:
+        """Queue `job`; True when that filled a batch, now committed."""
         self._jobs.append(job)
         self._documents += len(job.write.documents)
         if self._documents >= self.batch_size:
-            self.flush()
+            return self.flush()
+        return False
 
-    def flush(self) -> None:
-        """Commit everything pending and report every outcome."""
+    def flush(self) -> bool:
+        """Commit everything pending and report every outcome; False when nothing was."""
         jobs, self._jobs, self._documents = self._jobs, [], 0
         if not jobs:
-            return
+            return False
+        if self._before_write is not None:
+            hook, self._before_write = self._before_write, None
+            hook()
         jobs = [self._unmarked(j) if j.write.partition in self._refused_in else j for j in jobs]
         start = time.monotonic()
         try:
@@ -81,6 +92,7 @@ class BatchWriter:
         _share_time(outcomes, time.monotonic() - start)
         for outcome in outcomes:
             self._done(outcome)
+        return True
 
     def _one_partition(self, job: WriteJob) -> WriteOutcome:
         try:

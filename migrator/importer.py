@@ -69,12 +69,15 @@ def import_store(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[ImportProgress], None] | None = None,
     parallel: bool | None = None,
+    before_write: Callable[[], object] | None = None,
 ) -> ImportSummary:
     """Import every partition file of `json_store` into `sql_store` (see the module docstring).
 
     `rejects_path` defaults to `<json dir>/.migrator/rejects-<UTC time>.jsonl`, created only
     when something is rejected (never in a dry run). `parallel` reads and maps files in a helper
-    process (None: when there is a spare core and the store is big enough to pay for it)."""
+    process (None: when there is a spare core and the store is big enough to pay for it).
+    `before_write` is called once, right before the first write of documents (never in a dry
+    run, nor in a run with nothing to change): the CLI takes its snapshot there."""
     if not json_store.exists():
         raise UsageError(f"JSON store {json_store.root} does not exist or is not a directory")
     if batch_size < 1:
@@ -95,7 +98,8 @@ def import_store(
         with contextlib.nullcontext() if dry_run else _in_json_only(json_store.root):
             target.init_schema()
             run = _Import(json_store, target, prune=prune, dry_run=dry_run, rejects=rejects_file)
-            run.run(BatchWriter(target, batch_size, run.written), progress, parallel)
+            hook = None if dry_run else before_write
+            run.run(BatchWriter(target, batch_size, run.written, hook), progress, parallel)
     finally:
         if rejects_file is not None:
             rejects_file.close()

@@ -32,7 +32,7 @@ from rich.table import Table
 
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
-from migrator.backup import snapshot_before
+from migrator.backup import snapshot_hook
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef
 from migrator.errors import UsageError
@@ -101,13 +101,17 @@ def import_command(
     if not json_dir.is_dir():
         raise UsageError(f"--json-dir {json_dir}: no such directory")
     resolved = resolve(schema)
+    # Taken right before the first write (an unchanged re-import takes none), of a database
+    # that exists now; the database only, since an import never changes the JSON store.
+    snapshot = snapshot_hook(
+        "import", json_dir, db, resolved, enabled=not (no_snapshot or dry_run), include_json=False
+    )
     sql_store = SqlStore(db, resolved)
     try:
         with (
             record_run(json_dir, "import", enabled=not dry_run) as run,
             _import_progress(enabled=not quiet and sys.stdout.isatty()) as progress,
         ):
-            snapshot_before("import", json_dir, db, resolved, enabled=not (no_snapshot or dry_run))
             summary = import_store(
                 JsonStore(json_dir, resolved),
                 sql_store,
@@ -116,6 +120,7 @@ def import_command(
                 rejects_path=rejects,
                 batch_size=batch_size,
                 progress=progress,
+                before_write=snapshot,
             )
             run.outcome = "ok" if summary.ok else "rejected"
             run.counts = {

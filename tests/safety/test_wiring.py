@@ -6,7 +6,14 @@ import json
 import shutil
 from pathlib import Path
 
-from migrator.backup import default_backup_dir, list_backups
+import pytest
+
+from adapters.sql_store import SqlStore
+from migrator.backup import MANIFEST, default_backup_dir, list_backups, load_manifest
+from migrator.errors import BackupError
+from migrator.restore import restore_backup
+from schemas.codec import canonical_bytes
+from schemas.registry import resolve
 from tests.conftest import FIXTURES
 from tests.safety.conftest import Setup, invoke
 
@@ -23,20 +30,73 @@ def _history(json_dir: Path) -> list[dict[str, object]]:
     return runs
 
 
-def test_import_snapshots_an_existing_database_only(tmp_path: Path) -> None:
-    """The first import (no database yet) takes no snapshot; the next does; --no-snapshot and
-    --dry-run take none. Each real import is recorded, the dry run is not."""
+def _store(tmp_path: Path) -> tuple[Path, Path, tuple[str, ...]]:
     json_dir, db = tmp_path / "json", tmp_path / "sessions.db"
     shutil.copytree(FIXTURES / "store", json_dir)
-    args = ("import", "--json-dir", str(json_dir), "--db", str(db), "--quiet")
+    return json_dir, db, ("import", "--json-dir", str(json_dir), "--db", str(db), "--quiet")
+
+
+def _change_a_file(json_dir: Path) -> None:
+    """Give the first session of the first partition file another task."""
+    path = sorted(json_dir.glob("*.json"))[0]
+    records = json.loads(path.read_text(encoding="utf-8"))
+    records[0]["task"] = "changed since the last import"
+    path.write_text(json.dumps(records, indent=2), encoding="utf-8")
+
+
+def test_import_snapshots_right_before_its_first_write_only(tmp_path: Path) -> None:
+    """The first import (no database yet) and an unchanged re-import take no snapshot; an
+    import that changes something takes one; --no-snapshot and --dry-run take none. Each real
+    import is recorded, the dry run is not."""
+    json_dir, _, args = _store(tmp_path)
     assert invoke(*args).exit_code == 0
     assert _reasons(json_dir) == []
     assert invoke(*args).exit_code == 0
-    assert _reasons(json_dir) == ["before-import"]
-    assert invoke(*args, "--no-snapshot").exit_code == 0
+    assert _reasons(json_dir) == []
+    _change_a_file(json_dir)
     assert invoke(*args, "--dry-run").exit_code == 0
+    assert invoke(*args, "--no-snapshot").exit_code == 0
+    assert _reasons(json_dir) == []
+    _change_a_file(json_dir)  # the same change: already imported, so a no-op
+    assert invoke(*args).exit_code == 0
+    assert _reasons(json_dir) == []
+    path = sorted(json_dir.glob("*.json"))[-1]
+    path.write_text(path.read_text(encoding="utf-8").replace('"task": "', '"task": "new ', 1))
+    assert invoke(*args).exit_code == 0
     assert _reasons(json_dir) == ["before-import"]
-    assert [run["command"] for run in _history(json_dir)] == ["import"] * 3
+    assert [run["command"] for run in _history(json_dir)] == ["import"] * 5
+
+
+def test_import_snapshot_holds_the_database_before_the_import_only(tmp_path: Path) -> None:
+    """An import never changes the JSON store, so its snapshot copies the database alone (the
+    manifest says so); restoring it gives back the documents of before the import, and asking
+    it for the JSON store is refused with one line."""
+    json_dir, db, args = _store(tmp_path)
+    assert invoke(*args).exit_code == 0
+    schema = resolve("sessions")
+    before = _documents(db)
+    _change_a_file(json_dir)
+    assert invoke(*args).exit_code == 0
+    assert _documents(db) != before
+    (info,) = list_backups(default_backup_dir(json_dir))
+    assert info.verified and info.manifest is not None
+    assert [a.kind for a in info.manifest.artifacts] == ["database"]
+    manifest = json.loads((info.path / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["holds"] == ["database"] and manifest["json_dir"] is None
+    with pytest.raises(BackupError, match="has no JSON store snapshot; drop --json"):
+        restore_backup(info.path, json_dir, db, schema, restore_json=True, snapshot=False)
+    result = restore_backup(info.path, json_dir, db, schema)
+    assert _documents(db) == before
+    assert result.safety_backup is not None
+    assert load_manifest(result.safety_backup).holds == ["database", "json"]
+
+
+def _documents(db: Path) -> dict[str, bytes]:
+    store = SqlStore(db, resolve("sessions"), create=False)
+    try:
+        return {doc["id"]: canonical_bytes(doc) for _, doc in store.iter_documents()}
+    finally:
+        store.close()
 
 
 def test_validate_records_its_outcome_and_counts(setup: Setup) -> None:
