@@ -213,7 +213,7 @@ def bench_scale(scale: str, reps: int, figures: list[Figure], memory: dict[str, 
     changed = work / "json-changed"
     task("copy_store", str(json_dir), str(changed))
     task("change_fraction", str(changed), str(db), "0.001")
-    limit = "0" if SCALES[scale] <= 10_000 else "5000"
+    limit = "0" if SCALES[scale] <= 1_000 else "2000"
     ours_v, deep = pairs(
         reps,
         ("validate_ours", str(changed), str(db)),
