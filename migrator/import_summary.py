@@ -12,7 +12,8 @@ from migrator.rejects import Reject
 @dataclass
 class PartitionResult:
     """One partition file's part of an import. `status`: imported, unchanged, rejected (the
-    whole file), or missing (the file is gone; its documents are still in the database)."""
+    whole file), missing (the file is gone; its documents are still in the database), or
+    partial (the run stopped midway through the file: some of it written, no import mark)."""
 
     name: str
     file: str
@@ -52,6 +53,8 @@ class ImportSummary:
     rejects_file: Path | None
     dry_run: bool = False
     prune: bool = False
+    #: Why the run stopped before the end (its rejects exceeded the error budget), or None.
+    stopped: str | None = None
 
     def _total(self, name: str) -> int:
         return sum(getattr(p, name) for p in self.partitions)
@@ -91,7 +94,7 @@ class ImportSummary:
     @property
     def ok(self) -> bool:
         """True when every record was imported (or was already)."""
-        return self.rejected == 0
+        return self.rejected == 0 and self.stopped is None
 
     @property
     def docs_per_second(self) -> float:
@@ -113,6 +116,7 @@ class ImportSummary:
             "docs_per_second": round(self.docs_per_second, 1),
             "rejects_file": str(self.rejects_file) if self.rejects_file else None,
             "dry_run": self.dry_run,
+            "stopped": self.stopped,
             "partitions": [p.to_dict() for p in self.partitions],
             "rejects": [r.to_dict() for r in self.rejects],
         }

@@ -26,6 +26,12 @@ one, so nothing is `unchanged`): each partition is written, read back and compar
 by canonical bytes, then dropped to keep memory to one batch. Keys that clash between partitions
 in child tables are therefore only found by a real import.
 
+An error budget (`max_errors`, `max_error_ratio`: rejects over documents read from files in
+this run, applied once `RATIO_MIN_DOCUMENTS` were read) is checked after each transaction and
+after each file. Once the rejects exceed it, what is pending is committed and the run stops
+(`ImportSummary.stopped` says why): partitions written whole keep their marks; one stopped
+midway is `partial`, with no mark, so the next run reads it again; later files are not read.
+
 A real import runs only in phase `json-only`, holding the phase lock throughout (a phase move
 waits for it): once the application writes the database too, an import could put a file's
 older version of a document over the newer one that a dual write, or `sqlite-primary`, made.
@@ -36,7 +42,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +63,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 1000
 #: Rejects kept in the summary (the rejects file has every one).
 KEPT_REJECTS = 1000
+#: `max_error_ratio` applies once this many documents were read: a bad record among the
+#: first few says little about the rest.
+RATIO_MIN_DOCUMENTS = 100
 
 
 def import_store(
@@ -70,6 +79,8 @@ def import_store(
     progress: Callable[[ImportProgress], None] | None = None,
     parallel: bool | None = None,
     before_write: Callable[[], object] | None = None,
+    max_errors: int | None = None,
+    max_error_ratio: float | None = None,
 ) -> ImportSummary:
     """Import every partition file of `json_store` into `sql_store` (see the module docstring).
 
@@ -77,11 +88,17 @@ def import_store(
     when something is rejected (never in a dry run). `parallel` reads and maps files in a helper
     process (None: when there is a spare core and the store is big enough to pay for it).
     `before_write` is called once, right before the first write of documents (never in a dry
-    run, nor in a run with nothing to change): the CLI takes its snapshot there."""
+    run, nor in a run with nothing to change): the CLI takes its snapshot there.
+    `max_errors` and `max_error_ratio` stop the run once the rejects exceed them (see the module
+    docstring); by default everything valid is imported and the rest reported."""
     if not json_store.exists():
         raise UsageError(f"JSON store {json_store.root} does not exist or is not a directory")
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, not {batch_size}")
+    if max_errors is not None and max_errors < 0:
+        raise UsageError(f"--max-errors must be at least 0, not {max_errors}")
+    if max_error_ratio is not None and not 0 <= max_error_ratio <= 1:
+        raise UsageError(f"--max-error-ratio must be between 0 and 1, not {max_error_ratio}")
     started = time.monotonic()
     if dry_run:
         target = SqlStore("sqlite://", json_store.schema)
@@ -97,7 +114,14 @@ def import_store(
     try:
         with contextlib.nullcontext() if dry_run else _in_json_only(json_store.root):
             target.init_schema()
-            run = _Import(json_store, target, prune=prune, dry_run=dry_run, rejects=rejects_file)
+            run = _Import(
+                json_store,
+                target,
+                prune=prune,
+                dry_run=dry_run,
+                rejects=rejects_file,
+                budget=(max_errors, max_error_ratio),
+            )
             hook = None if dry_run else before_write
             run.run(BatchWriter(target, batch_size, run.written, hook), progress, parallel)
     finally:
@@ -112,7 +136,10 @@ def import_store(
         rejects_file=rejects_file.path if rejects_file and rejects_file.written else None,
         dry_run=dry_run,
         prune=prune,
+        stopped=run.stopped,
     )
+    if run.stopped is not None:
+        logger.warning("import stopped: %s", run.stopped)
     logger.info(
         "import: %s files, %s imported, %s unchanged, %s rejected in %.1fs",
         summary.files,
@@ -141,6 +168,10 @@ def _in_json_only(json_dir: Path) -> Iterator[None]:
         yield
 
 
+class _BudgetSpent(Exception):
+    """The rejects exceed the error budget: the run stops (caught in `_Import.run`)."""
+
+
 class _Import:
     """The state of one run: results, rejects, and which partition claimed which id."""
 
@@ -152,6 +183,7 @@ class _Import:
         prune: bool,
         dry_run: bool,
         rejects: RejectsFile | None,
+        budget: tuple[int | None, float | None] = (None, None),
     ) -> None:
         self.json_store = json_store
         self.target = target
@@ -171,6 +203,12 @@ class _Import:
         #: Dry run: partition -> id -> (index in the file, digest of the document as read).
         self.digests: dict[str, dict[str, tuple[int, bytes]]] = {}
         self.writer: BatchWriter
+        #: (max_errors, max_error_ratio); None: no limit.
+        self.budget = budget
+        #: Documents read from files in this run (not those of unchanged files), and rejects.
+        self.read = self.rejected = 0
+        #: Why the run stopped early (the budget), or None.
+        self.stopped: str | None = None
 
     def run(
         self,
@@ -186,31 +224,44 @@ class _Import:
         reads = read_files(
             self.json_store, partitions, known, digests=self.dry_run, parallel=helper
         )
-        bytes_done = documents = 0
-        started = time.monotonic()
-        with contextlib.closing(reads):  # stops the helper process even when a write fails
-            for done, (partition, read, size) in enumerate(
-                zip(partitions, reads, sizes, strict=True), 1
-            ):
-                if read is not None:  # None: removed since the listing, dealt with as vanished
-                    result = self._partition(read)
-                    result.seconds += time.monotonic() - started
-                    documents += result.documents
-                bytes_done += size
-                if progress is not None:
-                    total = sum(sizes)
-                    progress(
-                        ImportProgress(
-                            partition, done, len(partitions), bytes_done, total, documents
-                        )
-                    )
-                started = time.monotonic()
-        self.writer.flush()
-        self._vanished(set(self.results))
-        self.writer.flush()
+        try:
+            with contextlib.closing(reads):  # stops the helper process even when a write fails
+                self._files(partitions, reads, sizes, progress)
+            self.writer.flush()
+            self._stop_if_spent()
+            self._vanished(set(self.results))
+            self.writer.flush()
+        except _BudgetSpent as spent:
+            self.stopped = str(spent)
         for result in self.results.values():
             result.gone = [i for i in result.gone if self.claims.get(i, result.name) == result.name]
             result.pruned = len(result.gone) if self.prune else 0
+
+    def _files(
+        self,
+        partitions: list[str],
+        reads: Iterable[FileRead | None],
+        sizes: list[int],
+        progress: Callable[[ImportProgress], None] | None,
+    ) -> None:
+        """Each file in turn; a read is None for a file removed since the listing (then dealt
+        with as vanished). The budget is checked after each file."""
+        bytes_done = documents = 0
+        started = time.monotonic()
+        files = zip(partitions, reads, sizes, strict=True)
+        for done, (partition, read, size) in enumerate(files, 1):
+            if read is not None:
+                result = self._partition(read)
+                result.seconds += time.monotonic() - started
+                documents += result.documents
+            bytes_done += size
+            if progress is not None:
+                total = sum(sizes)
+                progress(
+                    ImportProgress(partition, done, len(partitions), bytes_done, total, documents)
+                )
+            self._stop_if_spent()
+            started = time.monotonic()
 
     # ------------------------------------------------------------------ one file
 
@@ -240,6 +291,7 @@ class _Import:
         batch: list[DocumentRows] = []
         for record in read.records:
             result.documents += 1
+            self.read += 1
             if record.rows is None:
                 self._reject(result, record.index, record.raw, record.error())
                 continue
@@ -256,8 +308,10 @@ class _Import:
                     record.digest,
                 )
             if len(batch) >= self.writer.batch_size:
-                self.writer.add(WriteJob(PartitionWrite(partition, batch), final=False))
+                committed = self.writer.add(WriteJob(PartitionWrite(partition, batch), final=False))
                 batch = []
+                if committed:
+                    self._stop_if_spent(partial=result)
         gone = sorted(i for i in stored - read.ids if self.claims.get(i, partition) == partition)
         result.gone = gone
         clean = result.rejected == 0 and (self.prune or not gone)
@@ -364,6 +418,31 @@ class _Import:
 
     # ------------------------------------------------------------------ rejects
 
+    def _stop_if_spent(self, partial: PartitionResult | None = None) -> None:
+        """At a batch boundary: once the rejects exceed the budget, commit what is pending (whole
+        files only, or nothing when a file is `partial`ly written) and stop."""
+        if self._over_budget() is None:
+            return
+        self.writer.flush()  # may refuse documents: the reason counts them too
+        if partial is not None:
+            partial.status = "partial"
+        raise _BudgetSpent(self._over_budget())
+
+    def _over_budget(self) -> str | None:
+        max_errors, max_ratio = self.budget
+        rejected, read = self.rejected, self.read
+        rejects, exceed = (
+            ("1 reject", "exceeds") if rejected == 1 else (f"{rejected:,} rejects", "exceed")
+        )
+        if max_errors is not None and rejected > max_errors:
+            return f"{rejects} {exceed} --max-errors {max_errors}"
+        if max_ratio is not None and read >= RATIO_MIN_DOCUMENTS and rejected > max_ratio * read:
+            return (
+                f"{rejects} in {read:,} documents read ({rejected / read:.1%}) "
+                f"{exceed} --max-error-ratio {max_ratio:g}"
+            )
+        return None
+
     def _reject(
         self, result: PartitionResult, index: int, record: Any, error: DocumentError
     ) -> None:
@@ -372,6 +451,7 @@ class _Import:
 
     def _keep(self, reject: Reject, record: Any) -> None:
         logger.debug("rejected: %s", reject)
+        self.rejected += 1
         if len(self.rejects) < KEPT_REJECTS:
             self.rejects.append(reject)
         if self.rejects_file is not None:

@@ -39,7 +39,7 @@ from migrator.errors import UsageError
 from migrator.generate import generate_store
 from migrator.history import record_run
 from migrator.import_summary import ImportProgress, ImportSummary
-from migrator.importer import DEFAULT_BATCH_SIZE, import_store
+from migrator.importer import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS, import_store
 from migrator.report import json_text
 from schemas.registry import resolve
 
@@ -85,6 +85,30 @@ def import_command(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Documents per transaction.")
     ] = DEFAULT_BATCH_SIZE,
+    max_errors: Annotated[
+        int | None,
+        typer.Option(
+            "--max-errors",
+            min=0,
+            metavar="N",
+            help="Stop once more than N records were rejected (at the next batch boundary; "
+            "what was committed stays, and a re-run finishes the job) [default: no limit].",
+            show_default=False,
+        ),
+    ] = None,
+    max_error_ratio: Annotated[
+        float | None,
+        typer.Option(
+            "--max-error-ratio",
+            min=0.0,
+            max=1.0,
+            metavar="R",
+            help="Stop once rejects exceed this share of the documents read in this run, "
+            f"counted from the {RATIO_MIN_DOCUMENTS}th document on (0.01 = 1%) "
+            "[default: no limit].",
+            show_default=False,
+        ),
+    ] = None,
     output_format: Annotated[
         SummaryFormat, typer.Option("--format", help="Summary as text (a table) or json.")
     ] = SummaryFormat.text,
@@ -96,8 +120,8 @@ def import_command(
     Files unchanged since their last import are skipped. Records the schema refuses go to the
     rejects file; the rest is imported. Creates the database schema when needed.
 
-    Exit 0 when everything was imported, 1 when some records were rejected, 2 on a usage or
-    fatal error."""
+    Exit 0 when everything was imported, 1 when some records were rejected (or the import
+    stopped past --max-errors / --max-error-ratio), 2 on a usage or fatal error."""
     if not json_dir.is_dir():
         raise UsageError(f"--json-dir {json_dir}: no such directory")
     resolved = resolve(schema)
@@ -121,8 +145,11 @@ def import_command(
                 batch_size=batch_size,
                 progress=progress,
                 before_write=snapshot,
+                max_errors=max_errors,
+                max_error_ratio=max_error_ratio,
             )
             run.outcome = "ok" if summary.ok else "rejected"
+            run.message = _stopped_line(summary)
             run.counts = {
                 "documents": summary.documents,
                 "imported": summary.imported,
@@ -137,6 +164,9 @@ def import_command(
         # Piped output is not cut to 80 columns: the table is read later, in a log or a file.
         width = None if sys.stdout.isatty() else 120
         _print_summary(Console(highlight=False, width=width), summary)
+    stopped = _stopped_line(summary)
+    if stopped is not None:
+        typer.echo(stopped, err=True)
     if not summary.ok:
         raise typer.Exit(1)
 
@@ -211,8 +241,22 @@ def _generate_progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, 
 # --------------------------------------------------------------------------- summary
 
 
+def _stopped_line(summary: ImportSummary) -> str | None:
+    """The one line that says an import stopped past its error budget, or None."""
+    if summary.stopped is None:
+        return None
+    if summary.dry_run:
+        return f"stopped: {summary.stopped}; dry run, nothing written"
+    return (
+        f"stopped: {summary.stopped}; {summary.imported:,} documents committed, "
+        f"rejects in {summary.rejects_file}"
+    )
+
+
 def _print_summary(console: Console, summary: ImportSummary) -> None:
     title = "import (dry run: nothing written)" if summary.dry_run else "import"
+    if summary.stopped is not None:
+        title += f" stopped early: {summary.stopped}"
     table = Table(title=title, title_justify="left")
     table.add_column("partition", no_wrap=True)
     table.add_column("status", no_wrap=True)
