@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.dialects import Dialect, database_url, dialect_for, redacted
+from adapters.faults import checkpoint
 from adapters.json_store import STATE_DIR, JsonStore
 from adapters.sql_store import SqlStore, table_names
 from adapters.sqlite_files import Progress, fsync_directory
@@ -211,7 +212,9 @@ def create_backup(
         _write_private(build / MANIFEST, json.dumps(manifest.to_json(), indent=2).encode())
         fsync_directory(build)
         final = _free_name(out, name)
+        checkpoint("backup.before_rename")
         os.rename(build, final)
+        checkpoint("backup.after_rename")
         fsync_directory(out)
     except OSError as exc:  # disk full, permission: one line, and no half-built backup
         shutil.rmtree(build, ignore_errors=True)
