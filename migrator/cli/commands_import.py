@@ -34,13 +34,13 @@ from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from migrator.backup import snapshot_hook
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef
+from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef, SummaryFile
 from migrator.errors import UsageError
 from migrator.generate import generate_store
 from migrator.history import record_run
 from migrator.import_summary import ImportProgress, ImportSummary
 from migrator.importer import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS, import_store
-from migrator.report import json_text
+from migrator.report import json_text, write_summary
 from schemas.registry import resolve
 
 #: Above this many partitions the table lists only those with something to say.
@@ -112,6 +112,7 @@ def import_command(
     output_format: Annotated[
         SummaryFormat, typer.Option("--format", help="Summary as text (a table) or json.")
     ] = SummaryFormat.text,
+    summary_file: SummaryFile = None,
     quiet: Quiet = False,
     no_snapshot: NoSnapshot = False,
 ) -> None:
@@ -158,6 +159,8 @@ def import_command(
             }
     finally:
         sql_store.close()
+    if summary_file is not None:
+        write_summary(summary.to_dict(), summary_file)
     if output_format is SummaryFormat.json:
         typer.echo(json_text(summary.to_dict()), nl=False)
     else:

@@ -1,5 +1,6 @@
-"""`--summary-file PATH` on validate, repair and check: the JSON summary, whatever `--format`
-prints, written atomically (a reader of the old file never sees a half-written new one)."""
+"""`--summary-file PATH` on import, validate, repair and check: the JSON summary, whatever
+`--format` prints, written atomically (a reader of the old file never sees a half-written
+new one)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_check_summary_is_its_json_whatever_the_format(live: Live, tmp_path: Pat
     assert json.loads(summary.read_text(encoding="utf-8"))["ready"] is True
 
 
-@pytest.mark.parametrize("command", ["validate", "check", "repair"])
+@pytest.mark.parametrize("command", ["import", "validate", "check", "repair"])
 def test_summary_files_are_replaced_atomically(live: Live, tmp_path: Path, command: str) -> None:
     """The old file is replaced by a new one (renamed into place), never rewritten in place: a
     reader holding the old one reads it whole; no temporary file is left behind."""
