@@ -139,7 +139,7 @@ def import_store(
         stopped=run.stopped,
     )
     if run.stopped is not None:
-        logger.warning("import stopped: %s", run.stopped)
+        logger.info("import stopped: %s", run.stopped)
     logger.info(
         "import: %s files, %s imported, %s unchanged, %s rejected in %.1fs",
         summary.files,

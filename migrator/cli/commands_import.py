@@ -38,6 +38,7 @@ from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef, Summ
 from migrator.errors import UsageError
 from migrator.generate import generate_store
 from migrator.history import record_run
+from migrator.import_lock import exclusive_import
 from migrator.import_summary import ImportProgress, ImportSummary
 from migrator.importer import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS, import_store
 from migrator.report import json_text, write_summary
@@ -121,6 +122,8 @@ def import_command(
     Files unchanged since their last import are skipped. Records the schema refuses go to the
     rejects file; the rest is imported. Creates the database schema when needed.
 
+    One import at a time per JSON store: another one started meanwhile is refused.
+
     Exit 0 when everything was imported, 1 when some records were rejected (or the import
     stopped past --max-errors / --max-error-ratio), 2 on a usage or fatal error."""
     if not json_dir.is_dir():
@@ -134,6 +137,7 @@ def import_command(
     sql_store = SqlStore(db, resolved)
     try:
         with (
+            exclusive_import(json_dir, enabled=not dry_run),  # a second import is refused
             record_run(json_dir, "import", enabled=not dry_run) as run,
             _import_progress(enabled=not quiet and sys.stdout.isatty()) as progress,
         ):
@@ -250,10 +254,8 @@ def _stopped_line(summary: ImportSummary) -> str | None:
         return None
     if summary.dry_run:
         return f"stopped: {summary.stopped}; dry run, nothing written"
-    return (
-        f"stopped: {summary.stopped}; {summary.imported:,} documents committed, "
-        f"rejects in {summary.rejects_file}"
-    )
+    documents = "1 document" if summary.imported == 1 else f"{summary.imported:,} documents"
+    return f"stopped: {summary.stopped}; {documents} committed, rejects in {summary.rejects_file}"
 
 
 def _print_summary(console: Console, summary: ImportSummary) -> None:

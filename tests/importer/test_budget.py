@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from migrator.cli import app
 from migrator.errors import UsageError
+from migrator.history import read_runs
 from migrator.importer import RATIO_MIN_DOCUMENTS, import_store
 from migrator.validator import validate
 from schemas.declaration import Schema
@@ -86,6 +89,8 @@ def test_max_errors_stops_after_the_budget_and_keeps_the_committed_data_valid(
         p1: "imported",
         p2: "partial",
     }
+    (run,) = read_runs(generated_store_dir)
+    assert (run.outcome, run.message) == ("rejected", line)
 
     json_store = JsonStore(generated_store_dir, sessions_schema)
     sql_store = SqlStore(sql_path, sessions_schema, create=False)
@@ -170,14 +175,20 @@ def test_text_summary_says_it_stopped(
     generated_store_dir: Path, sessions_schema: Schema, sql_path: Path
 ) -> None:
     """The table's title says the import stopped early and why (here at the end of the file
-    with the first bad record, whole in one batch); a dry run stops there too and says nothing
-    was written."""
+    with the first bad record, whole in one batch), and the process's stderr is the one line;
+    a dry run stops there too and says nothing was written."""
     _plant(generated_store_dir, sessions_schema, ((), (10,), (), (5,)))
     args = ["import", "--json-dir", str(generated_store_dir), "--db", str(sql_path)]
-    result = CliRunner().invoke(app, [*args, "--max-errors", "0"])
-    assert result.exit_code == 1
+    result = subprocess.run(
+        [sys.executable, "-m", "migrator", *args, "--max-errors", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
     assert "import stopped early: 1 reject exceeds --max-errors 0" in result.stdout
-    assert result.stderr.startswith("stopped: 1 reject exceeds --max-errors 0; 205 documents")
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("stopped: 1 reject exceeds --max-errors 0; 205 documents committed")
     dry = CliRunner().invoke(app, [*args, "--max-errors", "0", "--dry-run", "--format", "json"])
     assert dry.exit_code == 1
     assert dry.stderr == "stopped: 1 reject exceeds --max-errors 0; dry run, nothing written\n"
