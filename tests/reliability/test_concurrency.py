@@ -23,6 +23,7 @@ from adapters.phase_state import Phase, timestamp
 from adapters.sql_store import SqlStore
 from migrator.phases import set_phase
 from schemas.declaration import Schema
+from tests.reliability import tally
 from tests.reliability.faults import break_json_writes
 from tests.reliability.harness import (
     CHILD_TIMEOUT,
@@ -145,6 +146,7 @@ def test_writers_validate_backup_import_and_a_phase_move_at_once(
         for doc_id, task in report["expected"].items()
         if tasks.get(doc_id) != task
     ]
+    tally.documents_lost(len(lost))
     assert lost == []
     assert Journal(json_dir).read().pending == ()
     assert validation(json_dir, db, sessions_schema).ok
