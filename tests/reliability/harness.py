@@ -118,7 +118,8 @@ def run_all(jobs: Iterable[Callable[[], Any]], parallel: int = PARALLEL) -> list
 
 
 def migrator(*args: str) -> tuple[int, str]:
-    """Run a command in this process (recovery after a kill): exit code and output."""
+    """Run a command in this process (recovery after a kill): exit code and output. Main
+    thread only: CliRunner swaps sys.stdout for the whole process."""
     result = CliRunner().invoke(app, list(args), catch_exceptions=False)
     return result.exit_code, result.output
 
