@@ -65,6 +65,18 @@ class BatchWriter:
         #: Partitions with a refused document: their later marks are dropped.
         self._refused_in: set[str] = set()
 
+    @property
+    def snapshot_pending(self) -> bool:
+        """Whether `before_write` is still to be called (before the first write)."""
+        return self._before_write is not None
+
+    def before_first_write(self) -> None:
+        """Call `before_write` now if it was not yet (the importer does so holding no partition
+        lock: a snapshot of a big database may take longer than a writer waits for a lock)."""
+        if self._before_write is not None:
+            hook, self._before_write = self._before_write, None
+            hook()
+
     def add(self, job: WriteJob) -> bool:
         """Queue `job`; True when that filled a batch, now committed."""
         self._jobs.append(job)
@@ -78,9 +90,7 @@ class BatchWriter:
         jobs, self._jobs, self._documents = self._jobs, [], 0
         if not jobs:
             return False
-        if self._before_write is not None:
-            hook, self._before_write = self._before_write, None
-            hook()
+        self.before_first_write()
         jobs = [self._unmarked(j) if j.write.partition in self._refused_in else j for j in jobs]
         start = time.monotonic()
         try:
