@@ -218,7 +218,8 @@ class PhaseState:
         except Timeout:
             raise PhaseError(
                 f"{self.path}: another migrator command has held the phase lock for "
-                f"{LOCK_TIMEOUT_SECONDS:.0f} s (a phase move?); try again when it has finished"
+                f"{LOCK_TIMEOUT_SECONDS:.0f} s (a phase move, or an import, which holds it to the "
+                "end); try again when it has finished"
             ) from None
         try:
             yield

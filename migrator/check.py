@@ -26,7 +26,7 @@ from adapters.phase_state import Phase, now
 from adapters.sql_store import SqlStore
 from migrator.doctor import DoctorReport, diagnose
 from migrator.errors import MigratorError, UsageError
-from migrator.phases import Guard, check_move, read_phase, record_validation
+from migrator.phases import Guard, catch_up_commands, check_move, read_phase, record_validation
 from migrator.validator import FINDINGS, ValidationReport, validate
 from schemas.declaration import Schema
 from schemas.registry import resolve
@@ -172,6 +172,8 @@ def _validation(
     listing = f"migrator validate --json-dir {root} --db {redacted(db)}"
     if phase is Phase.JSON_ONLY:  # nothing writes SQL yet: the import is behind
         fix = f"{importing} --prune, then {listing}"
+    elif phase is Phase.DUAL_WRITE:  # the journal, and what was written before dual-write
+        fix = f"{catch_up_commands(root, db)}, then {listing}"
     else:
         fix = f"migrator repair --json-dir {root} --db {redacted(db)}, then {listing}"
     return report, CheckItem("validation", False, f"differences: {found}", fix)

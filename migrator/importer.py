@@ -32,9 +32,20 @@ after each file. Once the rejects exceed it, what is pending is committed and th
 (`ImportSummary.stopped` says why): partitions written whole keep their marks; one stopped
 midway is `partial`, with no mark, so the next run reads it again; later files are not read.
 
-A real import runs only in phase `json-only`, holding the phase lock throughout (a phase move
-waits for it): once the application writes the database too, an import could put a file's
-older version of a document over the newer one that a dual write, or `sqlite-primary`, made.
+A real import runs in phase `json-only` or `dual-write`, holding the phase lock throughout (a
+phase move waits for it). In `sqlite-primary` and `sqlite-only` it is refused: SQL is primary
+there and a file may be behind it, so an import could put its older version over SQL's newer one.
+
+In `dual-write` the application writes both stores, each write holding its partition's JSON lock
+across both. So each partition is read, parsed, mapped and its rows committed while the import
+holds that same lock (`JsonStore.lock`): no dual write of the partition interleaves, the file
+read is the current truth, SQL is brought level with it, and any later dual write applies to
+both stores. No helper process reads ahead (a file is read only once its lock is held), each
+partition is committed before its lock is released, and the snapshot (`before_write`) is taken
+holding no lock. An unchanged file whose hash matches its mark is still skipped: every write
+since the mark changed the file (and so its hash) and reached SQL or left a journal entry that
+`repair` replays. This is how documents written in `json-only` after an earlier import reach
+SQL without downtime: `phase set dual-write`, then `import` again.
 """
 
 from __future__ import annotations
@@ -42,15 +53,28 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from adapters.json_store import STATE_DIR, JsonStore
+from filelock import Timeout
+
+from adapters.json_store import (
+    LOCK_TIMEOUT_SECONDS,
+    STATE_DIR,
+    JsonStore,
+    check_partition_name,
+)
 from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import ImportMark, PartitionWrite, SqlStore
-from migrator.errors import DocumentError, PhaseError, StoreError, UsageError
-from migrator.import_reader import FileRead, digest, read_files, worth_a_helper
+from migrator.errors import (
+    DocumentError,
+    PhaseError,
+    StoreError,
+    UnsafePartitionError,
+    UsageError,
+)
+from migrator.import_reader import FileRead, digest, read_file, read_files, worth_a_helper
 from migrator.import_summary import ImportProgress, ImportSummary, PartitionResult
 from migrator.import_writer import BatchWriter, WriteJob, WriteOutcome
 from migrator.rejects import Reject, RejectsFile, default_rejects_path
@@ -86,7 +110,8 @@ def import_store(
 
     `rejects_path` defaults to `<json dir>/.migrator/rejects-<UTC time>.jsonl`, created only
     when something is rejected (never in a dry run). `parallel` reads and maps files in a helper
-    process (None: when there is a spare core and the store is big enough to pay for it).
+    process (None: when there is a spare core and the store is big enough to pay for it; never
+    in `dual-write`, where each file is read under its partition lock).
     `before_write` is called once, right before the first write of documents (never in a dry
     run, nor in a run with nothing to change): the CLI takes its snapshot there.
     `max_errors` and `max_error_ratio` stop the run once the rejects exceed them (see the module
@@ -112,7 +137,9 @@ def import_store(
         )
         rejects_file = RejectsFile(path)
     try:
-        with contextlib.nullcontext() if dry_run else _in_json_only(json_store.root):
+        # A dry run writes only its in-memory database: it needs no lock and runs in any phase.
+        held = contextlib.nullcontext(Phase.JSON_ONLY) if dry_run else _importing(json_store.root)
+        with held as phase:
             target.init_schema()
             run = _Import(
                 json_store,
@@ -121,6 +148,7 @@ def import_store(
                 dry_run=dry_run,
                 rejects=rejects_file,
                 budget=(max_errors, max_error_ratio),
+                locked=phase is Phase.DUAL_WRITE,
             )
             hook = None if dry_run else before_write
             run.run(BatchWriter(target, batch_size, run.written, hook), progress, parallel)
@@ -152,20 +180,20 @@ def import_store(
 
 
 @contextlib.contextmanager
-def _in_json_only(json_dir: Path) -> Iterator[None]:
-    """Hold the phase lock while the store is in `json-only` (see the module docstring); a
-    store with no state directory has never left it, and is left without one."""
+def _importing(json_dir: Path) -> Iterator[Phase]:
+    """Hold the phase lock while the store is in `json-only` or `dual-write` (see the module
+    docstring), yielding the phase; a store with no state directory has never left `json-only`,
+    and is left without one."""
     state = PhaseState(json_dir)
     with state.lock() if state.state_dir.is_dir() else contextlib.nullcontext():
         phase = state.read().phase
-        if phase is not Phase.JSON_ONLY:
+        if phase.sql_is_primary:
             raise PhaseError(
-                f"import runs in phase json-only, not {phase}: the application writes the "
-                "database too, and an import could put older versions from the files over "
-                "newer ones; run `migrator validate` and `migrator repair` instead, or move back "
-                "(`migrator phase set json-only`), import, and move forward again"
+                f"import runs in phase json-only or dual-write, not {phase}: SQL is the primary "
+                "store now and the JSON files may be behind it, so an import could put older "
+                "versions over newer ones; run `migrator repair` and `migrator validate` instead"
             )
-        yield
+        yield phase
 
 
 class _BudgetSpent(Exception):
@@ -184,6 +212,7 @@ class _Import:
         dry_run: bool,
         rejects: RejectsFile | None,
         budget: tuple[int | None, float | None] = (None, None),
+        locked: bool = False,
     ) -> None:
         self.json_store = json_store
         self.target = target
@@ -209,6 +238,8 @@ class _Import:
         self.read = self.rejected = 0
         #: Why the run stopped early (the budget), or None.
         self.stopped: str | None = None
+        #: `dual-write`: each partition read and committed under its partition lock.
+        self.locked = locked
 
     def run(
         self,
@@ -220,10 +251,14 @@ class _Import:
         partitions = self.json_store.partitions()
         sizes = [_size(self.json_store.path_for(p)) for p in partitions]
         known = {p: mark.sha256 for p, mark in self.marks.items()}
-        helper = worth_a_helper(sizes) if parallel is None else parallel
-        reads = read_files(
-            self.json_store, partitions, known, digests=self.dry_run, parallel=helper
-        )
+        reads: Generator[FileRead | None, None, None]
+        if self.locked:
+            reads = self._under_locks(partitions, known)
+        else:
+            helper = worth_a_helper(sizes) if parallel is None else parallel
+            reads = read_files(
+                self.json_store, partitions, known, digests=self.dry_run, parallel=helper
+            )
         try:
             with contextlib.closing(reads):  # stops the helper process even when a write fails
                 self._files(partitions, reads, sizes, progress)
@@ -262,6 +297,24 @@ class _Import:
                 )
             self._stop_if_spent()
             started = time.monotonic()
+
+    def _under_locks(
+        self, partitions: list[str], marks: Mapping[str, str]
+    ) -> Generator[FileRead | None, None, None]:
+        """`dual-write`: each file read while holding its partition lock, which stays held while
+        the caller maps the read into write jobs and until they are committed (when the caller
+        asks for the next read). The snapshot is taken holding no lock: a read that would write
+        first is dropped, and the file read again once the snapshot is taken."""
+        for partition in partitions:
+            while True:
+                with _locked(self.json_store, partition):
+                    read = read_file(self.json_store, partition, marks.get(partition))
+                    writes = read is not None and not read.unchanged and read.file_error is None
+                    if not (writes and self.writer.snapshot_pending):
+                        yield read
+                        self.writer.flush()
+                        break
+                self.writer.before_first_write()
 
     # ------------------------------------------------------------------ one file
 
@@ -406,15 +459,26 @@ class _Import:
     # ------------------------------------------------------------------ files gone
 
     def _vanished(self, files: Collection[str]) -> None:
-        """Partitions in the database (or with a mark) whose file is gone."""
+        """Partitions in the database (or with a mark) whose file is gone. In `dual-write` a
+        prune is committed under the partition's lock, unless a dual write made the file again
+        meanwhile (then the next run reads it)."""
         known = set(self.target.partitions()) | set(self.marks)
         for partition in sorted(known - set(files)):
-            ids = sorted(i for i in self.target.ids_in(partition) if i not in self.claims)
-            file = str(self.json_store.root / f"{partition}.json")
-            self.results[partition] = PartitionResult(partition, file, "missing", gone=ids)
-            if self.prune:
-                write = PartitionWrite(partition, [], delete_ids=ids)
-                self.writer.add(WriteJob(write, final=True))
+            locked = self.locked and self.prune and _is_safe(partition)
+            if locked:
+                self.writer.before_first_write()  # holding no lock
+            file = self.json_store.root / f"{partition}.json"
+            with _locked(self.json_store, partition) if locked else contextlib.nullcontext():
+                if locked and file.exists():
+                    logger.info("partition %s: its file appeared during the import", partition)
+                    continue
+                ids = sorted(i for i in self.target.ids_in(partition) if i not in self.claims)
+                self.results[partition] = PartitionResult(partition, str(file), "missing", gone=ids)
+                if self.prune:
+                    write = PartitionWrite(partition, [], delete_ids=ids)
+                    self.writer.add(WriteJob(write, final=True))
+                if locked:
+                    self.writer.flush()
 
     # ------------------------------------------------------------------ rejects
 
@@ -456,6 +520,32 @@ class _Import:
             self.rejects.append(reject)
         if self.rejects_file is not None:
             self.rejects_file.write(reject, record)
+
+
+@contextlib.contextmanager
+def _locked(store: JsonStore, partition: str) -> Iterator[None]:
+    """Hold `partition`'s lock, the one every dual write holds across both stores."""
+    lock = store.lock(partition)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StoreError(
+            f"partition {partition}: another process has held its lock ({lock.lock_file}) for "
+            f"{LOCK_TIMEOUT_SECONDS:.0f} s; try again when it is free"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _is_safe(partition: str) -> bool:
+    """Whether `partition` can be a file's name (only then can a dual write hold its lock)."""
+    try:
+        check_partition_name(partition)
+    except UnsafePartitionError:
+        return False
+    return True
 
 
 def _size(path: Path) -> int:

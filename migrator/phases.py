@@ -2,8 +2,9 @@
 
 Forward guards (what `--force` overrides, recording a warning in the phase state):
 
-- `dual-write`: the database is reachable and has the schema's tables, and holds documents
-  when the JSON store does (run `migrator import` first).
+- `dual-write`: the database is reachable and has the schema's tables (created here). It may
+  still be empty, or behind the files: `migrator import` runs in `dual-write` too, beside the
+  application's writes, and copies what SQL lacks (the move's note says so).
 - `sqlite-primary`: a recorded validation that is clean, covers the whole store, and began
   after the move into `dual-write` and after the last recorded write failure; no pending
   repairs.
@@ -207,6 +208,13 @@ def _forward(
     state.write(state.read().moved(target, forced=bool(failed), warning=warning))
     wait_for_writers(root)
     archive = _archive(root, schema) if target is Phase.SQLITE_ONLY else None
+    notes: tuple[str, ...] = ()
+    if target is Phase.DUAL_WRITE:
+        notes = (
+            f"next: migrator import --json-dir {root} --db {redacted(db)} copies into SQL what "
+            "it lacks (everything, or what changed since an earlier import), beside the "
+            "application's writes",
+        )
     return PhaseChange(
         record.phase,
         target,
@@ -215,6 +223,7 @@ def _forward(
         guards=guards,
         validation=validation,
         archive=archive,
+        notes=notes,
     )
 
 
@@ -224,10 +233,10 @@ def _guards(
     if target.rank <= record.phase.rank:
         return (), None
     if target is Phase.DUAL_WRITE:
-        return _database_guards(root, db, schema), None
+        return _database_guards(db, schema), None
     pending = _pending_guard(root, schema, db)
     if target is Phase.SQLITE_PRIMARY:
-        return (*_validation_guards(root, record), pending), None
+        return (*_validation_guards(root, db, record), pending), None
     fresh = _fresh_validation(root, db, schema, record)
     guard = Guard(
         "fresh validation clean",
@@ -238,30 +247,21 @@ def _guards(
     return (pending, guard), fresh
 
 
-def _database_guards(root: Path, db: str | Path, schema: Schema) -> tuple[Guard, ...]:
+def _database_guards(db: str | Path, schema: Schema) -> tuple[Guard, ...]:
+    """Entering dual-write needs the tables, not the documents: the import runs in dual-write."""
     sql = SqlStore(db, schema)
     try:
         try:
             sql.init_schema()
-            sql_documents = sql.count()
+            sql.count()
         except MigratorError as exc:
             return (Guard("database ready", False, f"the database cannot be used: {exc}"),)
     finally:
         sql.close()
-    json_has_documents = any(True for _ in LockedJsonStore(root, schema).iter_documents())
-    imported = sql_documents > 0 or not json_has_documents
-    return (
-        Guard("database ready", True),
-        Guard(
-            "database imported",
-            imported,
-            "" if imported else "the database holds no documents but the JSON store does",
-            f"migrator import --json-dir {root} --db {redacted(db)}",
-        ),
-    )
+    return (Guard("database ready", True),)
 
 
-def _validation_guards(root: Path, record: PhaseRecord) -> tuple[Guard, ...]:
+def _validation_guards(root: Path, db: str | Path, record: PhaseRecord) -> tuple[Guard, ...]:
     run = f"migrator validate --json-dir {root}"
     last = record.last_validation
     if last is None:
@@ -271,7 +271,7 @@ def _validation_guards(root: Path, record: PhaseRecord) -> tuple[Guard, ...]:
             "validation clean",
             last.ok and not last.sampled,
             "" if last.ok else f"the last validation found differences ({_findings(last)})",
-            f"migrator repair --json-dir {root}, then {run}",
+            f"{catch_up_commands(root, db)}, then {run}",
         )
     ]
     if last.sampled:
@@ -296,6 +296,15 @@ def _validation_guards(root: Path, record: PhaseRecord) -> tuple[Guard, ...]:
             )
         )
     return tuple(guards)
+
+
+def catch_up_commands(root: Path, db: str | Path) -> str:
+    """What brings SQL level with JSON in `dual-write`: the journal's writes, then the files
+    changed since their import (what the application wrote before `dual-write`)."""
+    return (
+        f"migrator repair --json-dir {root} --db {redacted(db)}, "
+        f"migrator import --json-dir {root} --db {redacted(db)} --prune"
+    )
 
 
 def _pending_guard(root: Path, schema: Schema, db: str | Path) -> Guard:

@@ -122,7 +122,9 @@ def import_command(
     Files unchanged since their last import are skipped. Records the schema refuses go to the
     rejects file; the rest is imported. Creates the database schema when needed.
 
-    One import at a time per JSON store: another one started meanwhile is refused.
+    One import at a time per JSON store: another one started meanwhile is refused. Runs in
+    phase json-only or dual-write (beside the application's writes: each file is read and
+    committed under the lock its dual writes hold), never once SQL is primary.
 
     Exit 0 when everything was imported, 1 when some records were rejected (or the import
     stopped past --max-errors / --max-error-ratio), 2 on a usage or fatal error."""

@@ -29,16 +29,22 @@ def _to(env: Env, phase: Phase | str, **kwargs: bool) -> None:
     set_phase(env.json_dir, env.db, env.schema, phase, **kwargs)
 
 
-def test_entering_dual_write_needs_an_imported_database(env: Env, tmp_path: Path) -> None:
-    """An empty database is refused with what to run; --force records the warning."""
+def test_entering_dual_write_needs_the_tables_not_an_import(env: Env, tmp_path: Path) -> None:
+    """An empty database is allowed (the import runs in dual-write): the tables are created,
+    nothing is forced, and the move's note says to import."""
     empty = tmp_path / "empty.db"
-    with pytest.raises(PhaseError, match=r"holds no documents.*run: migrator import"):
-        set_phase(env.json_dir, empty, env.schema, "dual-write")
-    change = set_phase(env.json_dir, empty, env.schema, "dual-write", force=True)
-    assert change.forced and change.warning and "holds no documents" in change.warning
+    change = set_phase(env.json_dir, empty, env.schema, "dual-write")
+    assert not change.forced and change.warning is None
+    assert change.notes == (
+        f"next: migrator import --json-dir {env.json_dir} --db {empty} copies into SQL what it "
+        "lacks (everything, or what changed since an earlier import), beside the application's "
+        "writes",
+    )
     move = PhaseState(env.json_dir).read().history[-1]
-    assert (move.to_phase, move.forced) == (Phase.DUAL_WRITE, True)
-    assert move.warning == change.warning
+    assert (move.to_phase, move.forced) == (Phase.DUAL_WRITE, False)
+    sql = SqlStore(empty, env.schema, create=False)
+    assert sql.count() == 0
+    sql.close()
 
 
 def test_skipping_a_phase_is_refused_even_forced(env: Env) -> None:
@@ -221,12 +227,15 @@ def test_cli_refused_move_is_one_line_and_exit_2(env: Env) -> None:
     assert [m["to"] for m in shown["history"]] == ["dual-write", "sqlite-primary"]
 
 
-def test_cli_force_prints_the_warning(env: Env, tmp_path: Path) -> None:
+def test_cli_force_prints_the_warning(env: Env) -> None:
     """--force moves anyway and says which guard it overrode."""
-    args = ("--json-dir", str(env.json_dir), "--db", str(tmp_path / "empty.db"))
-    forced = env.cli("phase", "set", "dual-write", *args, "--force")
+    args = ("--json-dir", str(env.json_dir), "--db", str(env.db))
+    assert env.cli("phase", "set", "dual-write", *args).returncode == 0
+    forced = env.cli("phase", "set", "sqlite-primary", *args, "--force")
     assert forced.returncode == 0, forced.stderr
-    assert "warning: forced into dual-write although" in forced.stderr
+    assert "warning: forced into sqlite-primary although: no validation was recorded" in (
+        forced.stderr
+    )
 
 
 def test_cli_configure_sets_rate_and_ignore_paths(env: Env) -> None:

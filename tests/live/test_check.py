@@ -50,13 +50,13 @@ def unimported(tmp_path: Path, live: Live) -> Live:
 
 
 def test_before_the_import_check_fails_and_says_import(unimported: Live) -> None:
-    """json-only without an import: validation and `database imported` fail, fixed by importing."""
+    """json-only without an import: the validation fails, fixed by importing (entering
+    dual-write needs no import: the guards pass)."""
     result = run_check(unimported)
     assert (result.phase, result.next_phase) == (Phase.JSON_ONLY, Phase.DUAL_WRITE)
     assert not result.ready
     fixes = failed(result)
-    assert set(fixes) == {"validation", "guard: database imported"}
-    assert fixes["guard: database imported"].startswith("migrator import")
+    assert set(fixes) == {"validation"}
     assert fixes["validation"].startswith("migrator import")
     import_fixture_store(unimported.json_dir, unimported.db, unimported.schema)
     after = run_check(unimported)
@@ -65,7 +65,6 @@ def test_before_the_import_check_fails_and_says_import(unimported: Live) -> None
         "doctor",
         "validation",
         "guard: database ready",
-        "guard: database imported",
     ]
 
 
@@ -79,6 +78,8 @@ def test_differences_fail_the_check_until_put_right(live: Live) -> None:
     fixes = failed(result)
     assert set(fixes) == {"validation", "guard: validation clean"}
     assert fixes["validation"].startswith("migrator repair")
+    for fix in fixes.values():  # and the import, for what was written before dual-write
+        assert f"migrator import --json-dir {live.json_dir}" in fix and "--prune" in fix, fix
     assert result.validation is not None
     assert [m.id for m in result.validation.mismatched] == [sid(0, 8)]
     live.put_sql(P1, original)
@@ -206,7 +207,7 @@ def test_cli_ready_exits_0(live: Live) -> None:
     """Ready: exit 0 and the READY line first."""
     result = live.cli("check")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("READY: json-only -> dual-write: all 4 checks passed\n")
+    assert result.stdout.startswith("READY: json-only -> dual-write: all 3 checks passed\n")
 
 
 def test_cli_fatal_errors_exit_2(live: Live, tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """Concurrency: application processes writing through `open_store` while `migrator validate`,
-`backup` and `import` run and the phase moves from dual-write to sqlite-primary. No update is
-lost, no "database is locked" reaches anyone, every writer sees the phases in order (never the
-old one again after the new), and no write used the old phase once the move had returned.
-Every loop is bounded in rounds and in time."""
+`backup` and `import` run and the phase moves from dual-write to sqlite-primary (where the
+import is refused). No update is lost, no "database is locked" reaches anyone, every writer
+sees the phases in order (never the old one again after the new), and no write used the old
+phase once the move had returned. Every loop is bounded in rounds and in time."""
 
 from __future__ import annotations
 
@@ -117,10 +117,11 @@ def test_writers_validate_backup_import_and_a_phase_move_at_once(
     assert not [text for text in everything if "locked" in text.lower()]
     assert not [text for text in everything if "Traceback" in text]
     for label, result in outputs:
-        allowed = {"validate": (0, 1), "backup": (0,), "import": (2,)}[label.split()[1]]
-        assert result.returncode in allowed, (label, result.stdout, result.stderr)
-        if label.endswith("import"):  # refused with one line: the application writes SQL
+        allowed = {"validate": (0, 1), "backup": (0,), "import": (0,)}[label.split()[1]]
+        if label == "sqlite-primary import":  # refused with one line: SQL is primary
+            allowed = (2,)
             assert result.stderr.count("\n") == 1 and "phase" in result.stderr, result.stderr
+        assert result.returncode in allowed, (label, result.stdout, result.stderr)
     reports = [json.loads(out) for out, _ in results]
     # Every writer saw dual-write, then sqlite-primary, and never went back.
     for report in reports:
@@ -189,20 +190,23 @@ def test_import_in_sqlite_primary_is_refused_and_keeps_the_newer_version(
     assert validation(json_dir, db, sessions_schema).ok
 
 
-def test_import_is_refused_while_the_application_writes_sql(
+def test_import_is_refused_while_sql_is_primary(
     stores: tuple[Path, Path], sessions_schema: Schema
 ) -> None:
-    """In dual-write too (a file read before a dual write and written after it would undo it
-    in SQL): one line, exit 2; a dry run writes nothing and is allowed; in json-only it runs."""
+    """In sqlite-only too: one line, exit 2; a dry run writes nothing and is allowed; back in
+    dual-write (each file read under the lock dual writes hold) and json-only it runs."""
     json_dir, db = stores
     store_args = ("--json-dir", str(json_dir), "--db", str(db))
+    set_phase(json_dir, db, sessions_schema, "sqlite-primary", force=True)
+    set_phase(json_dir, db, sessions_schema, "sqlite-only", force=True)
     code, output = migrator("import", *store_args, "--quiet")
-    assert code == 2 and "phase json-only, not dual-write" in output, output
+    assert code == 2 and "phase json-only or dual-write, not sqlite-only" in output, output
     code, output = migrator("import", *store_args, "--quiet", "--dry-run")
     assert code == 0, output
-    set_phase(json_dir, db, sessions_schema, "json-only")
-    code, output = migrator("import", *store_args, "--quiet")
-    assert code == 0, output
+    for phase in ("dual-write", "json-only"):
+        set_phase(json_dir, db, sessions_schema, phase)
+        code, output = migrator("import", *store_args, "--quiet")
+        assert code == 0, (phase, output)
 
 
 def _task(db: Path, schema: Schema, doc_id: str) -> object:
