@@ -460,6 +460,11 @@ class SqlStore:
                 delete(import_state_table).where(import_state_table.c.partition == partition)
             )
 
+    def forget_marks(self) -> None:
+        """Forget every import mark: the next import reads every file again."""
+        with self._errors(), self._write() as conn:
+            conn.execute(delete(import_state_table))
+
     def _forget_mark(self, conn: Connection, partition: str) -> None:
         conn.execute(delete(import_state_table).where(import_state_table.c.partition == partition))
 

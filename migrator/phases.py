@@ -383,6 +383,16 @@ def _backward(
     if state.read().phase is not target:
         state.write(state.read().moved(target))
         wait_for_writers(root)
+        if target is Phase.JSON_ONLY:
+            # From here writes reach JSON alone, and one could bring a file back to the exact
+            # bytes of its import mark while SQL kept a later version: with no marks, the next
+            # import reads every file and cannot skip such a partition.
+            sql = SqlStore(db, schema, create=False)
+            try:
+                sql.forget_marks()
+            finally:
+                sql.close()
+            notes.append("import marks forgotten: the next import reads every file")
         if record.phase.sql_is_primary:
             # A JSON write that failed between the rebuild and the move is repaired now.
             late = repair(root, db, schema)

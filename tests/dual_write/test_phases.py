@@ -4,18 +4,22 @@ workload walked through every phase and back with the stores agreeing at each st
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from adapters.dual_write import DualWriteStore
+from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import SqlStore
 from migrator.errors import PhaseError
+from migrator.importer import import_store
 from migrator.phases import check_move, record_validation, set_phase
 from migrator.repair import repair
 from migrator.status import status
+from schemas.registry import resolve
 from tests.dual_write.conftest import FIXTURE_STORE, Env, session
 
 
@@ -294,3 +298,20 @@ def test_status_without_a_database_reports_it_unavailable(env: Env, tmp_path: Pa
     assert report.documents == {"json": 12, "sql": None}
     assert "sql" in report.errors
     assert not missing.exists()
+
+
+def test_moving_back_to_json_only_forgets_the_import_marks(tmp_path: Path) -> None:
+    """After a move back to json-only no partition is skipped as unchanged by the next import:
+    a file returned to its marked bytes while SQL kept a dual write's version is re-read."""
+    schema = resolve("sessions")
+    json_dir = tmp_path / "json"
+    shutil.copytree(FIXTURE_STORE, json_dir)
+    db = tmp_path / "db.sqlite"
+    sql = SqlStore(db, schema)
+    import_store(JsonStore(json_dir, schema), sql)
+    assert sql.import_marks()
+    set_phase(json_dir, db, schema, "dual-write")
+    change = set_phase(json_dir, db, schema, "json-only")
+    assert sql.import_marks() == {}
+    assert any("marks forgotten" in note for note in change.notes)
+    sql.close()
