@@ -242,7 +242,9 @@ def _guards(
         "fresh validation clean",
         fresh.ok,
         "" if fresh.ok else f"a fresh validation found differences ({_findings(fresh)})",
-        _validate_cmd(root, db) + ", then `migrator repair` or re-import",
+        # SQL is primary here, so an import (JSON -> SQL) is refused: repair, or go back.
+        _validate_cmd(root, db) + " to see them, then `migrator repair`; or move back to "
+        "dual-write and catch up with `migrator import`",
     )
     return (pending, guard), fresh
 
