@@ -62,6 +62,19 @@ class JsonStore:
                 names.append(stem)
         return sorted(names)
 
+    def unsafe_files(self) -> builtins.list[Path]:
+        """`*.json` files whose name is no safe partition name: never read, so callers must say
+        so (a file silently passed over would be data silently left behind)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            self.root / entry.name
+            for entry in os.scandir(self.root)
+            if entry.name.endswith(".json")
+            and not entry.name.startswith(".")
+            and not (_SAFE_NAME.fullmatch(entry.name[:-5]) and ".." not in entry.name[:-5])
+        )
+
     def path_for(self, partition: str) -> Path:
         return self.root / f"{check_partition_name(partition)}.json"
 

@@ -69,6 +69,7 @@ from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import ImportMark, PartitionWrite, SqlStore
 from migrator.errors import (
     DocumentError,
+    JsonFileError,
     PhaseError,
     StoreError,
     UnsafePartitionError,
@@ -248,6 +249,7 @@ class _Import:
         parallel: bool | None,
     ) -> None:
         self.writer = writer
+        self._reject_unsafe_files()
         partitions = self.json_store.partitions()
         sizes = [_size(self.json_store.path_for(p)) for p in partitions]
         known = {p: mark.sha256 for p, mark in self.marks.items()}
@@ -506,6 +508,16 @@ class _Import:
                 f"{exceed} --max-error-ratio {max_ratio:g}"
             )
         return None
+
+    def _reject_unsafe_files(self) -> None:
+        """A `*.json` file whose name is no safe partition name is rejected whole, by name."""
+        for path in self.json_store.unsafe_files():
+            result = PartitionResult(path.stem, str(path), status="rejected", rejected=1)
+            self.results[f"\0{path.name}"] = result  # a key no partition name can take
+            reason = (
+                "file name is not a safe partition name (letters, digits, '-', '_', '.'): rename it"
+            )
+            self._keep(Reject.of_file(str(path), path.stem, JsonFileError(path, reason)), None)
 
     def _reject(
         self, result: PartitionResult, index: int, record: Any, error: DocumentError

@@ -220,6 +220,8 @@ def validate(
     run = _Run(json_store, sql_store, compile_ignore_paths(ignore_paths), max_details)
     run.min_age, run.deferring = min_age, recheck
     names = _partitions_in_scope(json_store, sql_store, partitions)
+    for path in json_store.unsafe_files() if partitions is None else ():
+        run.add_invalid(path.stem, -1, f"{path.name}: not a safe partition name, not compared")
     drawn: tuple[int, int] | None = None  # (seed, population) of a sample
     if sample is None:
         for name in names:
