@@ -260,12 +260,16 @@ class SqlStore:
                 for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
                     table = mapping.table
                     parent = table.c[child.parent_column]
-                    rows = conn.execute(
-                        select(table)
-                        .join(root, parent == root.c[schema.id_column])
-                        .where(in_partition)
-                        .order_by(parent, table.c[POSITION_COLUMN])
-                    ).mappings()
+                    rows = (
+                        conn.execute(
+                            select(table)
+                            .join(root, parent == root.c[schema.id_column])
+                            .where(in_partition)
+                            .order_by(parent, table.c[POSITION_COLUMN])
+                        )
+                        .mappings()
+                        .all()  # one fetchall, not a driver call per row
+                    )
                     for row in rows:
                         grouped.setdefault(row[child.parent_column], {}).setdefault(
                             mapping.name, []
