@@ -45,9 +45,10 @@ class Figure:
     ours: list[float]
     baseline: list[float]
     target: str
-    #: "ratio" is ours/baseline; "speedup" is baseline/ours.
+    #: "ratio": ours/baseline seconds (at most the threshold); "speedup": baseline/ours
+    #: seconds; "throughput": ours/baseline documents per second (both at least the threshold).
     kind: str
-    threshold: float
+    threshold: float | None
     unit: str = "s"
     notes: str = ""
     ratios: list[float] = field(default_factory=list)
@@ -57,10 +58,44 @@ class Figure:
         return statistics.median(self.ratios)
 
     @property
-    def met(self) -> bool:
-        if self.kind == "speedup" or self.kind == "min-ratio":
-            return self.value >= self.threshold
-        return self.value <= self.threshold
+    def met(self) -> bool | None:
+        if self.threshold is None:
+            return None
+        if self.kind == "ratio":
+            return self.value <= self.threshold
+        return self.value >= self.threshold
+
+
+def measured(
+    name: str,
+    scale: str,
+    ours: list[Run],
+    base: list[Run],
+    *,
+    kind: str,
+    threshold: float | None,
+    notes: str = "",
+) -> Figure:
+    """A figure from paired runs: values and pairwise ratios as `kind` reads them."""
+    pairs_ = list(zip(ours, base, strict=True))
+    if kind == "throughput":
+        docs = ours[0].detail["documents"]
+        values = ([docs / r.seconds for r in ours], [docs / r.seconds for r in base])
+        unit = "docs/s"
+    else:
+        values = ([r.seconds for r in ours], [r.seconds for r in base])
+        unit = "s"
+    if kind == "ratio":
+        ratios = [a.seconds / b.seconds for a, b in pairs_]
+    else:  # speedup and throughput: the baseline's seconds over ours
+        ratios = [b.seconds / a.seconds for a, b in pairs_]
+    if threshold is None:
+        target = "(no target)"
+    elif kind == "ratio":
+        target = f"<= {threshold:g}x"
+    else:
+        target = f">= {threshold:g}x" + (" faster" if kind == "speedup" else "")
+    return Figure(name, scale, *values, target, kind, threshold, unit, notes, ratios)
 
 
 def task(name: str, *args: str) -> Run:
@@ -144,20 +179,14 @@ def bench_scale(scale: str, reps: int, figures: list[Figure], memory: dict[str, 
             shutil.rmtree(json_dir / ".migrator", ignore_errors=True),
         ),
     )
-    docs = ours[0].detail["documents"]
     figures.append(
-        Figure(
+        measured(
             "import docs/s vs sqlite3 executemany (one transaction)",
             scale,
-            [docs / r.seconds for r in ours],
-            [docs / r.seconds for r in base],
-            ">= 0.5x",
-            "min-ratio",
-            0.5,
-            unit="docs/s",
-            ratios=[
-                (docs / a.seconds) / (docs / b.seconds) for a, b in zip(ours, base, strict=True)
-            ],
+            ours,
+            base,
+            kind="throughput",
+            threshold=0.5,
         )
     )
     memory[scale] = {"import_peak_rss_mb": max(r.rss_mb for r in ours)}
@@ -178,16 +207,13 @@ def bench_scale(scale: str, reps: int, figures: list[Figure], memory: dict[str, 
             ),
         )
         figures.append(
-            Figure(
+            measured(
                 "import docs/s vs sqlite-utils insert",
                 scale,
-                [docs / r.seconds for r in ours_su],
-                [docs / r.seconds for r in su],
-                "(no target)",
-                "min-ratio",
-                0.0,
-                unit="docs/s",
-                ratios=[b.seconds / a.seconds for a, b in zip(ours_su, su, strict=True)],
+                ours_su,
+                su,
+                kind="throughput",
+                threshold=None,
                 notes="sqlite-utils keeps nested lists as JSON text in one table, checks nothing",
             )
         )
@@ -200,15 +226,13 @@ def bench_scale(scale: str, reps: int, figures: list[Figure], memory: dict[str, 
         firsts.append(task("import_ours", str(json_dir), str(db)))
         again.append(task("import_ours", str(json_dir), str(db)))
     figures.append(
-        Figure(
+        measured(
             "re-import of an unchanged store vs first import",
             scale,
-            [r.seconds for r in again],
-            [r.seconds for r in firsts],
-            "<= 0.05x",
-            "ratio",
-            0.05,
-            ratios=[a.seconds / b.seconds for a, b in zip(again, firsts, strict=True)],
+            again,
+            firsts,
+            kind="ratio",
+            threshold=0.05,
         )
     )
 
@@ -223,15 +247,13 @@ def bench_scale(scale: str, reps: int, figures: list[Figure], memory: dict[str, 
         ("validate_deepdiff_all", str(changed), str(db), limit),
     )
     figures.append(
-        Figure(
+        measured(
             "validate (0.1% changed) vs DeepDiff on every pair",
             scale,
-            [r.seconds for r in ours_v],
-            [r.seconds for r in deep],
-            ">= 20x faster",
-            "speedup",
-            20.0,
-            ratios=[b.seconds / a.seconds for a, b in zip(ours_v, deep, strict=True)],
+            ours_v,
+            deep,
+            kind="speedup",
+            threshold=20.0,
             notes=""
             if limit == "0"
             else f"DeepDiff timed on the first {limit} pairs, scaled to all",
@@ -241,15 +263,13 @@ def bench_scale(scale: str, reps: int, figures: list[Figure], memory: dict[str, 
         reps, ("validate_ours", str(changed), str(db)), ("read_both", str(changed), str(db))
     )
     figures.append(
-        Figure(
+        measured(
             "validate vs just reading both stores",
             scale,
-            [r.seconds for r in ours_v],
-            [r.seconds for r in reads],
-            "<= 1.5x",
-            "ratio",
-            1.5,
-            ratios=[a.seconds / b.seconds for a, b in zip(ours_v, reads, strict=True)],
+            ours_v,
+            reads,
+            kind="ratio",
+            threshold=1.5,
         )
     )
     memory[scale]["validate_peak_rss_mb"] = max(r.rss_mb for r in ours_v)
@@ -275,17 +295,14 @@ def bench_phases(scale: str, reps: int, figures: list[Figure]) -> None:
             ("put_latency", str(copies[phase] / "json"), str(copies[phase] / "db.sqlite"), phase),
             ("put_latency", str(base / "json"), str(base / "db.sqlite"), "json-only"),
         )
-        threshold = 1.10 if phase == "dual-write" else 0.0
         figures.append(
-            Figure(
+            measured(
                 f"put in {phase} vs json-only (100-session partition)",
                 scale,
-                [r.seconds for r in ours],
-                [r.seconds for r in json_only],
-                "<= 1.10x" if phase == "dual-write" else "(no target)",
-                "ratio",
-                threshold or 99.0,
-                ratios=[a.seconds / b.seconds for a, b in zip(ours, json_only, strict=True)],
+                ours,
+                json_only,
+                kind="ratio",
+                threshold=1.10 if phase == "dual-write" else None,
             )
         )
     primary = copies["sqlite-primary"]
@@ -303,15 +320,13 @@ def bench_phases(scale: str, reps: int, figures: list[Figure]) -> None:
         )
         label = "list(partition) of 100" if what == "list" else f"get(id) on {scale} sessions"
         figures.append(
-            Figure(
+            measured(
                 f"{label}, sqlite-primary vs json-only",
                 scale,
-                [r.seconds for r in ours],
-                [r.seconds for r in json_only],
-                f">= {threshold:g}x faster",
-                "speedup",
-                threshold,
-                ratios=[b.seconds / a.seconds for a, b in zip(ours, json_only, strict=True)],
+                ours,
+                json_only,
+                kind="speedup",
+                threshold=threshold,
             )
         )
 
@@ -350,19 +365,15 @@ def _bench_postgres(
                 runs.append(task(name, str(json_dir), url))
             finally:
                 drop(server, url)
-    docs = ours[0].detail["documents"]
     figures.append(
-        Figure(
+        measured(
             "PostgreSQL: import docs/s vs psycopg COPY of the same rows (one transaction)",
             scale,
-            [docs / r.seconds for r in ours],
-            [docs / r.seconds for r in base],
-            ">= 0.5x",
-            "min-ratio",
-            0.5,
-            unit="docs/s",
+            ours,
+            base,
+            kind="throughput",
+            threshold=0.5,
             notes=setting,
-            ratios=[b.seconds / a.seconds for a, b in zip(ours, base, strict=True)],
         )
     )
     log(f"{scale}: validate against PostgreSQL (0.1% changed) vs reading both stores")
@@ -379,16 +390,14 @@ def _bench_postgres(
     finally:
         drop(server, url)
     figures.append(
-        Figure(
+        measured(
             "PostgreSQL: validate (0.1% changed) vs just reading both stores",
             scale,
-            [r.seconds for r in ours_v],
-            [r.seconds for r in reads],
-            "<= 1.5x",
-            "ratio",
-            1.5,
+            ours_v,
+            reads,
+            kind="ratio",
+            threshold=1.5,
             notes=setting,
-            ratios=[a.seconds / b.seconds for a, b in zip(ours_v, reads, strict=True)],
         )
     )
 
@@ -438,8 +447,8 @@ def write_results(figures: list[Figure], memory: dict[str, Any], reps: int) -> N
         "|---|---|---|---|---|---|---|",
     ]
     for f in figures:
-        ratio = f"{f.value:.3f}x" if f.kind in ("ratio", "min-ratio") else f"{f.value:.1f}x faster"
-        met = "n/a" if f.target == "(no target)" else ("yes" if f.met else "**no**")
+        ratio = f"{f.value:.1f}x faster" if f.kind == "speedup" else f"{f.value:.3f}x"
+        met = {None: "n/a", True: "yes", False: "**no**"}[f.met]
         note = f" ({f.notes})" if f.notes else ""
         lines.append(
             f"| {f.name}{note} | {f.scale} | {fmt(f.ours, f.unit)} | {fmt(f.baseline, f.unit)} "
@@ -467,10 +476,7 @@ def write_results(figures: list[Figure], memory: dict[str, Any], reps: int) -> N
     payload = {
         "machine": info,
         "repetitions": reps,
-        "figures": [
-            {**asdict(f), "ratio": f.value, "met": f.met if f.target != "(no target)" else None}
-            for f in figures
-        ],
+        "figures": [{**asdict(f), "ratio": f.value, "met": f.met} for f in figures],
         "memory": memory,
         "import_rss_100k_vs_10k": mem_ratio,
         "notes": NOTES,
