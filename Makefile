@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= 10k
 
-.PHONY: demo demo-pg test lint types unit soak bench clean
+.PHONY: demo demo-pg test lint types docs unit soak bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,14 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# --strict: a link or anchor that points nowhere fails the build. The site goes to site/ (ignored).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
+
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint types unit
+test: lint types docs unit
 
 soak: $(STAMP)
 	$(BIN)/pytest tests/reliability --soak
@@ -38,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --scale $(SCALE)
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo site .pytest_cache .mypy_cache .ruff_cache

@@ -67,7 +67,7 @@ def root(
             "--config",
             envvar=CONFIG_ENV,
             help="Config file to read defaults from (default: ./migrator.toml, or "
-            "[tool.migrator] in ./pyproject.toml).",
+            "\\[tool.migrator] in ./pyproject.toml).",
             show_default=False,
         ),
     ] = None,

@@ -79,7 +79,7 @@ def import_command(
             "--rejects",
             metavar="PATH",
             help="Where to write rejected records (JSON Lines) "
-            "[default: <json-dir>/.migrator/rejects-<UTC time>.jsonl, only if any].",
+            "\\[default: <json-dir>/.migrator/rejects-<UTC time>.jsonl, only if any].",
             show_default=False,
         ),
     ] = None,
@@ -93,7 +93,7 @@ def import_command(
             min=0,
             metavar="N",
             help="Stop once more than N records were rejected (at the next batch boundary; "
-            "what was committed stays, and a re-run finishes the job) [default: no limit].",
+            "what was committed stays, and a re-run finishes the job) \\[default: no limit].",
             show_default=False,
         ),
     ] = None,
@@ -106,7 +106,7 @@ def import_command(
             metavar="R",
             help="Stop once rejects exceed this share of the documents read in this run, "
             f"counted from the {RATIO_MIN_DOCUMENTS}th document on (0.01 = 1%) "
-            "[default: no limit].",
+            "\\[default: no limit].",
             show_default=False,
         ),
     ] = None,

@@ -121,7 +121,7 @@ def run_migrator_lines(example: Example, stores: dict[str, str], workdir: Path) 
 
 @pytest.mark.parametrize("name", sorted(PARSERS))
 def test_example_installs_and_runs_the_check(name: str) -> None:
-    """Each example installs the toolkit with pip and runs the check the README documents."""
+    """Each example installs the toolkit with pip and runs the check docs/ci.md documents."""
     example = load(name)
     assert any(line.startswith("python -m pip install") for line in example.lines)
     assert CHECK_LINE in example.lines

@@ -1,4 +1,4 @@
-"""Shell completion, as the README documents it: Typer's completion (what
+"""Shell completion, as docs/ci.md documents it: Typer's completion (what
 `migrator --install-completion` installs) completes commands and options."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""README's "Guarantees" section names the test that proves each promise: every name must be a
-test that exists, so the section cannot silently point at nothing."""
+"""The Guarantees page (docs/guarantees.md) names the test that proves each promise: every name
+must be a test that exists, so the page cannot silently point at nothing."""
 
 from __future__ import annotations
 
@@ -11,16 +11,13 @@ REPO = FIXTURES.parent
 REFERENCE = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
 
 
-def _section() -> str:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    start = text.index("\n## Guarantees\n")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
+def _page() -> str:
+    return (REPO / "docs" / "guarantees.md").read_text(encoding="utf-8")
 
 
 def test_every_guarantee_names_a_test_that_exists() -> None:
-    """Each `tests/...py::name` in the section is a test function or class in that file."""
-    references = REFERENCE.findall(_section())
+    """Each `tests/...py::name` on the page is a test function or class in that file."""
+    references = REFERENCE.findall(_page())
     assert len(references) >= 15
     for path, name in references:
         source = (REPO / path).read_text(encoding="utf-8")
