@@ -24,7 +24,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
-from adapters import postgres_files, sqlite_files
+from adapters import sqlite_files
 from adapters.sqlite_files import Progress
 from migrator.errors import BackupError, UsageError
 
@@ -240,6 +240,22 @@ def _insert_statement(
     return str(compiled), tuple(compiled.positiontup or ())
 
 
+#: The one line a PostgreSQL URL gets when the driver is not installed (a plain `pip install .`).
+PSYCOPG_MISSING = (
+    "PostgreSQL needs the psycopg driver, which is not installed: pip install 'migrator[postgres]'"
+)
+
+
+def require_psycopg() -> None:
+    """A usage error naming the extra to install when psycopg cannot be imported. psycopg is
+    an optional extra a SQLite user never installs, so it (and `adapters.postgres_files`) is
+    imported only by the PostgreSQL dialect's methods, which `dialect_for` guards with this."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise UsageError(PSYCOPG_MISSING) from None
+
+
 class PostgresDialect(Dialect):
     """PostgreSQL through psycopg 3."""
 
@@ -306,6 +322,8 @@ class PostgresDialect(Dialect):
 
     def database_exists(self, url: str) -> bool:
         """Whether the database exists and holds a store (its `migrator_meta` table)."""
+        from adapters import postgres_files  # needs psycopg: only here
+
         return postgres_files.database_exists(url)
 
     def backup_database(
@@ -317,6 +335,8 @@ class PostgresDialect(Dialect):
         tables: Collection[str] = (),
     ) -> None:
         """`pg_dump --format=custom` of the store's tables: one snapshot while writers run."""
+        from adapters import postgres_files  # needs psycopg: only here
+
         postgres_files.dump(url, dest, tables)
         if progress is not None:
             progress(1, 1)
@@ -325,6 +345,8 @@ class PostgresDialect(Dialect):
         raise BackupError("a PostgreSQL database has no file to copy byte for byte")
 
     def dump_sql(self, backup_file: Path, dest_fd: int) -> None:
+        from adapters import postgres_files  # needs psycopg: only here
+
         postgres_files.dump_sql(backup_file, dest_fd)
 
     def stage_backup(self, url: str, backup_file: Path) -> Path:
@@ -332,16 +354,22 @@ class PostgresDialect(Dialect):
         return backup_file
 
     def inspect_backup(self, staged: Path) -> dict[str, str]:
+        from adapters import postgres_files  # needs psycopg: only here
+
         return postgres_files.inspect_archive(staged)
 
     def restore_database(self, url: str, staged: Path) -> None:
         """`pg_restore --clean --if-exists --single-transaction`: all of it or nothing."""
+        from adapters import postgres_files  # needs psycopg: only here
+
         postgres_files.restore(url, staged)
 
     def health_checks(self, conn: Connection) -> list[Check]:
         """What PostgreSQL can tell, and which of SQLite's file checks do not apply here."""
         version = conn.exec_driver_sql("SHOW server_version").scalar()
         checksums = conn.exec_driver_sql("SHOW data_checksums").scalar()
+        from adapters import postgres_files  # needs psycopg: only here
+
         unenforced = postgres_files.unenforced_foreign_keys(conn)
         if unenforced:
             shown = ", ".join(unenforced[:5])
@@ -377,4 +405,6 @@ def dialect_for(url: str) -> Dialect:
     if dialect is None:
         supported = ", ".join(sorted(_DIALECTS))
         raise UsageError(f"database {backend!r} is not supported (supported: {supported})")
+    if dialect.name == "postgresql":
+        require_psycopg()
     return dialect

@@ -12,6 +12,7 @@ import random
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -271,6 +272,28 @@ def change_fraction(json_dir: str, db: str, fraction: str) -> dict[str, Any]:
                 changed += 1
         store.write_partition(partition, docs)
     return {"seconds": 0.0, "changed": changed}
+
+
+def _process_seconds(command: list[str], runs: int = 5) -> dict[str, Any]:
+    """The median wall time of `runs` fresh processes running `command`, output discarded."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        times.append(time.perf_counter() - started)
+    return {"seconds": statistics.median(times), "runs": times}
+
+
+@task
+def startup(*argv: str) -> dict[str, Any]:
+    """A fresh `python -m migrator ARGV` process, from exec to exit (what a user waits for)."""
+    return _process_seconds([sys.executable, "-m", "migrator", *argv])
+
+
+@task
+def startup_bare() -> dict[str, Any]:
+    """A fresh interpreter that does nothing: the floor under every command's start-up."""
+    return _process_seconds([sys.executable, "-c", "pass"])
 
 
 @task

@@ -37,6 +37,7 @@ from adapters.sql_store import SqlStore, table_names
 from adapters.sqlite_files import Progress, fsync_directory
 from migrator import __version__
 from migrator.archive import file_sha256, pack_partitions
+from migrator.defaults import DEFAULT_KEEP
 from migrator.errors import BackupError, DatabaseCorruptError, UsageError
 from migrator.history import current_phase
 from schemas.declaration import Schema
@@ -46,7 +47,6 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 BACKUPS_DIR = "backups"
-DEFAULT_KEEP = 10
 JSON_ARTIFACT = "json-store.tar.gz"
 SQL_ARTIFACT = "database.sql.gz"
 _NAME = re.compile(r"\d{8}T\d{6}\.\d{6}Z-[a-z0-9-]+(-\d+)?")

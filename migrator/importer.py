@@ -67,6 +67,7 @@ from adapters.json_store import (
 )
 from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import ImportMark, PartitionWrite, SqlStore
+from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
 from migrator.errors import (
     DocumentError,
     JsonFileError,
@@ -84,13 +85,8 @@ from schemas.declaration import POSITION_COLUMN
 
 logger = logging.getLogger(__name__)
 
-#: Documents per transaction: large enough that commits cost little, small enough for memory.
-DEFAULT_BATCH_SIZE = 1000
 #: Rejects kept in the summary (the rejects file has every one).
 KEPT_REJECTS = 1000
-#: `max_error_ratio` applies once this many documents were read: a bad record among the
-#: first few says little about the rest.
-RATIO_MIN_DOCUMENTS = 100
 
 
 def import_store(

@@ -1,16 +1,43 @@
-"""Declarations and the codec: what a document is, and how it becomes rows. No I/O."""
+"""Declarations and the codec: what a document is, and how it becomes rows. No I/O.
 
-from schemas.codec import DocumentRows, canonical_bytes, from_rows, to_rows, validate
-from schemas.declaration import (
-    ChildList,
-    DocField,
-    DocumentRow,
-    Schema,
-    TableMapping,
-    choices_field,
-    json_field,
-)
-from schemas.registry import resolve
+The names below are looked up on first use, not imported here: `schemas.jsontext`, which the
+command line needs at start-up, would otherwise pull SQLModel and SQLAlchemy in with the
+package (about half a second before `migrator --help` could print anything).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from schemas.codec import DocumentRows, canonical_bytes, from_rows, to_rows, validate
+    from schemas.declaration import (
+        ChildList,
+        DocField,
+        DocumentRow,
+        Schema,
+        TableMapping,
+        choices_field,
+        json_field,
+    )
+    from schemas.registry import resolve
+
+_WHERE = {
+    "ChildList": "schemas.declaration",
+    "DocField": "schemas.declaration",
+    "DocumentRow": "schemas.declaration",
+    "DocumentRows": "schemas.codec",
+    "Schema": "schemas.declaration",
+    "TableMapping": "schemas.declaration",
+    "canonical_bytes": "schemas.codec",
+    "choices_field": "schemas.declaration",
+    "from_rows": "schemas.codec",
+    "json_field": "schemas.declaration",
+    "resolve": "schemas.registry",
+    "to_rows": "schemas.codec",
+    "validate": "schemas.codec",
+}
 
 __all__ = [
     "ChildList",
@@ -27,3 +54,10 @@ __all__ = [
     "to_rows",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'schemas' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

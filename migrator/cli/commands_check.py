@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from migrator.check import CheckResult, check
 from migrator.cli.app import app
 from migrator.cli.options import (
     Db,
@@ -23,8 +22,9 @@ from migrator.cli.options import (
     SummaryFile,
 )
 from migrator.cli.output import emit_report
-from migrator.history import record_run
-from migrator.report import check_lines, check_summary, render_check, write_summary
+
+if TYPE_CHECKING:
+    from migrator.check import CheckResult
 
 
 @app.command("check")
@@ -54,6 +54,10 @@ def check_command(
     records it) and the guards of `phase set <next>`; prints each item and what fixes it.
 
     Exit 0 ready, 1 not ready, 2 on a usage or fatal error."""
+    from migrator.check import check
+    from migrator.history import record_run
+    from migrator.report import check_summary, render_check, write_summary
+
     with record_run(json_dir, "check") as run:
         result = check(
             json_dir,
@@ -82,6 +86,8 @@ def check_command(
 
 
 def _print_lines(result: CheckResult) -> None:
+    from migrator.report import check_lines
+
     for number, line in enumerate(check_lines(result)):
         color = ("green" if result.ready else "red") if number == 0 else None
         typer.secho(line, fg=color)

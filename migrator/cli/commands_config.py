@@ -6,8 +6,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from migrator.cli.app import app
 from migrator.cli.defaults import source_of
@@ -26,6 +24,9 @@ def show_config(
     ] = "text",
 ) -> None:
     """Print the effective settings (flag > environment > config file > default)."""
+    from rich.console import Console
+    from rich.table import Table
+
     project: ConfigFile = ctx.obj["config"]
     settings = {
         "json_dir": (None if json_dir is None else str(json_dir), source_of(ctx, "json_dir")),

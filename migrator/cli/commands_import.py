@@ -13,36 +13,20 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    ProgressColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from migrator.backup import snapshot_hook
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef, SummaryFile
+from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
 from migrator.errors import UsageError
-from migrator.generate import generate_store
-from migrator.history import record_run
-from migrator.import_lock import exclusive_import
-from migrator.import_summary import ImportProgress, ImportSummary
-from migrator.importer import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS, import_store
-from migrator.report import json_text, write_summary
-from schemas.registry import resolve
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, ProgressColumn
+
+    from migrator.import_summary import ImportProgress, ImportSummary
 
 #: Above this many partitions the table lists only those with something to say.
 LISTED_PARTITIONS = 40
@@ -128,6 +112,18 @@ def import_command(
 
     Exit 0 when everything was imported, 1 when some records were rejected (or the import
     stopped past --max-errors / --max-error-ratio), 2 on a usage or fatal error."""
+    # The verbs (and SQLAlchemy with them) are imported when a command runs, not at start-up.
+    from rich.console import Console
+
+    from adapters.json_store import JsonStore
+    from adapters.sql_store import SqlStore
+    from migrator.backup import snapshot_hook
+    from migrator.history import record_run
+    from migrator.import_lock import exclusive_import
+    from migrator.importer import import_store
+    from migrator.report import json_text, write_summary
+    from schemas.registry import resolve
+
     if not json_dir.is_dir():
         raise UsageError(f"--json-dir {json_dir}: no such directory")
     resolved = resolve(schema)
@@ -195,6 +191,9 @@ def generate_command(
     About 100 sessions per workspace file, 1-10 instances and a dozen chat messages each,
     outputs of a few KB (some large), unicode, optional fields sometimes absent, sometimes
     null. The same seed writes the same bytes."""
+    from migrator.generate import generate_store
+    from schemas.registry import resolve
+
     with _generate_progress(sessions, enabled=not quiet and sys.stdout.isatty()) as progress:
         result = generate_store(
             out, sessions=sessions, seed=seed, schema=resolve(schema), progress=progress
@@ -210,6 +209,8 @@ def generate_command(
 
 def _bar(*columns: ProgressColumn) -> Progress:
     """A bar that fits 80 columns: bar, percent, the given columns, ETA."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
     return Progress(
         BarColumn(bar_width=20),
         TaskProgressColumn(),
@@ -224,6 +225,8 @@ def _import_progress(*, enabled: bool) -> Iterator[Callable[[ImportProgress], No
     if not enabled:
         yield None
         return
+    from rich.progress import DownloadColumn, TextColumn, TransferSpeedColumn
+
     with _bar(
         DownloadColumn(), TransferSpeedColumn(), TextColumn("{task.fields[documents]:,} docs")
     ) as bar:
@@ -242,6 +245,8 @@ def _generate_progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, 
     if not enabled:
         yield None
         return
+    from rich.progress import TextColumn
+
     with _bar(TextColumn("{task.completed:,} sessions")) as bar:
         task = bar.add_task("generate", total=total)
         yield lambda sessions, _bytes: bar.update(task, completed=sessions)
@@ -261,6 +266,9 @@ def _stopped_line(summary: ImportSummary) -> str | None:
 
 
 def _print_summary(console: Console, summary: ImportSummary) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     title = "import (dry run: nothing written)" if summary.dry_run else "import"
     if summary.stopped is not None:
         title += f" stopped early: {summary.stopped}"

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from adapters.sql_store import SqlStore
 from migrator.cli.app import app
 from migrator.cli.options import Db, SchemaRef
-from schemas.registry import resolve
 
 
 @app.command()
 def init(db: Db, schema: SchemaRef = "sessions") -> None:
     """Create the database tables for a schema. Safe to run twice."""
+    from adapters.sql_store import SqlStore
+    from schemas.registry import resolve
+
     store = SqlStore(db, resolve(schema))
     try:
         created = store.init_schema()

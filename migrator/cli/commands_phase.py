@@ -4,20 +4,23 @@ migration's faces over `migrator.phases`, `migrator.repair` and `migrator.status
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from adapters.phase_state import Phase, PhaseRecord
-from migrator.backup import snapshot_before
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, NoSnapshot, SchemaRef, SummaryFile
-from migrator.history import record_run
-from migrator.phases import PhaseChange, configure_shadow, read_phase, set_phase
-from migrator.repair import RepairReport, repair
-from migrator.report import write_summary
-from migrator.status import StatusReport, status
 from schemas.jsontext import dumps_pretty
+
+if TYPE_CHECKING:
+    from adapters.phase_state import PhaseRecord
+    from migrator.phases import PhaseChange
+    from migrator.repair import RepairReport
+    from migrator.status import StatusReport
+
+#: The phases in order, for --help without importing the phase machinery at start-up
+#: (tests/cli keeps it equal to adapters.phase_state.Phase).
+PHASE_NAMES = ("json-only", "dual-write", "sqlite-primary", "sqlite-only")
 
 phase_app = typer.Typer(
     help="Show or change the migration phase: json-only -> dual-write -> sqlite-primary -> "
@@ -45,6 +48,8 @@ def _echo_json(value: Any) -> None:
 @phase_app.command("show")
 def phase_show(json_dir: JsonDir, output_format: FormatOption = OutputFormat.text) -> None:
     """Print the current phase, its settings and its history of moves."""
+    from migrator.phases import read_phase
+
     record = read_phase(json_dir)
     if output_format is OutputFormat.json:
         _echo_json(record.to_dict())
@@ -56,7 +61,7 @@ def phase_show(json_dir: JsonDir, output_format: FormatOption = OutputFormat.tex
 @phase_app.command("set")
 def phase_set(
     phase: Annotated[
-        str, typer.Argument(metavar="PHASE", help=f"One of: {', '.join(p.value for p in Phase)}.")
+        str, typer.Argument(metavar="PHASE", help=f"One of: {', '.join(PHASE_NAMES)}.")
     ],
     json_dir: JsonDir,
     db: Db,
@@ -71,6 +76,11 @@ def phase_set(
     """Move to PHASE: forward one guarded step at a time, or back to any earlier phase.
 
     Moving back first brings the JSON store up to date from SQL."""
+    from adapters.phase_state import Phase
+    from migrator.backup import snapshot_before
+    from migrator.history import record_run
+    from migrator.phases import set_phase
+
     with record_run(json_dir, "phase set"):
         step = f"phase-{Phase.parse(phase)}"  # an unknown phase is refused before the snapshot
         snapshot_before(step, json_dir, db, schema, enabled=not no_snapshot)
@@ -108,6 +118,8 @@ def phase_configure(
     ] = False,
 ) -> None:
     """Set the shadow-read sampling rate and the paths allowed to differ."""
+    from migrator.phases import configure_shadow
+
     paths = [] if clear_ignore_paths else ignore_path
     record = configure_shadow(json_dir, rate=shadow_rate, ignore_paths=paths)
     typer.echo(f"shadow rate {record.shadow_rate:g}; ignore paths: {_paths(record)}")
@@ -173,6 +185,11 @@ def repair_command(
     """Replay the writes that reached only one store, so both agree again.
 
     The newest side's current version wins. Exit 1 when some could not be repaired."""
+    from migrator.backup import snapshot_before
+    from migrator.history import record_run
+    from migrator.repair import repair
+    from migrator.report import write_summary
+
     with record_run(json_dir, "repair", enabled=not dry_run) as run:
         snapshot_before("repair", json_dir, db, schema, enabled=not (no_snapshot or dry_run))
         report = repair(json_dir, db, schema, dry_run=dry_run)
@@ -220,6 +237,8 @@ def status_command(
     """Where the migration stands: phase, documents, repairs, failures, shadow reads.
 
     Also fallback reads, and the last import and validation."""
+    from migrator.status import status
+
     report = status(json_dir, db, schema)
     if output_format is OutputFormat.json:
         _echo_json(report.to_dict())

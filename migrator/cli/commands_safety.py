@@ -5,31 +5,18 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from adapters.json_store import JsonStore
-from migrator.archive import archive_json_store
-from migrator.backup import (
-    DEFAULT_KEEP,
-    BackupInfo,
-    create_backup,
-    default_backup_dir,
-    list_backups,
-)
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, MaybeJsonDir, NoSnapshot, Quiet, SchemaRef
-from migrator.doctor import diagnose
+from migrator.defaults import DEFAULT_KEEP
 from migrator.errors import PhaseError, UsageError
-from migrator.export import export_store
-from migrator.history import current_phase, read_runs, record_run
-from migrator.report import json_text
-from migrator.restore import RestorePlan, restore_backup
-from schemas.registry import resolve
+
+if TYPE_CHECKING:
+    from migrator.backup import BackupInfo
+    from migrator.restore import RestorePlan
 
 
 class Format(enum.StrEnum):
@@ -66,6 +53,9 @@ def backup(
     """Back up the database (a consistent copy, even while writers run) and the JSON store.
 
     Each backup is a directory with a manifest of sha256 checksums; files are mode 0600."""
+    from migrator.backup import create_backup
+    from migrator.history import record_run
+
     with record_run(json_dir, "backup") as run:
         result = create_backup(json_dir, db, schema, out_dir=out, sql=sql, keep=keep)
         run.counts = {"bytes": result.manifest.size, "pruned": len(result.pruned)}
@@ -106,6 +96,8 @@ def restore(
     a refused backup leaves everything as it was. A safety backup of the current state is taken
     before anything is replaced. Stop the application first: on SQLite restore refuses while
     another process has the database open."""
+    from migrator.history import record_run
+    from migrator.restore import restore_backup
 
     def confirm(plan: RestorePlan) -> bool:
         if yes:
@@ -152,6 +144,13 @@ def backups_command(
     still verify (--format json adds the schema and every artifact).
 
     Exit 1 when a backup no longer verifies."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from migrator.backup import default_backup_dir, list_backups
+    from migrator.report import json_text
+
     infos = list_backups(out if out is not None else default_backup_dir(json_dir))
     if output_format is Format.json:
         typer.echo(json_text([_backup_json(info) for info in infos]), nl=False)
@@ -188,6 +187,13 @@ def doctor(
     orphan rows, JSON files that do not parse, phase, pending repairs. Read-only.
 
     Exit 0 healthy, 1 problems found."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from migrator.doctor import diagnose
+    from migrator.report import json_text
+
     report = diagnose(json_dir, db, schema)
     if output_format is Format.json:
         payload = {
@@ -221,6 +227,13 @@ def history(
     output_format: FormatOption = Format.text,
 ) -> None:
     """The runs of commands that read or changed data, newest first."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from migrator.history import read_runs
+    from migrator.report import json_text
+
     runs = read_runs(json_dir, limit=limit)
     if output_format is Format.json:
         typer.echo(json_text([run.to_json() for run in runs]), nl=False)
@@ -262,6 +275,9 @@ def export(
     """Write a legacy JSON store from the database, formatted as the application writes it.
 
     --json-dir only says whose history records the run."""
+    from migrator.export import export_store
+    from migrator.history import record_run
+
     with record_run(json_dir, "export") as run:
         result = export_store(db, schema, out, partitions=partition, force=force)
         run.counts = {"partitions": result.partitions, "documents": result.documents}
@@ -292,6 +308,11 @@ def archive(
 
     The originals are removed only after every file's sha256 is read back from the archive.
     `migrator phase set sqlite-only` runs this; by hand it needs the sqlite-only phase."""
+    from adapters.json_store import JsonStore
+    from migrator.archive import archive_json_store
+    from migrator.history import current_phase, record_run
+    from schemas.registry import resolve
+
     phase = current_phase(json_dir)
     if phase != "sqlite-only" and not force:
         raise PhaseError(

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
 from migrator.cli.app import app
 from migrator.cli.options import (
     Db,
@@ -27,16 +24,9 @@ from migrator.cli.options import (
 )
 from migrator.cli.output import emit_report
 from migrator.errors import MigratorError, UsageError
-from migrator.history import record_run
-from migrator.phases import record_validation
-from migrator.report import (
-    render_validation,
-    validation_summary,
-    validation_text,
-    write_summary,
-)
-from migrator.validator import ValidationReport, validate
-from schemas.registry import resolve
+
+if TYPE_CHECKING:
+    from migrator.validator import ValidationReport
 
 
 @app.command("validate")
@@ -77,6 +67,14 @@ def validate_command(
     """Compare the JSON store with the SQL database, document by document; read-only.
 
     Exit 0 when they agree, 1 when there are differences, 2 on a usage or fatal error."""
+    from adapters.json_store import JsonStore
+    from adapters.sql_store import SqlStore
+    from migrator.history import record_run
+    from migrator.phases import record_validation
+    from migrator.report import render_validation, validation_summary, write_summary
+    from migrator.validator import validate
+    from schemas.registry import resolve
+
     if not json_dir.is_dir():
         raise UsageError(f"--json-dir {json_dir}: not a directory")
     resolved = resolve(schema)
@@ -119,6 +117,10 @@ def validate_command(
 
 
 def _print_text(report: ValidationReport) -> None:
+    from rich.console import Console
+
+    from migrator.report import validation_text
+
     console = Console(highlight=False)
     for item in validation_text(report):
         console.print(item)

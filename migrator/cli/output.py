@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from migrator.cli.options import ReportFormat
-from migrator.report import write_output
 
 
 def emit_report(
@@ -24,6 +23,8 @@ def emit_report(
     text it is printed for people; as json/junit it goes to stdout and the summary to stderr,
     so a pipe receives only the report."""
     if output is not None:
+        from migrator.report import write_output
+
         write_output(render(output_format.value), output)
         if not quiet:
             typer.echo(summary)
