@@ -32,20 +32,11 @@ after each file. Once the rejects exceed it, what is pending is committed and th
 (`ImportSummary.stopped` says why): partitions written whole keep their marks; one stopped
 midway is `partial`, with no mark, so the next run reads it again; later files are not read.
 
-A real import runs in phase `json-only` or `dual-write`, holding the phase lock throughout (a
-phase move waits for it). In `sqlite-primary` and `sqlite-only` it is refused: SQL is primary
-there and a file may be behind it, so an import could put its older version over SQL's newer one.
-
-In `dual-write` the application writes both stores, each write holding its partition's JSON lock
-across both. So each partition is read, parsed, mapped and its rows committed while the import
-holds that same lock (`JsonStore.lock`): no dual write of the partition interleaves, the file
-read is the current truth, SQL is brought level with it, and any later dual write applies to
-both stores. No helper process reads ahead (a file is read only once its lock is held), each
-partition is committed before its lock is released, and the snapshot (`before_write`) is taken
-holding no lock. An unchanged file whose hash matches its mark is still skipped: every write
-since the mark changed the file (and so its hash) and reached SQL or left a journal entry that
-`repair` replays. This is how documents written in `json-only` after an earlier import reach
-SQL without downtime: `phase set dual-write`, then `import` again.
+A real import runs in `json-only` or `dual-write` under the phase lock, and is refused once SQL
+is primary, where a file may be behind SQL. In `dual-write` each partition is read and committed
+under the partition lock every dual write holds, so SQL catches up beside the application's
+writes and no write of the partition interleaves or is undone. A file unchanged since its mark is
+still skipped: every later write changed the file, and reached SQL or left a journal entry.
 """
 
 from __future__ import annotations

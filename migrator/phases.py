@@ -2,9 +2,8 @@
 
 Forward guards (what `--force` overrides, recording a warning in the phase state):
 
-- `dual-write`: the database is reachable and has the schema's tables (created here). It may
-  still be empty, or behind the files: `migrator import` runs in `dual-write` too, beside the
-  application's writes, and copies what SQL lacks (the move's note says so).
+- `dual-write`: the database is reachable and has the schema's tables (created here); it may
+  still be empty, since the import runs in `dual-write`, beside the application's writes.
 - `sqlite-primary`: a recorded validation that is clean, covers the whole store, and began
   after the move into `dual-write` and after the last recorded write failure; no pending
   repairs.

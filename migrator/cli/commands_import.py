@@ -107,8 +107,7 @@ def import_command(
     rejects file; the rest is imported. Creates the database schema when needed.
 
     One import at a time per JSON store: another one started meanwhile is refused. Runs in
-    phase json-only or dual-write (beside the application's writes: each file is read and
-    committed under the lock its dual writes hold), never once SQL is primary.
+    phase json-only or dual-write (beside the application's writes), never once SQL is primary.
 
     Exit 0 when everything was imported, 1 when some records were rejected (or the import
     stopped past --max-errors / --max-error-ratio), 2 on a usage or fatal error."""
