@@ -27,6 +27,8 @@ def show_config(
     from rich.console import Console
     from rich.table import Table
 
+    from adapters.dialects import redacted
+
     project: ConfigFile = ctx.obj["config"]
     settings = {
         "json_dir": (None if json_dir is None else str(json_dir), source_of(ctx, "json_dir")),
@@ -38,6 +40,10 @@ def show_config(
     for command, values in sorted(project.commands.items()):
         for key, value in sorted(values.items()):
             settings[f"{command}.{key}"] = (value, "config file")
+    settings = {  # a database URL's password is never shown
+        k: (redacted(v) if k.split(".")[-1] == "db" and isinstance(v, str) else v, s)
+        for k, (v, s) in settings.items()
+    }
     where = str(project.path) if project.path else None
     if output_format.lower() == "json":
         payload = {

@@ -109,3 +109,23 @@ def test_database_urls_in_the_file_are_not_taken_for_paths(project: Path) -> Non
     """`db = "postgres://..."` stays a URL; only plain relative paths are resolved."""
     (project / "migrator.toml").write_text('db = "postgres://u@h/db"\n', encoding="utf-8")
     assert find_config(project).shared["db"] == "postgres://u@h/db"
+
+
+def test_config_never_prints_a_database_password(project: Path) -> None:
+    """`migrator config` shows a URL's password as ***, from a flag, a variable or the file
+    (flat or in a command's table), in text and in JSON."""
+    (project / "migrator.toml").write_text(
+        'db = "postgresql://app:s3cret@db/app"\n[validate]\ndb = "postgresql://v:s3cret@db/v"\n',
+        encoding="utf-8",
+    )
+    for args, env in (
+        ([], None),
+        (["--db", "postgresql://flag:s3cret@db/x"], None),
+        ([], {"MIGRATOR_DB": "postgresql://env:s3cret@db/x"}),
+    ):
+        for output in ("json", "text"):
+            result = runner.invoke(app, ["config", "--format", output, *args], env=env or {})
+            assert result.exit_code == 0, result.output
+            assert "s3cret" not in result.output
+            assert "***" in result.output
+    assert _settings([])["validate.db"]["value"] == "postgresql://v:***@db/v"
