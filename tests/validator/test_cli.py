@@ -83,6 +83,19 @@ def test_json_format_is_the_contract(stores: Stores) -> None:
     assert canonical_bytes(report["mismatched"]) == canonical_bytes(expected_mismatches(planted))
 
 
+def test_documented_json_example_has_the_reports_keys(stores: Stores) -> None:
+    """docs/validating.md's JSON example shows every key a real report has, at every level."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "validating.md").read_text("utf-8")
+    documented = json.loads(page.split("```json\n", 1)[1].split("```", 1)[0])
+    plant_every_kind(stores)
+    report = json.loads(stores.cli("--format", "json").stdout)
+    assert documented.keys() == report.keys()
+    assert documented["counts"].keys() == report["counts"].keys()
+    assert documented["mismatched"][0].keys() == report["mismatched"][0].keys()
+    difference = report["mismatched"][0]["differences"][0]
+    assert documented["mismatched"][0]["differences"][0].keys() == difference.keys()
+
+
 def test_json_format_keeps_huge_integers_exact(stores: Stores) -> None:
     """Integers beyond 64 bits appear in the JSON report digit for digit."""
 
