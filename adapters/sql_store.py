@@ -138,6 +138,10 @@ class SqlStore:
                 created = self.schema.root_table.name not in existing
                 _housekeeping.create_all(conn)
                 self.schema.root_table.metadata.create_all(conn, tables=list(self.schema.tables))
+                if not created and any(t.name not in existing for t in self.schema.tables):
+                    # A table of a used database was dropped: its rows are gone, so no file's
+                    # import mark holds any more; the next import reads every file again.
+                    conn.execute(delete(import_state_table))
                 for key, value in (
                     ("schema", self.schema.name),
                     ("version", str(self.schema.version)),

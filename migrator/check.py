@@ -167,6 +167,8 @@ def _validation(
         detail = f"clean: {counts['matched']} documents match"
         if counts["in_flight"]:
             detail += f", {counts['in_flight']} in flight (left out)"
+        if report.future_versions:
+            detail += f", {len(report.future_versions)} versioned in the future (clock skew?)"
         return report, CheckItem("validation", True, detail)
     found = ", ".join(f"{key} {counts[key]}" for key in FINDINGS if counts[key])
     listing = f"migrator validate --json-dir {root} --db {redacted(db)}"

@@ -25,6 +25,9 @@ from schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 
+#: What brings a damaged database back (the same words as `DatabaseCorruptError`'s).
+RESTORE_HINT = "run `migrator backups` to pick a backup and `migrator restore BACKUP`"
+
 #: Phases in which the application still reads or writes the JSON files.
 _JSON_PHASES = ("json-only", "dual-write", "sqlite-primary")
 
@@ -71,13 +74,22 @@ def _database_checks(db: str | Path, schema: Schema, phase: str) -> list[Check]:
     store = SqlStore(db, schema, create=False)
     try:
         checks = [Check("database", "info", store.location)]
-        checks += _attempt("integrity", store.health_checks)
+        checks += [_restore_hint(c) for c in _attempt("integrity", store.health_checks)]
         checks += _attempt("schema version", lambda: [_schema_check(store)])
+        checks += _attempt("tables", lambda: [_structure(store, phase)])
         checks += _attempt("rows", lambda: [_counts(store)])
         checks += _attempt("orphans", lambda: _orphans(store))
         return checks
     finally:
         store.close()
+
+
+def _restore_hint(check: Check) -> Check:
+    """A damaged database is brought back from a backup: the integrity problem says how."""
+    if check.name != "integrity" or check.status != "problem" or "migrator restore" in check.detail:
+        return check
+    detail = f"{check.detail}; {RESTORE_HINT}"
+    return Check(check.name, check.status, detail, check.data)
 
 
 def _schema_check(store: SqlStore) -> Check:
@@ -97,6 +109,49 @@ def _schema_check(store: SqlStore) -> Check:
     if version < expected.version:
         return Check("schema version", "problem", f"{said}: older; it needs upgrading")
     return Check("schema version", "ok", said)
+
+
+def _structure(store: SqlStore, phase: str) -> Check:
+    """Every table and column the schema declares exists: a dropped one loses rows that
+    `import` would otherwise skip as unchanged, and makes a clean validation impossible."""
+    from sqlalchemy import exc
+
+    try:
+        lacking = _lacking(store)
+    except exc.SQLAlchemyError as error:
+        return Check("tables", "problem", f"cannot list the tables: {error}")
+    if lacking is None:
+        return Check("tables", "info", "no tables yet")
+    if not lacking:
+        return Check("tables", "ok", f"{len(store.schema.tables)} tables, every column present")
+    fix = (
+        "restore a backup (`migrator backups`, then `migrator restore BACKUP`)"
+        if phase in ("sqlite-primary", "sqlite-only")
+        or any(m.startswith("column") for m in lacking)
+        else "`migrator import` recreates the tables and reads every file again"
+    )
+    return Check("tables", "problem", f"missing: {', '.join(lacking)}; {fix}", lacking)
+
+
+def _lacking(store: SqlStore) -> list[str] | None:
+    """The schema's tables and columns the database lacks; None when it has none of them."""
+    from sqlalchemy import inspect
+
+    with store.engine.connect() as conn:
+        found = inspect(conn)
+        present = set(found.get_table_names())
+        if not present & {t.name for t in store.schema.tables}:
+            return None
+        lacking = []
+        for table in store.schema.tables:
+            if table.name not in present:
+                lacking.append(f"table {table.name}")
+                continue
+            columns = {c["name"] for c in found.get_columns(table.name)}
+            lacking += [
+                f"column {table.name}.{c.name}" for c in table.columns if c.name not in columns
+            ]
+    return lacking
 
 
 def _counts(store: SqlStore) -> Check:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.json_store import JsonStore
+from adapters.json_store import STATE_DIR, JsonStore
 from adapters.sql_store import SqlStore
 from migrator.errors import UsageError
 from schemas.declaration import Schema
@@ -39,16 +39,20 @@ def export_store(
     *,
     partitions: Sequence[str] | None = None,
     force: bool = False,
+    json_dir: Path | None = None,
 ) -> ExportResult:
     """Write the database's partitions (or only `partitions`) as `<out>/<partition>.json`.
 
     A non-empty `out` is refused unless `force`; then the exported partitions' files are
-    replaced and any other file in `out` is left as it is.
+    replaced and any other file in `out` is left as it is. A live store is refused even with
+    `force`: `json_dir` (the store the run is for) or any directory holding a store's state
+    (`.migrator/`): its files may hold writes SQL lacks, and the phase moves rebuild it safely.
     """
     schema = resolve(schema)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: not a directory")
+    _refuse_live_store(out, json_dir)
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UsageError(f"--out {out}: not empty; choose an empty directory or pass --force")
     sql = SqlStore(db, schema, create=False)
@@ -70,3 +74,16 @@ def export_store(
     finally:
         sql.close()
     return ExportResult(out, len(names), documents, size)
+
+
+def _refuse_live_store(out: Path, json_dir: Path | None) -> None:
+    same = (
+        json_dir is not None and out.is_dir() and Path(json_dir).is_dir() and out.samefile(json_dir)
+    )
+    if same or (out / STATE_DIR).exists():
+        raise UsageError(
+            f"--out {out}: the live JSON store (the --json-dir, or a directory holding "
+            f"{STATE_DIR}/), refused even with --force: its files may hold writes the database "
+            "lacks; export into a new directory (`migrator phase set` back to a JSON phase "
+            "rebuilds the live store from SQL safely)"
+        )

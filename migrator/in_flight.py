@@ -20,6 +20,9 @@ from migrator.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
+#: How far ahead of this host's clock a version may be and still count as just written.
+FUTURE_TOLERANCE = timedelta(seconds=1)
+
 
 def version_time(value: Any) -> datetime | None:
     """A version key's value as an aware datetime (naive means UTC), or None when it is not
@@ -44,11 +47,26 @@ def cutoff(min_age: float | None) -> datetime | None:
 
 
 def in_flight(doc: Any, version_key: str | None, since: datetime | None) -> bool:
-    """Whether `doc`'s version is newer than `since`."""
+    """Whether `doc`'s version is newer than `since`, and not from the future (`in_future`)."""
     if since is None or version_key is None or not isinstance(doc, dict):
         return False
     moment = version_time(doc.get(version_key))
-    return moment is not None and moment > since
+    return moment is not None and moment > since and not _ahead(moment)
+
+
+def in_future(doc: Any, version_key: str | None) -> bool:
+    """Whether `doc`'s version is later than now (plus `FUTURE_TOLERANCE`): a skewed clock."""
+    if version_key is None or not isinstance(doc, dict):
+        return False
+    moment = version_time(doc.get(version_key))
+    return moment is not None and _ahead(moment)
+
+
+def _ahead(moment: datetime) -> bool:
+    try:
+        return moment > datetime.now(UTC) + FUTURE_TOLERANCE
+    except OverflowError:  # now + tolerance beyond the calendar: nothing is ahead of it
+        return False
 
 
 @contextlib.contextmanager

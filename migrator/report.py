@@ -164,6 +164,11 @@ def validation_summary(report: ValidationReport) -> str:
         notes.append(f"{c['in_flight']} in flight, left out")
     if c.get("settled"):
         notes.append(f"{c['settled']} settled when re-read")
+    if report.future_versions:
+        notes.append(
+            f"{len(report.future_versions)} with a version key in the future, compared: "
+            "a clock may be skewed"
+        )
     if notes:
         line += f" ({'; '.join(notes)})"
     if report.sampled:

@@ -126,6 +126,15 @@ def _locate(backup: Path) -> tuple[Path | None, Manifest | None, Path]:
         folder = backup
     elif backup.name == MANIFEST and backup.is_file():
         folder = backup.parent
+    elif backup.is_file() and (backup.parent / MANIFEST).is_file():
+        # A file of a backup directory is that backup: checked against its manifest.
+        folder = backup.parent
+        named = load_manifest(folder).artifact("database")
+        if named is None or named.name != backup.name:
+            raise BackupError(
+                f"{backup}: not the database copy its backup's {MANIFEST} lists; "
+                f"restore the backup {folder} instead"
+            )
     elif backup.is_file():
         return None, None, backup
     else:

@@ -18,7 +18,7 @@ from adapters.journal import Journal
 from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, PhaseMove, PhaseState, ValidationRecord
 from adapters.sql_store import SqlStore
-from migrator.errors import MigratorError
+from migrator.errors import DatabaseCorruptError, MigratorError
 from schemas.declaration import Schema
 from schemas.registry import resolve
 
@@ -49,6 +49,8 @@ class StatusReport:
     imported_partitions: int
     last_validation: ValidationRecord | None
     notes: tuple[str, ...] = field(default=())
+    #: What is wrong, not merely unknown (a corrupt database): the command then exits 1.
+    problems: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +80,7 @@ class StatusReport:
             if self.last_validation is None
             else self.last_validation.to_dict(),
             "notes": list(self.notes),
+            "problems": list(self.problems),
         }
 
 
@@ -98,9 +101,11 @@ def status(json_dir: Path | str, db: str | Path, schema: str | Schema = "session
     if record.phase is Phase.SQLITE_ONLY:
         notes.append("the JSON store is archived in sqlite-only: its count is not kept")
     last_import, imported = None, 0
+    problems: list[str] = []
     try:
         sql = SqlStore(db, schema, create=False)
         try:
+            problems += _damage(sql)
             documents["sql"] = sql.count()
             marks = sql.import_marks()
         finally:
@@ -108,6 +113,9 @@ def status(json_dir: Path | str, db: str | Path, schema: str | Schema = "session
         imported = len(marks)
         times = [m.imported_at for m in marks.values() if m.imported_at]
         last_import = max(times) if times else None
+    except DatabaseCorruptError as exc:
+        errors["sql"] = str(exc)
+        problems.append(str(exc))
     except MigratorError as exc:
         errors["sql"] = str(exc)
     paths = Counter(p for entry in summary.recent_mismatches for p in entry.get("paths", []))
@@ -130,4 +138,19 @@ def status(json_dir: Path | str, db: str | Path, schema: str | Schema = "session
         imported_partitions=imported,
         last_validation=record.last_validation,
         notes=tuple(notes),
+        problems=tuple(dict.fromkeys(problems)),
     )
+
+
+def _damage(sql: SqlStore) -> list[str]:
+    """A SQLite file's `PRAGMA quick_check` findings, as one problem (none on a server, where
+    `doctor` says what to run)."""
+    from adapters import sqlite_files
+
+    file = sql.dialect.database_file(sql.url)
+    if file is None or not file.exists():
+        return []
+    found = sqlite_files.quick_check(file)
+    if not found:
+        return []
+    return [str(DatabaseCorruptError(sql.location, "; ".join(found[:3])))]

@@ -155,6 +155,9 @@ class ValidationReport:
     #: With `sampled`: the seed that reproduces the sample, and how many ids it was drawn from.
     seed: int | None = None
     population: int | None = None
+    #: With `min_age`: ids whose version key is later than now (a skewed clock). They are
+    #: compared, never left out as in flight.
+    future_versions: tuple[str, ...] = ()
 
     @property
     def compared(self) -> int:
@@ -175,6 +178,7 @@ class ValidationReport:
             "invalid_in_json": [r.to_dict() for r in self.invalid_in_json],
             "ignore_paths": list(self.ignore_paths),
             "details_truncated": self.details_truncated,
+            "future_versions": list(self.future_versions),
         }
         if self.sampled:
             result["seed"] = self.seed
@@ -351,6 +355,8 @@ class _Run:
         self.cutoff: datetime | None = None
         #: During the recheck: the suspects reported again or left out (the rest settled).
         self.unsettled: set[str] | None = None
+        #: Ids whose version key is in the future (only looked for with `min_age`).
+        self.future: set[str] = set()
 
     # ------------------------------------------------------------------ reading
 
@@ -491,7 +497,11 @@ class _Run:
         self.unsettled = None
 
     def in_flight(self, doc: Any) -> bool:
-        return live.in_flight(doc, self.sql_store.schema.version_key, self.cutoff)
+        version_key = self.sql_store.schema.version_key
+        if self.cutoff is not None and live.in_future(doc, version_key):
+            self.future.add(str(doc.get(self.id_key)))
+            return False
+        return live.in_flight(doc, version_key, self.cutoff)
 
     def leave_out(self, doc_id: str, name: str) -> None:
         self.mark(doc_id)
@@ -563,4 +573,5 @@ class _Run:
             by_partition=self.by_partition,
             ignore_paths=tuple(ignore_paths),
             details_truncated=self.truncated,
+            future_versions=tuple(sorted(self.future)),
         )

@@ -236,15 +236,18 @@ def status_command(
 ) -> None:
     """Where the migration stands: phase, documents, repairs, failures, shadow reads.
 
-    Also fallback reads, and the last import and validation."""
+    Also fallback reads, and the last import and validation. Exit 1 when the database is
+    damaged (a corrupt file)."""
     from migrator.status import status
 
     report = status(json_dir, db, schema)
     if output_format is OutputFormat.json:
         _echo_json(report.to_dict())
-        return
-    for line in _status_lines(report):
-        typer.echo(line)
+    else:
+        for line in _status_lines(report):
+            typer.echo(line)
+    if report.problems:
+        raise typer.Exit(1)
 
 
 def _status_lines(report: StatusReport) -> list[str]:
@@ -279,4 +282,5 @@ def _status_lines(report: StatusReport) -> list[str]:
     for path, n in report.mismatch_paths:
         lines.append(f"  mismatching path {path}: {n}")
     lines += [f"note: {note}" for note in report.notes]
+    lines += [f"problem: {problem}" for problem in report.problems]
     return lines

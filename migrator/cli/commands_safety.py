@@ -274,12 +274,13 @@ def export(
 ) -> None:
     """Write a legacy JSON store from the database, formatted as the application writes it.
 
-    --json-dir only says whose history records the run."""
+    --json-dir says whose history records the run; it (or any directory holding a store's
+    .migrator/) is refused as --out, even with --force."""
     from migrator.export import export_store
     from migrator.history import record_run
 
     with record_run(json_dir, "export") as run:
-        result = export_store(db, schema, out, partitions=partition, force=force)
+        result = export_store(db, schema, out, partitions=partition, force=force, json_dir=json_dir)
         run.counts = {"partitions": result.partitions, "documents": result.documents}
     typer.echo(
         f"exported {result.documents} document(s) in {result.partitions} partition file(s) "

@@ -303,13 +303,13 @@ def test_no_snapshot_skips_the_safety_backup(setup: Setup) -> None:
     assert len(list_backups(default_backup_dir(setup.json_dir))) == 1
 
 
-def test_restore_json_needs_a_backup_directory(setup: Setup) -> None:
-    """--json with a bare database file is refused before anything changes."""
+def test_restore_json_needs_a_backup_directory(setup: Setup, tmp_path: Path) -> None:
+    """--json with a bare database file (outside any backup) is refused before anything
+    changes."""
     backup = _backup(setup)
+    bare = shutil.copy(backup / "database.sqlite3", tmp_path / "bare.sqlite3")
     with pytest.raises(BackupError, match="--json needs a backup directory"):
-        restore_backup(
-            backup / "database.sqlite3", setup.json_dir, setup.db, setup.schema, restore_json=True
-        )
+        restore_backup(bare, setup.json_dir, setup.db, setup.schema, restore_json=True)
 
 
 def test_restored_database_opens_in_wal_mode_again(setup: Setup) -> None:
