@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= 10k
 
-.PHONY: demo demo-pg test lint types docs unit soak bench clean
+.PHONY: demo demo-pg test lint types docs unit plain soak bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,15 @@ docs: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint types docs unit
+# The install README and the CI examples show, in a clean venv with no extras (pip's cache
+# keeps it quick), then README's quick start verbatim, `pip install .` line included.
+PLAIN := .venv-plain
+plain:
+	rm -rf $(PLAIN)
+	$(PYTHON) -m venv $(PLAIN)
+	$(PLAIN)/bin/python tests/shell_blocks.py README.md 'Quick start'
+
+test: lint types docs unit plain
 
 soak: $(STAMP)
 	$(BIN)/pytest tests/reliability --soak
@@ -43,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --scale $(SCALE)
 
 clean:
-	rm -rf $(VENV) demo site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PLAIN) demo site .pytest_cache .mypy_cache .ruff_cache
