@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.dialects import redacted
 from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, now
 from adapters.sql_store import SqlStore
+from migrator import hints
 from migrator.doctor import DoctorReport, diagnose
 from migrator.errors import MigratorError, UsageError
 from migrator.phases import Guard, catch_up_commands, check_move, read_phase, record_validation
@@ -102,7 +102,7 @@ def check(
     record = read_phase(root)
     target = next_phase(record.phase)
     doctor = diagnose(root, db, schema)
-    items = [_doctor_item(doctor, root, db)]
+    items = [_doctor_item(doctor, root, db, schema)]
     if target is None:
         last = CheckItem("next phase", True, f"{record.phase} is the last phase: nothing to enter")
         return CheckResult(schema.name, record.phase, None, (*items, last), doctor)
@@ -125,15 +125,16 @@ def next_phase(phase: Phase) -> Phase | None:
     return phases[phase.rank + 1] if phase.rank + 1 < len(phases) else None
 
 
-def _doctor_item(report: DoctorReport, root: Path, db: str | Path) -> CheckItem:
+def _doctor_item(report: DoctorReport, root: Path, db: str | Path, schema: Schema) -> CheckItem:
     if report.healthy:
         return CheckItem("doctor", True, f"{len(report.checks)} checks, no problem")
     details = "; ".join(f"{c.name}: {c.detail}" for c in report.problems)
+    stores = hints.Stores(root, db, schema)
     fixes = {
-        "pending repairs": f"migrator repair --json-dir {root} --db {redacted(db)}",
-        "database": f"migrator import --json-dir {root} --db {redacted(db)}",
+        "pending repairs": stores.command("repair"),
+        "database": stores.command("import"),
     }
-    details_cmd = f"migrator doctor --json-dir {root} --db {redacted(db)}"
+    details_cmd = stores.command("doctor")
     fix = "; ".join(dict.fromkeys(fixes.get(c.name, details_cmd) for c in report.problems))
     return CheckItem("doctor", False, details, fix)
 
@@ -142,7 +143,8 @@ def _validation(
     root: Path, db: str | Path, schema: Schema, phase: Phase, options: dict[str, Any]
 ) -> tuple[ValidationReport | None, CheckItem]:
     """Validate the whole store and record the outcome for the guards."""
-    importing = f"migrator import --json-dir {root} --db {redacted(db)}"
+    stores = hints.Stores(root, db, schema)
+    importing = stores.command("import")
     try:
         sql = SqlStore(db, schema, create=False)
     except UsageError:
@@ -171,13 +173,13 @@ def _validation(
             detail += f", {len(report.future_versions)} versioned in the future (clock skew?)"
         return report, CheckItem("validation", True, detail)
     found = ", ".join(f"{key} {counts[key]}" for key in FINDINGS if counts[key])
-    listing = f"migrator validate --json-dir {root} --db {redacted(db)}"
+    listing = stores.command("validate")
     if phase is Phase.JSON_ONLY:  # nothing writes SQL yet: the import is behind
-        fix = f"{importing} --prune, then {listing}"
+        fix = f"{stores.command('import', '--prune')}, then {listing}"
     elif phase is Phase.DUAL_WRITE:  # the journal, and what was written before dual-write
-        fix = f"{catch_up_commands(root, db)}, then {listing}"
+        fix = f"{catch_up_commands(root, db, schema)}, then {listing}"
     else:
-        fix = f"migrator repair --json-dir {root} --db {redacted(db)}, then {listing}"
+        fix = f"{stores.command('repair')}, then {listing}"
     return report, CheckItem("validation", False, f"differences: {found}", fix)
 
 

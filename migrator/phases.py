@@ -27,7 +27,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.dialects import redacted
 from adapters.dual_write import LockedJsonStore, wait_for_writers
 from adapters.journal import Journal
 from adapters.phase_state import (
@@ -40,6 +39,7 @@ from adapters.phase_state import (
     timestamp,
 )
 from adapters.sql_store import SqlStore
+from migrator import hints
 from migrator.archive import ArchiveResult, archive_json_store
 from migrator.errors import MigratorError, PhaseError, UsageError
 from migrator.repair import RepairReport, repair, settled_pending
@@ -174,9 +174,9 @@ def set_phase(
             return _stay(root, schema, current)
         if target.rank > current.rank + 1:
             step = list(Phase)[current.rank + 1]
+            first = hints.command(f"phase set {step}", json_dir=root, db=db, schema=schema)
             raise PhaseError(
-                f"cannot move from {current} to {target}: one step at a time; "
-                f"run `migrator phase set {step}` first"
+                f"cannot move from {current} to {target}: one step at a time; run `{first}` first"
             )
         if target.rank > current.rank:
             return _forward(root, db, schema, state, record, target, force)
@@ -208,11 +208,18 @@ def _forward(
     wait_for_writers(root)
     archive = _archive(root, schema) if target is Phase.SQLITE_ONLY else None
     notes: tuple[str, ...] = ()
+    stores = hints.Stores(root, db, schema)
     if target is Phase.DUAL_WRITE:
         notes = (
-            f"next: migrator import --json-dir {root} --db {redacted(db)} copies into SQL what "
+            f"next: {stores.command('import')} copies into SQL what "
             "it lacks (everything, or what changed since an earlier import), beside the "
             "application's writes",
+        )
+    elif target is Phase.SQLITE_PRIMARY:
+        notes = (
+            f"next: {stores.command('check')} until it says READY, then "
+            f"{stores.command('phase set sqlite-only')} (validates afresh, then "
+            "archives the JSON files)",
         )
     return PhaseChange(
         record.phase,
@@ -235,14 +242,15 @@ def _guards(
         return _database_guards(db, schema), None
     pending = _pending_guard(root, schema, db)
     if target is Phase.SQLITE_PRIMARY:
-        return (*_validation_guards(root, db, record), pending), None
+        return (*_validation_guards(root, db, schema, record), pending), None
     fresh = _fresh_validation(root, db, schema, record)
     guard = Guard(
         "fresh validation clean",
         fresh.ok,
         "" if fresh.ok else f"a fresh validation found differences ({_findings(fresh)})",
         # SQL is primary here, so an import (JSON -> SQL) is refused: repair, or go back.
-        _validate_cmd(root, db) + " to see them, then `migrator repair`; or move back to "
+        f"{_validate_cmd(root, db, schema)} to see them, then "
+        f"{hints.command('repair', json_dir=root, db=db, schema=schema)}; or move back to "
         "dual-write and catch up with `migrator import`",
     )
     return (pending, guard), fresh
@@ -262,8 +270,10 @@ def _database_guards(db: str | Path, schema: Schema) -> tuple[Guard, ...]:
     return (Guard("database ready", True),)
 
 
-def _validation_guards(root: Path, db: str | Path, record: PhaseRecord) -> tuple[Guard, ...]:
-    run = f"migrator validate --json-dir {root}"
+def _validation_guards(
+    root: Path, db: str | Path, schema: Schema, record: PhaseRecord
+) -> tuple[Guard, ...]:
+    run = _validate_cmd(root, db, schema)
     last = record.last_validation
     if last is None:
         return (Guard("validation recorded", False, "no validation was recorded", run),)
@@ -272,7 +282,7 @@ def _validation_guards(root: Path, db: str | Path, record: PhaseRecord) -> tuple
             "validation clean",
             last.ok and not last.sampled,
             "" if last.ok else f"the last validation found differences ({_findings(last)})",
-            f"{catch_up_commands(root, db)}, then {run}",
+            f"{catch_up_commands(root, db, schema)}, then {run}",
         )
     ]
     if last.sampled:
@@ -293,18 +303,18 @@ def _validation_guards(root: Path, db: str | Path, record: PhaseRecord) -> tuple
                 "validated after the last write failure",
                 newer,
                 "" if newer else detail,
-                f"migrator repair --json-dir {root}, then {run}",
+                f"{hints.command('repair', json_dir=root, db=db, schema=schema)}, then {run}",
             )
         )
     return tuple(guards)
 
 
-def catch_up_commands(root: Path, db: str | Path) -> str:
+def catch_up_commands(root: Path, db: str | Path, schema: Schema | str | None = None) -> str:
     """What brings SQL level with JSON in `dual-write`: the journal's writes, then the files
     changed since their import (what the application wrote before `dual-write`)."""
     return (
-        f"migrator repair --json-dir {root} --db {redacted(db)}, "
-        f"migrator import --json-dir {root} --db {redacted(db)} --prune"
+        f"{hints.command('repair', json_dir=root, db=db, schema=schema)}, "
+        f"{hints.command('import', '--prune', json_dir=root, db=db, schema=schema)}"
     )
 
 
@@ -316,7 +326,7 @@ def _pending_guard(root: Path, schema: Schema, db: str | Path) -> Guard:
         "no pending repairs",
         n == 0,
         "" if n == 0 else detail,
-        f"migrator repair --json-dir {root} --db {redacted(db)}",
+        hints.command("repair", json_dir=root, db=db, schema=schema),
     )
 
 
@@ -338,8 +348,8 @@ def _findings(validation: ValidationRecord) -> str:
     return ", ".join(f"{k} {validation.counts[k]}" for k in keys if validation.counts.get(k))
 
 
-def _validate_cmd(root: Path, db: str | Path) -> str:
-    return f"migrator validate --json-dir {root} --db {redacted(db)}"
+def _validate_cmd(root: Path, db: str | Path, schema: Schema | str | None = None) -> str:
+    return hints.command("validate", json_dir=root, db=db, schema=schema)
 
 
 def _archive(root: Path, schema: Schema) -> ArchiveResult | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 from migrator.errors import SchemaNotFoundError
 from schemas.declaration import Schema
@@ -34,3 +35,20 @@ def resolve(reference: str | Schema) -> Schema:
         found = "nothing" if value is None else type(value).__name__
         raise SchemaNotFoundError(reference, f"{target} is {found}, not a Schema")
     return value
+
+
+def reference_of(schema: Schema) -> str | None:
+    """The reference `resolve` finds `schema` by (`sessions`, `package.module:ATTRIBUTE`), so
+    a printed command can name it; None for a schema no module attribute holds."""
+    for name, target in _BUILTIN.items():
+        module_name, _, attribute = target.partition(":")
+        module = sys.modules.get(module_name)
+        if module is not None and getattr(module, attribute, None) is schema:
+            return name
+    module = sys.modules.get(schema.root.__module__)
+    if module is None:
+        return None
+    for attribute, value in vars(module).items():
+        if value is schema:
+            return f"{module.__name__}:{attribute}"
+    return None
