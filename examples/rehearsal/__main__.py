@@ -1,0 +1,5 @@
+import sys
+
+from examples.rehearsal.run import main
+
+sys.exit(main())
