@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.dialects import Check, CheckStatus, database_url, dialect_for, redacted
+from adapters.dual_write import LockedJsonStore
 from adapters.journal import Journal
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from migrator.errors import JsonFileError, MigratorError
 from migrator.history import current_phase
+from migrator.repair import settled_pending
 from schemas.declaration import Schema
 from schemas.registry import resolve
 
@@ -55,7 +57,7 @@ def diagnose(json_dir: Path, db: str | Path, schema: Schema | str) -> DoctorRepo
     checks = [Check("phase", "problem" if phase == "unknown" else "info", phase)]
     checks += _database_checks(db, schema, phase)
     checks += _json_checks(JsonStore(json_dir, schema), phase)
-    checks += _attempt("pending repairs", lambda: [_pending_repairs(json_dir)])
+    checks += _attempt("pending repairs", lambda: [_pending_repairs(json_dir, schema)])
     return DoctorReport(phase, tuple(checks))
 
 
@@ -199,15 +201,17 @@ def _json_checks(store: JsonStore, phase: str) -> list[Check]:
     return [Check("json files", "ok", f"{len(partitions)} partition file(s) parse")]
 
 
-def _pending_repairs(json_dir: Path) -> Check:
-    state = Journal(json_dir).read()
-    if not state.pending:
+def _pending_repairs(json_dir: Path, schema: Schema) -> Check:
+    """Writes still pending once those in flight have finished (a live application always has
+    some intents open: they are not repairs)."""
+    pending = settled_pending(LockedJsonStore(json_dir, schema), Journal(json_dir))
+    if not pending:
         return Check("pending repairs", "ok", "none")
     return Check(
         "pending repairs",
         "problem",
-        f"{len(state.pending)} write(s) may be on one store only; run `migrator repair`",
-        len(state.pending),
+        f"{len(pending)} write(s) may be on one store only; run `migrator repair`",
+        len(pending),
     )
 
 

@@ -134,11 +134,17 @@ def repair(
 
 def settled_pending(json_store: LockedJsonStore, journal: Journal) -> tuple[PendingWrite, ...]:
     """The pending writes once those in flight have finished: each pending partition's lock
-    is passed once (a live writer holds it across both stores), then the journal re-read."""
-    for partition in sorted({p.partition for p in journal.read().pending}):
+    is passed once (a live writer holds it across both stores), then the journal re-read.
+
+    Only an entry pending before the pass and still pending after counts: on a busy system
+    the next writer journals its intent as soon as a lock is passed, and that write is in
+    flight, not one a repair must replay (counting it kept the guards from ever passing)."""
+    before = journal.read().pending
+    for partition in sorted({p.partition for p in before}):
         with json_store.lock(partition):
             pass
-    return journal.read().pending
+    settled = {p.entry for p in before}
+    return tuple(p for p in journal.read().pending if p.entry in settled)
 
 
 class _Run:

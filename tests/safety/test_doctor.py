@@ -131,3 +131,25 @@ def test_doctor_weighs_a_missing_store_by_the_phase(setup: Setup) -> None:
     for phase in (Phase.SQLITE_PRIMARY, Phase.SQLITE_ONLY):
         PhaseState(setup.json_dir).update(lambda record, p=phase: record.moved(p))
     assert "json files" not in _problems(setup)
+
+
+def test_a_write_in_flight_is_not_a_pending_repair(setup: Setup) -> None:
+    """A dual write holding its partition lock, intent journaled, is in flight: doctor (and so
+    `check`) waits for the lock and then sees it done, instead of reporting a repair."""
+    import threading
+
+    from adapters.dual_write import LockedJsonStore
+
+    partition = LockedJsonStore(setup.json_dir, setup.schema).partitions()[0]
+    journal = Journal(setup.json_dir)
+    lock = LockedJsonStore(setup.json_dir, setup.schema).lock(partition)
+    found: dict[str, str] = {}
+    with lock:
+        entry = journal.begin("put", "in-flight", partition, Side.JSON, "r1")
+        doctor = threading.Thread(target=lambda: found.update(_problems(setup)))
+        doctor.start()
+        doctor.join(0.5)  # it waits for the writer's lock
+        journal.finish([entry])
+    doctor.join(30)
+    assert not doctor.is_alive()
+    assert "pending repairs" not in found, found
