@@ -7,8 +7,9 @@ Forward guards (what `--force` overrides, recording a warning in the phase state
 - `sqlite-primary`: a recorded validation that is clean, covers the whole store, and began
   after the move into `dual-write` and after the last recorded write failure; no pending
   repairs.
-- `sqlite-only`: no pending repairs and a fresh, clean validation (run here); then the JSON
-  store is archived (`migrator.archive`) and its originals removed.
+- `sqlite-only`: no pending repairs and a fresh, clean validation (run here, each difference
+  re-read under its partition lock before it counts); then the JSON store is archived
+  (`migrator.archive`) and its originals removed.
 
 A move is made under the phase lock, and each new phase is followed by `wait_for_writers`:
 every write begun under the old phase has finished before anything that depends on the new
@@ -337,7 +338,12 @@ def _fresh_validation(
     sql = SqlStore(db, schema, create=False)
     try:
         started = now()
-        report = validate(json_store, sql, ignore_paths=record.ignore_paths)
+        # The application keeps writing: a difference is re-read once under its partition's
+        # write lock (held across both stores by a dual write), so only one that outlasts the
+        # write in flight refuses the move. Every document is still compared (no min-age).
+        report = validate(
+            json_store, sql, ignore_paths=record.ignore_paths, recheck=True, recheck_delay=0
+        )
     finally:
         sql.close()
     return record_validation(root, report, started=started)
