@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= 10k
+DURATION ?= 180
 
-.PHONY: demo demo-pg test lint types docs unit plain soak bench clean
+.PHONY: demo demo-pg test lint types docs unit plain soak bench rehearse clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,examples]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -50,5 +51,10 @@ soak: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --scale $(SCALE)
 
+# The live migration rehearsal (docs/rehearsal.md): report and chart in ./rehearsal.
+# DURATION=600 for a longer one; REHEARSE_ARGS="--db postgresql://..." for PostgreSQL.
+rehearse: $(STAMP)
+	$(BIN)/python -m examples.rehearsal --duration $(DURATION) --out rehearsal $(REHEARSE_ARGS)
+
 clean:
-	rm -rf $(VENV) $(PLAIN) demo site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PLAIN) demo site rehearsal .pytest_cache .mypy_cache .ruff_cache

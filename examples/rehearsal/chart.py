@@ -1,13 +1,16 @@
-"""The picture: every request's latency over time, by operation, with the phase moves, the
-operator's steps and the killed worker marked (matplotlib, Agg: no display needed)."""
+"""The picture: every request's latency over time, by operation, on the phase windows, with the
+p50/p95 of each 2-second bin, the operator's commands (bars at the bottom) and the killed
+worker marked (matplotlib, Agg backend: no display needed)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from examples.rehearsal.load import Request
+from examples.rehearsal.report import percentile
 
 COLORS = {
     "get": "tab:blue",
@@ -16,6 +19,13 @@ COLORS = {
     "create": "tab:purple",
     "delete": "tab:brown",
 }
+PHASE_COLORS = {
+    "json-only": "#fff4d6",
+    "dual-write": "#dcecff",
+    "sqlite-primary": "#dff5df",
+    "sqlite-only": "#efe3fa",
+}
+BIN_SECONDS = 2.0
 
 
 def draw(requests: Sequence[Request], summary: dict[str, Any], path: Path) -> Path:
@@ -25,59 +35,103 @@ def draw(requests: Sequence[Request], summary: dict[str, Any], path: Path) -> Pa
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(11, 5), dpi=90)
-    for op in sorted({r.op for r in requests}):
-        done = [r for r in requests if r.op == op and r.status]
+    ax.set_yscale("log")
+    answered = [r for r in requests if r.status]
+    for op in sorted({r.op for r in answered}):
+        done = [r for r in answered if r.op == op]
         ax.scatter(
             [r.start for r in done],
             [max(r.latency_ms, 0.1) for r in done],
-            s=3,
-            alpha=0.45,
+            s=4,
+            alpha=0.5,
             color=COLORS.get(op),
             label=op,
             linewidths=0,
         )
+    _percentile_lines(ax, answered)
     failed = [r for r in requests if r.problem]
     if failed:
         ax.scatter(
             [r.start for r in failed],
             [max(r.latency_ms, 0.1) for r in failed],
-            s=30,
+            s=40,
             marker="x",
             color="red",
             label="failed",
         )
-    ax.set_yscale("log")
-    top = ax.get_ylim()[1]
-    for event in summary["events"]:
-        if event["kind"] == "step" and event["started"] is not None:
-            ax.axvspan(event["started"], event["at"], color="grey", alpha=0.12, lw=0)
-        if event["kind"] == "move":
-            ax.axvline(event["at"], color="black", lw=1)
-            ax.text(
-                event["at"], top, f" {event['label']}", rotation=90, va="top", ha="left", fontsize=8
-            )
-        if event["kind"] == "kill":
-            ax.axvline(event["at"], color="red", lw=1, ls="--")
-            ax.text(
-                event["at"],
-                top,
-                " SIGKILL",
-                rotation=90,
-                va="top",
-                ha="right",
-                fontsize=8,
-                color="red",
-            )
-    ax.set_xlabel("seconds since the start (grey: an operator command running)")
-    ax.set_ylabel("latency, ms (log)")
+    _phases(ax, summary)
+    _operator(ax, summary)
+    s = summary["settings"]
     ax.set_title(
-        f"{summary['settings']['clients']} clients, {summary['settings']['workers']} workers, "
-        f"{summary['settings']['database']}: {summary['requests']} requests, "
-        f"lost {summary['lost']}, stale {summary['stale']}"
+        f"{s['clients']} clients, {s['workers']} workers, {s['database']}: "
+        f"{summary['requests']} requests, lost {summary['lost']}, stale {summary['stale']}, "
+        f"unexpected errors {summary['unexpected_errors']}",
+        fontsize=10,
     )
-    ax.legend(loc="lower right", fontsize=8, markerscale=3)
+    ax.set_xlabel("seconds since the start (bars at the bottom: an operator command running)")
+    ax.set_ylabel("latency, ms (log scale)")
+    fig.legend(loc="lower center", fontsize=8, markerscale=2.5, ncols=8, frameon=False)
     ax.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _percentile_lines(ax: Any, answered: Sequence[Request]) -> None:
+    bins: dict[int, list[float]] = defaultdict(list)
+    for r in answered:
+        bins[int(r.start // BIN_SECONDS)].append(r.latency_ms)
+    keys = sorted(bins)
+    xs = [(k + 0.5) * BIN_SECONDS for k in keys]
+    for q, style in ((50, "-"), (95, "--")):
+        ys = [max(percentile(bins[k], q), 0.1) for k in keys]
+        ax.plot(xs, ys, style, color="black", lw=1.1, label=f"p{q} ({BIN_SECONDS:g} s bins)")
+
+
+def _phases(ax: Any, summary: dict[str, Any]) -> None:
+    """Each phase window as a coloured band named at its top."""
+    end = summary["load_seconds"]
+    windows = summary["windows"]
+    for i, window in enumerate(windows):
+        start = window["start_s"]
+        stop = windows[i + 1]["start_s"] if i + 1 < len(windows) else end
+        ax.axvspan(start, stop, color=PHASE_COLORS.get(window["phase"], "white"), zorder=0)
+        ax.text(
+            (start + stop) / 2,
+            0.985,
+            window["phase"],
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=8,
+            fontweight="bold",
+        )
+    ax.set_xlim(0, end)
+
+
+def _operator(ax: Any, summary: dict[str, Any]) -> None:
+    """Operator commands as bars along the bottom; the kill as a red line."""
+    transform = ax.get_xaxis_transform()
+    for event in summary["events"]:
+        if event["kind"] == "step" and event["started"] is not None:
+            color = "dimgrey" if event["ok"] else "red"
+            ax.plot(
+                [event["started"], event["at"]],
+                [0.02, 0.02],
+                transform=transform,
+                color=color,
+                lw=5,
+                solid_capstyle="butt",
+            )
+        if event["kind"] == "kill":
+            ax.axvline(event["at"], color="red", lw=1.2, ls=":")
+            ax.text(
+                event["at"],
+                0.05,
+                " SIGKILL a worker",
+                transform=transform,
+                color="red",
+                fontsize=8,
+                ha="left",
+            )

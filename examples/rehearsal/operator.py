@@ -9,7 +9,6 @@ sense (the report says which step and why).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from examples.rehearsal.server import Service
+from examples.rehearsal.server import Service, child_env
 from examples.rehearsal.timeline import Event, Timeline
 
 #: `validate --min-age`: documents written in the last seconds are writes in flight.
@@ -128,7 +127,7 @@ class Operator:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                env=dict(os.environ, COLUMNS="100"),
+                env=child_env(COLUMNS="100"),
                 check=False,
             )
             log.write(done.stdout)

@@ -83,7 +83,7 @@ def summarize(
     by_window: dict[int, list[Request]] = defaultdict(list)
     for req in requests:
         by_window[req.window].append(req)
-    ends = [start for _, start in timeline.windows[1:]] + [timeline.now()]
+    ends = [start for _, start in timeline.windows[1:]] + [timeline.end]
     windows = []
     for index, (phase, start) in enumerate(timeline.windows):
         reqs = by_window.get(index, [])
@@ -115,6 +115,7 @@ def summarize(
         "settings": settings,
         "requests": total.count,
         "seconds": round(timeline.now(), 2),
+        "load_seconds": round(timeline.end, 2),
         "unexpected_errors": len(problems),
         "expected_errors": total.expected_errors,
         "error_examples": [
@@ -145,7 +146,7 @@ def window_line(window: dict[str, Any]) -> str:
 
 def closing_lines(summary: dict[str, Any]) -> list[str]:
     lines = [
-        f"requests {summary['requests']} in {summary['seconds']} s; unexpected errors "
+        f"requests {summary['requests']} in {summary['load_seconds']} s; unexpected errors "
         f"{summary['unexpected_errors']}, expected (killed worker) {summary['expected_errors']}",
     ]
     for store in summary["stores"]:

@@ -22,13 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.json_store import JsonStore
+from adapters.sql_store import SqlStore
 from examples.rehearsal.chart import draw
 from examples.rehearsal.ledger import Document, Ledger, Verdict
 from examples.rehearsal.load import LoadResult, LoadSettings, run_load
 from examples.rehearsal.operator import Operator
 from examples.rehearsal.report import closing_lines, summarize, window_line
-from examples.rehearsal.server import Service
+from examples.rehearsal.server import Service, child_env
 from examples.rehearsal.timeline import Timeline
+from migrator.generate import generate_store
+from schemas.registry import resolve
 
 
 @dataclass(frozen=True)
@@ -52,15 +56,8 @@ def rehearse(settings: Settings, *, echo: bool = True) -> dict[str, Any]:
     out = settings.out
     out.mkdir(parents=True, exist_ok=True)
     json_dir, db = _fresh_stores(out, settings)
-    _run_migrator(
-        out,
-        "generate",
-        "--sessions",
-        str(settings.sessions),
-        "--out",
-        str(json_dir),
-        "--seed",
-        str(settings.seed),
+    generate_store(
+        json_dir, sessions=settings.sessions, schema=resolve("sessions"), seed=settings.seed
     )
     ledger = Ledger()
     partitions = _track_originals(json_dir, ledger)
@@ -75,6 +72,7 @@ def rehearse(settings: Settings, *, echo: bool = True) -> dict[str, Any]:
         steps.run(steps.script())
         stop.set()
         load.join()
+        timeline.stop()
     finally:
         service.stop()
     result: LoadResult = failure["result"]
@@ -127,9 +125,6 @@ def _fresh_stores(out: Path, settings: Settings) -> tuple[Path, str]:
 
 def _track_originals(json_dir: Path, ledger: Ledger) -> list[str]:
     """Every document of the generated store enters the ledger; the partitions."""
-    from adapters.json_store import JsonStore
-    from schemas.registry import resolve
-
     store = JsonStore(json_dir, resolve("sessions"))
     for partition, doc in store.iter_documents():
         ledger.track(doc["id"], partition, doc)
@@ -229,10 +224,6 @@ def _verdicts(
     ledger: Ledger, json_dir: Path, db: str, phase: str, behind: set[str]
 ) -> list[Verdict]:
     """Each store the final phase keeps up to date, read directly, against the ledger."""
-    from adapters.json_store import JsonStore
-    from adapters.sql_store import SqlStore
-    from schemas.registry import resolve
-
     schema = resolve("sessions")
     verdicts = []
     if phase != "sqlite-only":
@@ -259,6 +250,7 @@ def _run_migrator(out: Path, *args: str, check: bool = True) -> int:
             [sys.executable, "-m", "migrator", *args],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=child_env(),
             check=False,
         )
     if check and done.returncode != 0:

@@ -18,7 +18,16 @@ from pathlib import Path
 import httpx
 
 APP = "examples.app.service:app"
+#: The checkout holding `examples/`: child processes import the app and the toolkit from it.
+REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"  # loopback only: the rehearsal never listens on another address
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment, with the checkout first on PYTHONPATH (whatever the working
+    directory, the children import this code) and `extra` added."""
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return dict(os.environ, PYTHONPATH=path, **extra)
 
 
 def free_port() -> int:
@@ -34,7 +43,7 @@ class Service:
     def __init__(self, json_dir: Path, db: str, *, workers: int, log: Path) -> None:
         self.port = free_port()
         self.workers = workers
-        env = dict(os.environ, SESSIONS_JSON_DIR=str(json_dir), SESSIONS_DB=db)
+        env = child_env(SESSIONS_JSON_DIR=str(json_dir), SESSIONS_DB=db)
         command = [
             sys.executable,
             "-m",

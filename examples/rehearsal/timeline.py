@@ -39,6 +39,8 @@ class Timeline:
     #: Phase windows in order: (label, seconds at which it began).
     windows: list[tuple[str, float]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    #: When the load was stopped (the last window ends there).
+    stopped: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> float:
@@ -58,6 +60,13 @@ class Timeline:
     def record(self, event: Event) -> None:
         with self._lock:
             self.events.append(event)
+
+    def stop(self) -> None:
+        self.stopped = self.now()
+
+    @property
+    def end(self) -> float:
+        return self.now() if self.stopped is None else self.stopped
 
     def kills(self) -> list[float]:
         return [e.at for e in self.events if e.kind == "kill"]
