@@ -81,6 +81,12 @@ class Dialect:
     name = "sqlite"
     #: Checks `doctor` can run here.
     supports_integrity_check = True
+    #: Queries (`adapters.sql_query`): the collation that orders text by code point (None: the
+    #: default does), whether NULL sorts first ascending by default, and the function giving a
+    #: substring's position.
+    code_point_collation: str | None = None
+    nulls_sort_first = True
+    text_position_function = "instr"
 
     def engine(self, url: str) -> Engine:
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -261,6 +267,9 @@ class PostgresDialect(Dialect):
 
     name = "postgresql"
     supports_integrity_check = False
+    code_point_collation = "C"
+    nulls_sort_first = False
+    text_position_function = "strpos"
 
     def engine(self, url: str) -> Engine:
         # A server that does not answer is an error after a while, not a hang.

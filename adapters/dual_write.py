@@ -44,6 +44,7 @@ from adapters.json_store import (
     check_partition_name,
 )
 from adapters.phase_state import Phase, PhaseState
+from adapters.query import Findable, Page, Query, describe
 from adapters.shadow import ShadowOutcome, compare_document, compare_partition, error_outcome
 from adapters.sql_store import SqlStore
 from migrator.errors import (
@@ -87,7 +88,7 @@ def wait_for_writers(json_dir: Path | str) -> int:
     return passed
 
 
-class DualWriteStore:
+class DualWriteStore(Findable):
     """Documents in a JSON store and a SQL store, routed by the phase both share."""
 
     def __init__(
@@ -283,6 +284,39 @@ class DualWriteStore:
     def partitions(self) -> builtins.list[str]:
         return self._read(self.phase, "partitions", "", lambda store: store.partitions())
 
+    def run_query(self, query: Query) -> Page:
+        """`find`, answered by the store the phase reads; shadow reads compare the answers."""
+        phase = self.phase
+        if phase is Phase.DUAL_WRITE:
+            result = self.json.run_query(query)
+            if self._sampled():
+                self._shadow(
+                    "find",
+                    describe(query),
+                    result.items,
+                    lambda: self.sql.run_query(query).items,
+                    reread=lambda: self.json.run_query(query).items,
+                )
+            return result
+        return self._read(phase, "find", describe(query), lambda store: store.run_query(query))
+
+    def summaries(self, partition: str) -> builtins.list[Document]:
+        """The partition's documents without their child lists, in stored order."""
+        check_partition_name(partition)
+        phase = self.phase
+        if phase is Phase.DUAL_WRITE:
+            result = self.json.summaries(partition)
+            if self._sampled():
+                self._shadow(
+                    "summaries",
+                    partition,
+                    result,
+                    lambda: self.sql.summaries(partition),
+                    reread=lambda: self.json.summaries(partition),
+                )
+            return result
+        return self._read(phase, "summaries", partition, lambda s: s.summaries(partition))
+
     def iter_documents(self) -> Iterator[tuple[str, Document]]:
         for partition in self.partitions():
             for doc in self.list(partition):
@@ -325,13 +359,26 @@ class DualWriteStore:
             self._ignore = (paths, compile_ignore_paths(paths))
         return self._ignore[1]
 
-    def _shadow(self, what: str, key: str, control: Any, candidate: Callable[[], Any]) -> None:
+    def _shadow(
+        self,
+        what: str,
+        key: str,
+        control: Any,
+        candidate: Callable[[], Any],
+        *,
+        reread: Callable[[], Any] | None = None,
+    ) -> None:
         """Compare the SQL answer with the JSON one the caller gets; record, never raise."""
         try:
             outcome = self._experiment(what, key, control, candidate)
             if outcome.verdict == "mismatched":
                 # A write between the two reads looks like a mismatch: look once more.
-                again = self.json.get(key) if what == "get" else self.json.list(key)
+                if reread is not None:
+                    again = reread()
+                elif what == "get":
+                    again = self.json.get(key)
+                else:
+                    again = self.json.list(key)
                 outcome = self._experiment(what, key, again, candidate)
             self._publish(what, key, outcome)
         except Exception:

@@ -20,7 +20,9 @@ from typing import Any
 
 from filelock import FileLock
 
+from adapters import json_query
 from adapters.faults import checkpoint
+from adapters.query import Findable, Page, Query
 from migrator.errors import DocumentError, JsonFileError, StoreError, UnsafePartitionError
 from schemas.codec import validate
 from schemas.declaration import Schema
@@ -40,7 +42,7 @@ def check_partition_name(name: str) -> str:
     return name
 
 
-class JsonStore:
+class JsonStore(Findable):
     """Documents in `<root>/<partition>.json` files, as the legacy application keeps them."""
 
     def __init__(self, root: Path | str, schema: Schema) -> None:
@@ -128,6 +130,14 @@ class JsonStore:
         for partition in self.partitions():
             for doc in self.list(partition):
                 yield partition, doc
+
+    def run_query(self, query: Query) -> Page:
+        """`find`'s answer, by a scan of the files (`adapters.json_query`)."""
+        return json_query.run(self, query)
+
+    def summaries(self, partition: str) -> builtins.list[Document]:
+        """The partition's documents without their child lists, in stored order."""
+        return json_query.summaries(self, partition)
 
     def count(self) -> int:
         return sum(len(self.list(partition)) for partition in self.partitions())

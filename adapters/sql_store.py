@@ -29,9 +29,11 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
+from adapters import sql_query
 from adapters.dialects import Check, Dialect, database_url, dialect_for
 from adapters.faults import checkpoint
 from adapters.json_store import check_partition_name
+from adapters.query import Findable, Page, Query
 from migrator.errors import (
     ConstraintError,
     DatabaseCorruptError,
@@ -104,7 +106,7 @@ class Orphans:
     sample: tuple[Any, ...]
 
 
-class SqlStore:
+class SqlStore(Findable):
     """A schema's documents in a SQL database named by a file path or a SQLAlchemy URL."""
 
     def __init__(self, db: str | Path, schema: Schema, *, create: bool = True) -> None:
@@ -142,6 +144,7 @@ class SqlStore:
                     # A table of a used database was dropped: its rows are gone, so no file's
                     # import mark holds any more; the next import reads every file again.
                     conn.execute(delete(import_state_table))
+                self._create_missing_indexes(conn)
                 for key, value in (
                     ("schema", self.schema.name),
                     ("version", str(self.schema.version)),
@@ -151,6 +154,15 @@ class SqlStore:
                     )
         self._ready = True
         return created
+
+    def _create_missing_indexes(self, conn: Connection) -> None:
+        """CREATE the declared indexes a database made before their declaration lacks."""
+        inspector = inspect(conn)
+        for table in self.schema.tables:
+            present = {index["name"] for index in inspector.get_indexes(table.name)}
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                if index.name not in present:
+                    index.create(conn)
 
     def is_initialized(self) -> bool:
         with self._errors(), self.engine.connect() as conn:
@@ -279,6 +291,24 @@ class SqlStore:
                             mapping.name, []
                         ).append(row)
         return [from_rows(schema, row, grouped.get(row[schema.id_column], {})) for row in roots]
+
+    def run_query(self, query: Query) -> Page:
+        """`find`'s answer, through the declared indexes (`adapters.sql_query`)."""
+        if query.partition is not None:
+            check_partition_name(query.partition)
+        self._ensure_ready()
+        with self._errors(), self.engine.connect() as raw:
+            conn = self.dialect.begin_read(raw)
+            with conn.begin():
+                return sql_query.run(conn, self.schema, self.dialect, query)
+
+    def summaries(self, partition: str) -> builtins.list[Document]:
+        """The partition's documents without their child lists, in stored order (no child
+        table is read)."""
+        check_partition_name(partition)
+        self._ensure_ready()
+        with self._errors(), self.engine.connect() as conn:
+            return sql_query.summaries(conn, self.schema, partition)
 
     def partitions(self) -> builtins.list[str]:
         self._ensure_ready()

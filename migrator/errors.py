@@ -5,6 +5,7 @@ line and exit with a documented code, and a Python caller can act on the fields:
 
     MigratorError                      exit 2 unless said otherwise
     ├── UsageError                     a flag, variable or config value that cannot be used
+    │   └── QueryError                 a query criterion, order or cursor that is wrong (field)
     ├── SchemaNotFoundError            `--schema` names nothing the registry can resolve
     ├── DocumentError                  a document the schema rejects (partition, index, id, field)
     ├── StoreError                     a store could not be read or written
@@ -42,6 +43,16 @@ class MigratorError(Exception):
 
 class UsageError(MigratorError):
     """A flag, environment variable or config value that cannot be used as given."""
+
+
+class QueryError(UsageError):
+    """A query the schema cannot answer: an unknown field, an operator a field's kind does not
+    have, a value of the wrong type, a cursor of another query. Names the field."""
+
+    def __init__(self, reason: str, field: str) -> None:
+        super().__init__(f"query field {field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 class SchemaNotFoundError(MigratorError):

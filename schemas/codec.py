@@ -4,7 +4,11 @@ A known key goes to its typed column only when the value survives the trip exact
 else travels in the row's `extra` column, a JSON object with up to three members:
 
 - `keys`: values that are not in typed columns (unknown keys, integers beyond 64 bits, text
-  holding NUL, which no PostgreSQL text column can hold, an integer where a float column is);
+  holding NUL, which no PostgreSQL text column can hold, -0.0, an integer a float column cannot
+  hold exactly); the typed column still shows a number equal to the value when it can (0.0 for
+  -0.0), and NULL (or, when required, a placeholder) otherwise;
+- `ints`: keys whose value is an integer that their float column holds exactly (7 as 7.0): SQL
+  readers see the number, and the document gets its integer back;
 - `absent`: known keys the document does not have (absent is not the same as null);
 - `order`: the document's key order, only when it is not the schema's usual order.
 
@@ -263,6 +267,7 @@ def _encode_object(
     row: dict[str, Any] = {POSITION_COLUMN: position}
     keys: dict[str, Any] = {}
     absent: list[str] = []
+    ints: list[str] = []
     for f in mapping.fields:
         if f.key not in obj:
             row[f.column] = _placeholder(f, None)
@@ -271,8 +276,12 @@ def _encode_object(
         value = obj[f.key]
         stored = _column_value(f, value)
         if stored is _DOES_NOT_FIT:
-            row[f.column] = _placeholder(f, value)
-            keys[f.key] = value
+            shown = _equal_float(f, value)
+            row[f.column] = _placeholder(f, value) if shown is None else shown
+            if shown is not None and type(value) is int:
+                ints.append(f.key)
+            else:
+                keys[f.key] = value
         else:
             row[f.column] = stored
     known = mapping.keys
@@ -283,6 +292,8 @@ def _encode_object(
     extra: dict[str, Any] = {}
     if keys:
         extra["keys"] = keys
+    if ints:
+        extra["ints"] = ints
     if absent:
         extra["absent"] = absent
     order = list(obj)
@@ -331,6 +342,18 @@ def _column_value(f: DocField, value: Any) -> Any:
     return text
 
 
+def _equal_float(f: DocField, value: Any) -> float | None:
+    """The float a float column can show for a value it does not hold as is (an integer it
+    holds exactly, 0.0 for -0.0), so SQL readers see the number; None otherwise."""
+    if f.kind != "float":
+        return None
+    if type(value) is float:
+        return 0.0 if _is_negative_zero(value) else None
+    if type(value) is int and -FLOAT_MAX <= value <= FLOAT_MAX and float(value) == value:
+        return float(value)
+    return None
+
+
 def _is_negative_zero(value: float) -> bool:
     return value == 0.0 and math.copysign(1.0, value) < 0
 
@@ -363,7 +386,7 @@ def from_rows(
     extra = _decode_extra(root[EXTRA_COLUMN])
     absent = set(extra.get("absent", ()))
     stored_keys: dict[str, Any] = extra.get("keys", {})
-    values = _decode_fields(schema.root_mapping, root, absent, stored_keys)
+    values = _decode_fields(schema.root_mapping, root, absent, stored_keys, extra.get("ints"))
     for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
         if child.key in absent:
             continue
@@ -381,7 +404,8 @@ def _decode_child(mapping: TableMapping, row: Mapping[Any, Any]) -> Document:
         return _decode_fields(mapping, row, _NOTHING, _NO_KEYS)
     extra = _decode_extra(text)
     stored_keys: dict[str, Any] = extra.get("keys", {})
-    values = _decode_fields(mapping, row, set(extra.get("absent", ())), stored_keys)
+    absent = set(extra.get("absent", ()))
+    values = _decode_fields(mapping, row, absent, stored_keys, extra.get("ints"))
     for key, value in stored_keys.items():
         values.setdefault(key, value)
     return _ordered(values, extra.get("order"), [f.key for f in mapping.fields], stored_keys)
@@ -398,6 +422,7 @@ def _decode_fields(
     row: Mapping[Any, Any],
     absent: Collection[str],
     stored_keys: Mapping[str, Any],
+    ints: Collection[str] | None = None,
 ) -> Document:
     values: Document = {}
     for f in mapping.fields:
@@ -408,6 +433,9 @@ def _decode_fields(
             values[key] = stored_keys[key]
             continue
         raw = row[f.column]
+        if ints and key in ints:
+            values[key] = int(raw)
+            continue
         convert = _CONVERT.get(f.kind)
         values[key] = raw if raw is None or convert is None else convert(raw)
     return values

@@ -18,11 +18,13 @@ from typing import Any, Literal
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    Index,
     PrimaryKeyConstraint,
     Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlmodel import Field, SQLModel
 
@@ -210,6 +212,7 @@ def _mapping(
     for f in fields:
         if f.choices:
             _add_choices_check(table, f.column, f.choices)
+    _add_extra_keys_index(table, internal[0])
     return TableMapping(table=table, fields=fields, internal=own)
 
 
@@ -240,6 +243,21 @@ def _unique_within_list(table: Table, parent: str | None) -> set[str]:
         if len(names) == 1:
             unique |= names
     return unique
+
+
+def _add_extra_keys_index(table: Table, column: str) -> None:
+    """The few rows whose `extra` holds values of typed fields ("keys"): a query must judge
+    those in Python (`adapters.sql_query`), and finds them through this partial index."""
+    name = f"ix_{table.name}_extra_keys"
+    if any(index.name == name for index in table.indexes):
+        return
+    extra = table.c[EXTRA_COLUMN]
+    Index(
+        name,
+        table.c[column],
+        sqlite_where=func.instr(extra, '"keys":') > 0,
+        postgresql_where=func.strpos(extra, '"keys":') > 0,
+    )
 
 
 def _add_choices_check(table: Table, column: str, choices: tuple[str, ...]) -> None:

@@ -4,6 +4,13 @@ One JSON file per workspace hash holds sessions; each session has a list of inst
 chat history. The tables, CHECK constraints, foreign keys (ON DELETE CASCADE) and indexes are
 those of the design's "Design SQLite schema", plus what a lossless mapping needs: each mapped
 table has a `position` (list order) and an `extra` column (see `schemas.codec`).
+
+The indexes are also what `find` uses (docs/querying.md): besides the design's, composite ones
+for its documented query shapes (a status or type, newest first; a session's instances by
+status; a session's messages by time). Text columns that queries sort or range over are indexed
+in code point order on PostgreSQL (`COLLATE "C"`, the order the JSON scan uses); SQLite's
+default BINARY order already is. A database created before an index was declared gets it from
+`init_schema` (CREATE INDEX IF NOT EXISTS).
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ INSTANCE_STATUSES = ("idle", "running", "completed", "failed", "paused", "archiv
 ROLES = ("user", "assistant", "system")
 
 
+def _CODE_POINT(column: str) -> dict[str, str]:
+    """PostgreSQL index options ordering `column` by code point (what `find` sorts by)."""
+    return {column: 'COLLATE "C"'}
+
+
 class Workspace(SQLModel, table=True):
     """One row per partition: the workspace hash and, when known, its path."""
 
@@ -38,7 +50,19 @@ class SessionRow(DocumentRow, table=True):
         Index("idx_sessions_workspace", "workspace_hash"),
         Index("idx_sessions_status", "status"),
         Index("idx_sessions_type", "session_type"),
-        Index("idx_sessions_created", "created_at"),
+        Index("idx_sessions_created", "created_at", postgresql_ops=_CODE_POINT("created_at")),
+        Index(
+            "idx_sessions_status_created",
+            "status",
+            "created_at",
+            postgresql_ops=_CODE_POINT("created_at"),
+        ),
+        Index(
+            "idx_sessions_type_created",
+            "session_type",
+            "created_at",
+            postgresql_ops=_CODE_POINT("created_at"),
+        ),
     )
 
     id: str = Field(primary_key=True)
@@ -66,6 +90,7 @@ class InstanceRow(DocumentRow, table=True):
         UniqueConstraint("session_id", "instance_id"),
         Index("idx_instances_session", "session_id"),
         Index("idx_instances_status", "status"),
+        Index("idx_instances_session_status", "session_id", "status"),
         {"sqlite_autoincrement": True},
     )
 
@@ -92,7 +117,13 @@ class ChatMessageRow(DocumentRow, table=True):
     __tablename__ = "chat_messages"
     __table_args__ = (
         Index("idx_messages_session", "session_id"),
-        Index("idx_messages_timestamp", "timestamp"),
+        Index("idx_messages_timestamp", "timestamp", postgresql_ops=_CODE_POINT("timestamp")),
+        Index(
+            "idx_messages_session_time",
+            "session_id",
+            "timestamp",
+            postgresql_ops=_CODE_POINT("timestamp"),
+        ),
     )
 
     id: str = Field(primary_key=True)
