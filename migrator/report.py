@@ -177,26 +177,39 @@ def validation_summary(report: ValidationReport) -> str:
 
 
 def validation_table(report: ValidationReport) -> Table | None:
-    """One row per finding (per difference, for a mismatch); None when there is nothing. A
-    partition or id is shown once for the rows that follow it."""
+    """The findings, grouped by partition (a row of its own) and by document: the id on the
+    left, never cut (it is what a user greps for), and each finding on the right, its path and
+    both values on lines of their own, so the table fits 80 columns. None when there is nothing.
+    """
     rows = list(_finding_rows(report))
     if not rows:
         return None
+    ids = [row[1] for row in rows]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("partition", "id", "finding", "path", "json", "sqlite"):
-        table.add_column(name, overflow="fold")
-    previous: tuple[str, ...] = ("", "")
+    # Ids up to 50 characters (a UUID is 36) stay whole at 80 columns; longer ones fold.
+    table.add_column("partition / id", overflow="fold", min_width=min(50, max(map(len, ids))))
+    table.add_column("finding", overflow="fold", ratio=1)
+    partition, document = "", ""
     for row in rows:
-        shown = row
-        if row[:2] == previous:
-            shown = ("", "", *row[2:])
-        elif row[0] == previous[0]:
-            shown = ("", *row[1:])
-        previous = row[:2]
-        table.add_row(*(Text(cell) for cell in shown))
+        if row[0] != partition:
+            partition, document = row[0], ""
+            table.add_row(Text(f"partition {partition}", style="bold"), "")
+        shown = "" if row[1] == document else row[1]
+        document = row[1]
+        table.add_row(Text(shown), _finding_cell(*row[2:]))
     if report.details_truncated:
         table.caption = "listing cut by --max-details; the counts are complete"
     return table
+
+
+def _finding_cell(kind: str, path: str, json_value: str, sqlite_value: str) -> Text:
+    """`values_changed root['task']`, then `json:` and `sqlite:` each on a line of its own."""
+    text = Text(kind)
+    if path:
+        text.append(f" {path}")
+    if (json_value or sqlite_value) and not kind.startswith("missing_in_"):
+        text.append(f"\n  json:   {json_value}\n  sqlite: {sqlite_value}")
+    return text
 
 
 def _finding_rows(report: ValidationReport) -> Iterable[tuple[str, ...]]:

@@ -25,9 +25,9 @@ def show_config(
 ) -> None:
     """Print the effective settings (flag > environment > config file > default)."""
     from rich.console import Console
-    from rich.table import Table
 
     from adapters.dialects import redacted
+    from migrator.cli.tables import settings_table
 
     project: ConfigFile = ctx.obj["config"]
     settings = {
@@ -52,9 +52,4 @@ def show_config(
         }
         typer.echo(json.dumps(payload, indent=2))
         return
-    table = Table(title=f"config file: {where or 'none found'}")
-    for column in ("setting", "value", "source"):
-        table.add_column(column)
-    for key, (value, source) in settings.items():
-        table.add_row(key, "-" if value is None else str(value), source)
-    Console().print(table)
+    Console(highlight=False).print(settings_table(settings, where))

@@ -19,6 +19,7 @@ import typer
 
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef, SummaryFile
+from migrator.cli.text import plural
 from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
 from migrator.errors import UsageError
 
@@ -260,39 +261,52 @@ def _stopped_line(summary: ImportSummary) -> str | None:
         return None
     if summary.dry_run:
         return f"stopped: {summary.stopped}; dry run, nothing written"
-    documents = "1 document" if summary.imported == 1 else f"{summary.imported:,} documents"
+    documents = plural(summary.imported, "document")
     return f"stopped: {summary.stopped}; {documents} committed, rejects in {summary.rejects_file}"
 
 
 def _print_summary(console: Console, summary: ImportSummary) -> None:
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
+
+    from migrator.cli.tables import longest
 
     title = "import (dry run: nothing written)" if summary.dry_run else "import"
     if summary.stopped is not None:
         title += f" stopped early: {summary.stopped}"
-    table = Table(title=title, title_justify="left")
-    table.add_column("partition", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    for name in ("read", "imported", "unchanged", "rejected", "gone", "time", "docs/s"):
-        table.add_column(name, justify="right")
     shown = summary.partitions
     if len(shown) > LISTED_PARTITIONS:
         shown = [p for p in shown if p.rejected or p.gone or p.status != "imported"]
         shown = [p for p in shown if p.status != "unchanged" or p.gone][:LISTED_PARTITIONS]
-    for p in shown:
+    s = summary
+    total = f"total ({plural(s.files, 'file')})"
+    # A dry run writes nothing: what it read would be imported, not "imported".
+    statuses = [_dry_status(p.status) if s.dry_run else p.status for p in shown]
+    # 80 columns hold the nine columns with one space between them, names and statuses at
+    # their own width, nothing cut (tests/cli/test_tables_80.py).
+    table = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0)
+    )
+    table.add_column(
+        "partition", no_wrap=True, min_width=longest([p.name for p in shown], at_least=len(total))
+    )
+    table.add_column("status", no_wrap=True, min_width=longest([*statuses, "dry run"]))
+    for name in ("read", "imported", "unchanged", "rejected", "gone", "time", "docs/s"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for p, status in zip(shown, statuses, strict=True):
         table.add_row(
             p.name,
-            p.status,
+            status,
             *_cells(p.documents, p.imported, p.unchanged, p.rejected, len(p.gone), p.seconds),
         )
     hidden = len(summary.partitions) - len(shown)
     if hidden:
-        table.add_row(f"… {hidden} more, nothing to report", *[""] * 8)
+        table.caption = f"and {plural(hidden, 'more partition')} with nothing to report"
+        table.caption_justify = "left"
     table.add_section()
-    s = summary
     table.add_row(
-        f"total ({s.files} files)",
+        total,
         "dry run" if s.dry_run else "",
         *_cells(s.documents, s.imported, s.unchanged, s.rejected, s.gone, s.seconds),
         style="bold",
@@ -302,16 +316,23 @@ def _print_summary(console: Console, summary: ImportSummary) -> None:
         where = f"{reject.file}" + ("" if reject.index is None else f" record {reject.index}")
         console.print(f"[red]rejected[/] {escape(where)}: {escape(reject.error)}", soft_wrap=True)
     if summary.rejected > LISTED_REJECTS:
-        console.print(f"… and {summary.rejected - LISTED_REJECTS} more rejects")
+        console.print(f"… and {plural(summary.rejected - LISTED_REJECTS, 'more reject')}")
     if summary.rejects_file is not None:
         console.print(f"rejected records written to {summary.rejects_file}", soft_wrap=True)
     if summary.gone and not summary.prune:
         console.print(
-            f"{summary.gone} documents are in the database but gone from their file: "
+            f"{plural(summary.gone, 'document')} {'is' if summary.gone == 1 else 'are'} "
+            "in the database but gone from their file: "
             "run again with --prune to delete them"
         )
     elif summary.pruned:
-        console.print(f"{summary.pruned} documents gone from their file were deleted (--prune)")
+        console.print(
+            f"{plural(summary.pruned, 'document')} gone from their file deleted (--prune)"
+        )
+
+
+def _dry_status(status: str) -> str:
+    return "to import" if status == "imported" else status
 
 
 def _cells(

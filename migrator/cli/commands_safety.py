@@ -11,6 +11,7 @@ import typer
 
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, MaybeJsonDir, NoSnapshot, Quiet, SchemaRef
+from migrator.cli.text import size_text
 from migrator.defaults import DEFAULT_KEEP
 from migrator.errors import PhaseError, UsageError
 
@@ -65,8 +66,8 @@ def backup(
     typer.echo(f"backup written: {result.path}")
     for artifact in result.manifest.artifacts:
         files = f" ({len(artifact.files)} files)" if artifact.files is not None else ""
-        typer.echo(f"  {artifact.name:<20} {_size(artifact.size):>10}{files}")
-    typer.echo(f"  total {_size(result.manifest.size)}, phase {result.manifest.phase}")
+        typer.echo(f"  {artifact.name:<20} {size_text(artifact.size):>10}{files}")
+    typer.echo(f"  total {size_text(result.manifest.size)}, phase {result.manifest.phase}")
     if result.pruned:
         typer.echo(f"removed {len(result.pruned)} old backup(s), keeping the newest {keep}")
 
@@ -144,11 +145,10 @@ def backups_command(
     still verify (--format json adds the schema and every artifact).
 
     Exit 1 when a backup no longer verifies."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     from migrator.backup import default_backup_dir, list_backups
+    from migrator.cli.tables import backup_problems, backups_table
     from migrator.report import json_text
 
     infos = list_backups(out if out is not None else default_backup_dir(json_dir))
@@ -157,21 +157,10 @@ def backups_command(
     elif not infos:
         typer.echo("no backups")
     else:
-        table = Table(box=box.SIMPLE)
-        table.add_column("backup", no_wrap=True)
-        table.add_column("size", justify="right", no_wrap=True)
-        table.add_column("phase", no_wrap=True)
-        table.add_column("checksums", min_width=9)
-        for info in infos:
-            m = info.manifest
-            verdict = "ok" if info.verified else "FAILED: " + "; ".join(info.problems or [])
-            table.add_row(
-                info.path.name,
-                _size(m.size) if m else "?",
-                m.phase if m else "?",
-                verdict,
-            )
-        Console(highlight=False).print(table)
+        console = Console(highlight=False)
+        console.print(backups_table(infos))
+        for line in backup_problems(infos):
+            console.print(f"FAILED {line}", markup=False, soft_wrap=True)
     if any(info.verified is False for info in infos):
         raise typer.Exit(1)
 
@@ -187,10 +176,9 @@ def doctor(
     orphan rows, JSON files that do not parse, phase, pending repairs. Read-only.
 
     Exit 0 healthy, 1 problems found."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
+    from migrator.cli.tables import doctor_table
     from migrator.doctor import diagnose
     from migrator.report import json_text
 
@@ -206,12 +194,8 @@ def doctor(
         }
         typer.echo(json_text(payload), nl=False)
     else:
-        table = Table(box=box.SIMPLE, show_header=False)
-        for check in report.checks:
-            mark = {"ok": "ok", "problem": "PROBLEM", "info": "", "skipped": "n/a"}[check.status]
-            table.add_row(check.name, mark, check.detail)
         console = Console(highlight=False)
-        console.print(table)
+        console.print(doctor_table(report))
         problems = len(report.problems)
         console.print("healthy" if report.healthy else f"{problems} problem(s) found")
     if not report.healthy:
@@ -227,10 +211,9 @@ def history(
     output_format: FormatOption = Format.text,
 ) -> None:
     """The runs of commands that read or changed data, newest first."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
+    from migrator.cli.tables import history_table
     from migrator.history import read_runs
     from migrator.report import json_text
 
@@ -241,19 +224,7 @@ def history(
     if not runs:
         typer.echo("no runs recorded")
         return
-    table = Table(box=box.SIMPLE)
-    for column in ("started (UTC)", "command", "outcome"):
-        table.add_column(column, no_wrap=True)
-    for column in ("phase", "counts", "message"):
-        table.add_column(column)
-    for run in runs:
-        phase = run.phase_before or ""
-        if run.phase_after and run.phase_after != run.phase_before:
-            phase = f"{phase} -> {run.phase_after}"
-        counts = ", ".join(f"{k} {v}" for k, v in run.counts.items())
-        started = run.started_at[:19].replace("T", " ")
-        table.add_row(started, run.command, run.outcome or "?", phase, counts, run.message or "")
-    Console(highlight=False).print(table)
+    Console(highlight=False).print(history_table(runs))
 
 
 @app.command()
@@ -284,7 +255,7 @@ def export(
         run.counts = {"partitions": result.partitions, "documents": result.documents}
     typer.echo(
         f"exported {result.documents} document(s) in {result.partitions} partition file(s) "
-        f"({_size(result.bytes)}) to {result.out}"
+        f"({size_text(result.bytes)}) to {result.out}"
     )
 
 
@@ -325,8 +296,8 @@ def archive(
         result = archive_json_store(JsonStore(json_dir, resolve(schema)), out)
         run.counts = {"files": len(result.files), "removed": len(result.removed)}
     typer.echo(
-        f"archived {len(result.files)} file(s) ({_size(result.original_size)}) into "
-        f"{result.archive} ({_size(result.archive_size)}); verified, originals removed"
+        f"archived {len(result.files)} file(s) ({size_text(result.original_size)}) into "
+        f"{result.archive} ({size_text(result.archive_size)}); verified, originals removed"
     )
     if result.kept_changed:
         typer.echo(
@@ -368,14 +339,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
-
-
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    size = n / 1024
-    for unit in ("KB", "MB"):
-        if size < 1024:
-            return f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"

@@ -101,7 +101,7 @@ def test_text_summary_of_many_files_lists_only_those_with_news(
     code, output = _import("--json-dir", str(json_dir), "--db", str(sql_path))
     assert code == 1
     assert "ffffffffffffffff" in output and "0000000000000001" not in output
-    assert "45 more, nothing to report" in output
+    assert "and 45 more partitions with nothing to report" in output
     assert "total (46 files)" in output
 
 

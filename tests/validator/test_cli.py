@@ -38,21 +38,28 @@ def test_text_format_summary_first_then_a_row_per_finding(stores: Stores) -> Non
     lines = result.stdout.splitlines()
     assert lines[0] == SUMMARY
     table = "\n".join(lines[1:])
-    rows = [line.split() for line in lines[1:] if "root" in line or "missing_in" in line]
+    # Grouped by partition, then by document; each finding's values on lines of their own.
+    rows = [line.split() for line in lines[4:] if line.strip()]
     assert rows == [
-        [P2, sid(1, 3), "missing_in_sqlite", "present", "(absent)"],
-        [planted.extra_doc_id, "missing_in_json", "(absent)", "present"],
-        [P1, sid(0, 0), "dictionary_item_removed", "root['instances'][0]['sandbox']",
-         '{"cpu":2,"ratio":0.5}', "(absent)"],
-        [sid(0, 2), "values_changed", "root['instances'][1]['status']",
-         json.dumps(planted.status_before), '"archived"'],
-        [sid(0, 4), "iterable_item_removed", "root['chat_history'][3]",
-         *rows[4][3:-1], "(absent)"],
-        [sid(0, 5), "type_changes", "root['timeout_seconds']", "600", "600.0"],
-        [sid(0, 8), "type_changes", "root['timeout_seconds']", "600", '"600"'],
-        [P2, sid(1, 5), "partition_changed", "root", f'"{P2}"', f'"{P3}"'],
+        ["partition", P2],
+        [sid(1, 3), "missing_in_sqlite"],
+        [planted.extra_doc_id, "missing_in_json"],
+        ["partition", P1],
+        [sid(0, 0), "dictionary_item_removed", "root['instances'][0]['sandbox']"],
+        ["json:", '{"cpu":2,"ratio":0.5}'], ["sqlite:", "(absent)"],
+        [sid(0, 2), "values_changed", "root['instances'][1]['status']"],
+        ["json:", json.dumps(planted.status_before)], ["sqlite:", '"archived"'],
+        [sid(0, 4), "iterable_item_removed", "root['chat_history'][3]"],
+        ["json:", *rows[11][1:]], ["sqlite:", "(absent)"],
+        [sid(0, 5), "type_changes", "root['timeout_seconds']"],
+        ["json:", "600"], ["sqlite:", "600.0"],
+        [sid(0, 8), "type_changes", "root['timeout_seconds']"],
+        ["json:", "600"], ["sqlite:", '"600"'],
+        ["partition", P2],
+        [sid(1, 5), "partition_changed", "root"],
+        ["json:", f'"{P2}"'], ["sqlite:", f'"{P3}"'],
     ]  # fmt: skip
-    assert rows[4][3].startswith('{"id":"00000000-0000-4000-8000-000000000004-m3"')
+    assert rows[11][1].startswith('{"id":"00000000-0000-4000-8000-000000000004-m3"')
     assert "max-details" not in table
 
 
