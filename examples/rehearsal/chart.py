@@ -1,6 +1,6 @@
 """The picture: every request's latency over time, by operation, on the phase windows, with the
-p50/p95 of each 2-second bin, the operator's commands (bars at the bottom) and the killed
-worker marked (matplotlib, Agg backend: no display needed)."""
+p50/p95 of each 2-second bin, the operator's commands (bars at the bottom), the killed worker
+and any failed request marked (matplotlib, Agg backend: no display needed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from examples.rehearsal.load import Request
-from examples.rehearsal.report import percentile
+from examples.rehearsal.report import expected, percentile
 
 COLORS = {
     "get": "tab:blue",
@@ -49,16 +49,22 @@ def draw(requests: Sequence[Request], summary: dict[str, Any], path: Path) -> Pa
             linewidths=0,
         )
     _percentile_lines(ax, answered)
-    failed = [r for r in requests if r.problem]
-    if failed:
-        ax.scatter(
-            [r.start for r in failed],
-            [max(r.latency_ms, 0.1) for r in failed],
-            s=40,
-            marker="x",
-            color="red",
-            label="failed",
-        )
+    kills = [e["at"] for e in summary["events"] if e["kind"] == "kill"]
+    dropped = [r for r in requests if r.problem and expected(r, kills)]
+    failed = [r for r in requests if r.problem and not expected(r, kills)]
+    for reqs, color, label in (
+        (dropped, "black", "dropped by the kill"),
+        (failed, "red", "failed"),
+    ):
+        if reqs:
+            ax.scatter(
+                [r.start for r in reqs],
+                [max(r.latency_ms, 0.1) for r in reqs],
+                s=40,
+                marker="x",
+                color=color,
+                label=label,
+            )
     _phases(ax, summary)
     _operator(ax, summary)
     s = summary["settings"]
@@ -75,7 +81,17 @@ def draw(requests: Sequence[Request], summary: dict[str, Any], path: Path) -> Pa
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path)
     plt.close(fig)
+    _shrink(path)
     return path
+
+
+def _shrink(path: Path) -> None:
+    """A 128-colour palette: a third of the bytes, small enough to commit beside the docs."""
+    from PIL import Image  # matplotlib's own dependency
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
 
 
 def _percentile_lines(ax: Any, answered: Sequence[Request]) -> None:

@@ -37,8 +37,9 @@ class Tracked:
     partition: str
     acked: Document | None
     maybe: list[Document | None] = field(default_factory=list)
-    #: When the newest write to it was sent (seconds on the rehearsal's clock; 0: never).
-    last_sent: float = 0.0
+    #: When the answer to its newest write came (seconds on the rehearsal's clock; 0: never
+    #: written; infinity: no answer, so the service may still have applied it at any time).
+    last_done: float = 0.0
 
     @property
     def certain(self) -> bool:
@@ -93,6 +94,11 @@ class Ledger:
         with self._lock:
             entry = self.docs[doc_id] = Tracked(partition, doc)
             return entry
+
+    def answered_since(self, moment: float) -> set[str]:
+        """Documents whose newest write was answered at or after `moment`, or never: the
+        service may have applied them after it (a request can wait long in a queue)."""
+        return {doc_id for doc_id, entry in self.docs.items() if entry.last_done >= moment}
 
     def verify(
         self, store: str, found: Mapping[str, Document], *, skip: Iterable[str] = ()

@@ -11,6 +11,7 @@ as is any 5xx, any unexpected status, and any dropped request outside the operat
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -50,7 +51,7 @@ class Request:
 class LoadSettings:
     clients: int = 20
     #: Each client's pause between requests, seconds (uniform in [0, 2 * think]).
-    think: float = 0.05
+    think: float = 0.1
     max_requests_per_client: int = 100_000
     time_limit: float = 600.0
     timeout: float = 30.0
@@ -203,8 +204,8 @@ class Client:
     ) -> None:
         """Send a write; on an answer, the model moves on; on none, the document has two
         acceptable versions from now on and this client leaves it alone."""
-        entry.last_sent = self.timeline.now()
         response, req = await self._send(op, method, path, **kwargs)
+        entry.last_done = req.end if response is not None else math.inf
         if response is None:
             entry.maybe.append(expected)
             self.owned.remove(doc_id)
@@ -225,6 +226,7 @@ class Client:
         else:
             req.problem = f"status {response.status_code}: {response.text[:200]}"
         if response.status_code >= 500:  # it may have happened: keep both versions
+            entry.last_done = math.inf
             entry.maybe.append(expected)
             self.owned.remove(doc_id)
 

@@ -32,7 +32,11 @@ from examples.rehearsal.report import closing_lines, summarize, window_line
 from examples.rehearsal.server import Service, child_env
 from examples.rehearsal.timeline import Timeline
 from migrator.generate import generate_store
+from migrator.phases import read_phase
 from schemas.registry import resolve
+
+#: Between the rehearsal's clock and the wall-clock time the phase file records.
+CLOCK_MARGIN_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ class Settings:
     clients: int = 20
     workers: int = 3
     sessions: int = 300
-    think: float = 0.05
+    think: float = 0.1
+    timeout: float = 60.0
     seed: int = 1
 
     @property
@@ -77,8 +82,8 @@ def rehearse(settings: Settings, *, echo: bool = True) -> dict[str, Any]:
         service.stop()
     result: LoadResult = failure["result"]
     final_phase = timeline.windows[-1][0]
-    json_only_since = _json_only_since(timeline)
-    behind = {i for i, e in ledger.docs.items() if e.last_sent >= json_only_since}
+    json_only_since = _json_only_since(timeline, json_dir)
+    behind = ledger.answered_since(json_only_since)
     validation = _final_validation(out, json_dir, db, behind)
     verdicts = _verdicts(ledger, json_dir, db, final_phase, behind)
     summary = summarize(
@@ -140,6 +145,7 @@ def _start_load(
     load_settings = LoadSettings(
         clients=settings.clients,
         think=settings.think,
+        timeout=settings.timeout,
         seed=settings.seed,
         time_limit=settings.duration * 3 + 120,
     )
@@ -162,13 +168,14 @@ def _dwell(settings: Settings) -> float:
     return max(1.0, settings.duration / 9)
 
 
-def _json_only_since(timeline: Timeline) -> float:
-    """When the last move back to json-only began (infinity when there was none): SQL stops
-    receiving writes from there on."""
-    moves = [e for e in timeline.events if e.kind == "step" and e.label == "phase set json-only"]
-    if not moves or timeline.windows[-1][0] != "json-only" or moves[-1].started is None:
+def _json_only_since(timeline: Timeline, json_dir: Path) -> float:
+    """When the move back to json-only took effect, as the phase file records it, less a
+    margin for the two clocks (infinity when the rehearsal did not end in json-only): SQL
+    receives no write from there on."""
+    entered = read_phase(json_dir).entered_at()
+    if len(timeline.windows) < 2 or timeline.windows[-1][0] != "json-only" or entered is None:
         return float("inf")
-    return moves[-1].started
+    return timeline.at(entered) - CLOCK_MARGIN_SECONDS
 
 
 def _final_validation(out: Path, json_dir: Path, db: str, behind: set[str]) -> dict[str, Any]:
@@ -286,8 +293,14 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument(
         "--think",
         type=float,
-        default=0.05,
-        help="mean pause of a client between requests, seconds (0.05)",
+        default=0.1,
+        help="mean pause of a client between requests, seconds (0.1)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds a client waits for an answer before counting a failure (60)",
     )
     parser.add_argument(
         "--db",
@@ -312,6 +325,7 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         workers=args.workers,
         sessions=args.sessions,
         think=args.think,
+        timeout=args.timeout,
         seed=args.seed,
     )
 

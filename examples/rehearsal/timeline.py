@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -36,6 +37,8 @@ class Timeline:
     """Shared by the operator (writes) and the load (reads the current window)."""
 
     start: float = field(default_factory=time.monotonic)
+    #: The same instant on the wall clock, to place times that files record.
+    wall_start: float = field(default_factory=time.time)
     #: Phase windows in order: (label, seconds at which it began).
     windows: list[tuple[str, float]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -45,6 +48,10 @@ class Timeline:
 
     def now(self) -> float:
         return time.monotonic() - self.start
+
+    def at(self, moment: datetime) -> float:
+        """A recorded wall-clock moment on the rehearsal's clock."""
+        return moment.timestamp() - self.wall_start
 
     @property
     def window(self) -> int:

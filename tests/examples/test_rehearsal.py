@@ -57,6 +57,17 @@ def test_an_unanswered_write_may_have_happened_or_not_but_nothing_else() -> None
     assert ledger.verify("s", {"a": doc("a", 1)}).ok
 
 
+def test_a_write_answered_after_a_moment_or_never_counts_as_written_since() -> None:
+    """A write sent before the move back to json-only but answered after it may have been
+    applied in json-only (it waited in a queue): SQL need not have it. Unanswered: the same."""
+    ledger = Ledger()
+    ledger.track("before", "p", None).last_done = 9.9
+    ledger.track("after", "p", None).last_done = 10.5
+    ledger.track("unanswered", "p", None).last_done = float("inf")
+    ledger.track("never written", "p", None)
+    assert ledger.answered_since(10.0) == {"after", "unanswered"}
+
+
 def test_only_a_dropped_request_in_flight_at_the_kill_is_expected() -> None:
     kill = [10.0]
     assert expected(Request("get", 2, 9.5, 10.2, 0, "no answer"), kill)
