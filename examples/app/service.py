@@ -15,6 +15,7 @@ in Starlette's thread pool (`run_in_threadpool`) and the event loop keeps servin
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -100,6 +101,44 @@ async def list_sessions(request: Request) -> Response:
     return JSONResponse([{k: d.get(k) for k in keys} for d in docs])
 
 
+async def summaries(request: Request) -> Response:
+    """The workspace's sessions without their child lists (`store.summaries`)."""
+    found = await run_in_threadpool(_store(request).summaries, request.path_params["workspace"])
+    return JSONResponse(found)
+
+
+#: Query parameters of `GET /sessions` that shape the answer; every other one is a criterion.
+_SHAPING = ("order", "limit", "after", "workspace")
+
+
+async def find_sessions(request: Request) -> Response:
+    """`store.find` from the query string: `?status=failed&created_at__gte=2025-01-01
+    &order=-created_at&limit=50&after=CURSOR&workspace=HASH`. A value that parses as JSON is
+    that value (`limit=50`, `winner_id=3`, `null` ...), anything else a string."""
+    params = request.query_params
+    where = {k: _value(v) for k, v in params.items() if k not in _SHAPING}
+    limit = params.get("limit")
+    if limit is not None and not limit.isdigit():
+        return _error(422, f"limit must be a whole number, not {limit!r}")
+    page = await run_in_threadpool(
+        lambda: _store(request).find(
+            where=where,
+            partition=params.get("workspace"),
+            order=params.getlist("order"),
+            limit=None if limit is None else int(limit),
+            after=params.get("after"),
+        )
+    )
+    return JSONResponse({"items": list(page), "cursor": page.cursor})
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 async def delete_session(request: Request) -> Response:
     deleted = await run_in_threadpool(_store(request).delete, request.path_params["session_id"])
     if not deleted:
@@ -133,10 +172,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 routes = [
     Route("/health", health),
+    Route("/sessions", find_sessions, methods=["GET"]),
     Route("/sessions/{session_id}", get_session, methods=["GET"]),
     Route("/sessions/{session_id}", delete_session, methods=["DELETE"]),
     Route("/workspaces/{workspace}/sessions", list_sessions, methods=["GET"]),
     Route("/workspaces/{workspace}/sessions", create_session, methods=["POST"]),
+    Route("/workspaces/{workspace}/summaries", summaries, methods=["GET"]),
     Route("/workspaces/{workspace}/sessions/{session_id}", update_session, methods=["PATCH"]),
 ]
 

@@ -18,6 +18,8 @@ COLORS = {
     "list": "tab:green",
     "create": "tab:purple",
     "delete": "tab:brown",
+    "query": "tab:cyan",
+    "summaries": "tab:olive",
 }
 PHASE_COLORS = {
     "json-only": "#fff4d6",

@@ -26,7 +26,16 @@ import httpx
 from examples.rehearsal.ledger import Document, Ledger, Tracked, same
 from examples.rehearsal.timeline import Timeline
 
-WEIGHTS = {"get": 35, "update": 25, "list": 15, "create": 10, "delete": 5}
+WEIGHTS = {
+    "get": 30,
+    "update": 25,
+    "list": 10,
+    "create": 10,
+    "delete": 5,
+    "query": 12,
+    "summaries": 8,
+}
+STATUSES = ("running", "completed", "failed", "paused")
 #: Sessions a client keeps alive at most: it creates while below, deletes now and then.
 LIVE_PER_CLIENT = 12
 
@@ -114,6 +123,8 @@ class Client:
             "list": self.list,
             "create": self.create,
             "delete": self.delete,
+            "query": self.query,
+            "summaries": self.summaries,
         }
 
     async def run(self, stop: threading.Event, deadline: float) -> None:
@@ -167,6 +178,37 @@ class Client:
         response, req = await self._send("list", "GET", f"/workspaces/{partition}/sessions")
         if response is not None and response.status_code != 200:
             req.problem = f"status {response.status_code}: {response.text[:200]}"
+
+    async def query(self) -> None:
+        """`store.find` through the service: one status in one workspace, newest first. Every
+        answer must meet the criterion, in order (other clients write meanwhile, so the
+        set itself is not checked)."""
+        status = self.rng.choice(STATUSES)
+        params = {"status": status, "order": "-updated_at", "limit": "20"}
+        params["workspace"] = self.rng.choice(self.partitions)
+        response, req = await self._send("query", "GET", "/sessions", params=params)
+        if response is None:
+            return
+        if response.status_code != 200:
+            req.problem = f"status {response.status_code}: {response.text[:200]}"
+            return
+        items = response.json()["items"]
+        stamps = [item.get("updated_at") or "" for item in items]
+        if any(item.get("status") != status for item in items) or stamps != sorted(
+            stamps, reverse=True
+        ):
+            req.problem = f"query answer does not meet status={status}, newest first"
+
+    async def summaries(self) -> None:
+        partition = self.rng.choice(self.partitions)
+        path = f"/workspaces/{partition}/summaries"
+        response, req = await self._send("summaries", "GET", path)
+        if response is None:
+            return
+        if response.status_code != 200:
+            req.problem = f"status {response.status_code}: {response.text[:200]}"
+        elif any("instances" in s or "chat_history" in s for s in response.json()):
+            req.problem = "a summary holds a child list"
 
     async def create(self) -> None:
         if len(self.created) >= LIVE_PER_CLIENT:

@@ -17,7 +17,8 @@ with warnings.catch_warnings():  # Starlette 1.x would rather use httpx2; httpx 
 
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
-from migrator.phases import set_phase
+from migrator import import_store, validate
+from migrator.phases import record_validation, set_phase
 from schemas.declaration import Schema
 
 WS = "00000000feed0000"
@@ -52,6 +53,14 @@ def client(stores: tuple[Path, Path]) -> Iterator[TestClient]:
 
     with TestClient(app) as http:
         yield http
+
+
+def _to_sqlite_primary(json_dir: Path, db: Path, schema: Schema) -> None:
+    """The operator's walk: dual-write, import, a recorded validation, sqlite-primary."""
+    set_phase(json_dir, db, schema, "dual-write")
+    import_store(json_dir, db)
+    record_validation(json_dir, validate(json_dir, db))
+    set_phase(json_dir, db, schema, "sqlite-primary")
 
 
 def _crud(http: TestClient) -> None:
@@ -114,12 +123,36 @@ def test_an_id_another_workspace_keeps_is_409_once_sql_is_primary(
     """SQL knows every id's workspace: a create under another one is refused, 409."""
     json_dir, db = stores
     assert client.post(f"/workspaces/{WS}/sessions", json=session("s1")).status_code == 201
-    set_phase(json_dir, db, sessions_schema, "dual-write")
-    from migrator import import_store, validate
-    from migrator.phases import record_validation
-
-    import_store(json_dir, db)
-    record_validation(json_dir, validate(json_dir, db))
-    set_phase(json_dir, db, sessions_schema, "sqlite-primary")
+    _to_sqlite_primary(json_dir, db, sessions_schema)
     other = client.post("/workspaces/00000000feed0001/sessions", json=session("s1"))
     assert other.status_code == 409, other.text
+
+
+def test_find_and_summaries_answer_the_same_in_json_only_and_sqlite_primary(
+    client: TestClient, stores: tuple[Path, Path], sessions_schema: Schema
+) -> None:
+    """`GET /sessions?...` is `store.find` (criteria, order, limit, cursor) and
+    `GET /workspaces/{ws}/summaries` is `store.summaries`: the same answers whichever store
+    serves them; a bad criterion or limit is a 422."""
+    for n, status in enumerate(["running", "failed", "failed", "paused"]):
+        doc = session(f"s{n}", status=status, updated_at=f"2026-01-0{n + 1}T00:00:00Z")
+        assert client.post(f"/workspaces/{WS}/sessions", json=doc).status_code == 201
+
+    def answers() -> tuple[Any, ...]:
+        found = client.get("/sessions", params={"status": "failed", "order": "-updated_at"})
+        first = client.get("/sessions", params={"order": "updated_at", "limit": "2"}).json()
+        rest = client.get("/sessions", params={"order": "updated_at", "after": first["cursor"]})
+        summaries = client.get(f"/workspaces/{WS}/summaries").json()
+        return found.json()["items"], first["items"], rest.json()["items"], summaries
+
+    in_json = answers()
+    assert [s["id"] for s in in_json[0]] == ["s2", "s1"]
+    assert [s["id"] for s in in_json[1] + in_json[2]] == ["s0", "s1", "s2", "s3"]
+    assert [s["id"] for s in in_json[3]] == ["s0", "s1", "s2", "s3"]
+    assert all("instances" not in s and "chat_history" not in s for s in in_json[3])
+    json_dir, db = stores
+    _to_sqlite_primary(json_dir, db, sessions_schema)
+    assert answers() == in_json
+    bad = client.get("/sessions", params={"colour": "red"})
+    assert bad.status_code == 422 and "colour" in bad.json()["error"]
+    assert client.get("/sessions", params={"limit": "many"}).status_code == 422
