@@ -23,11 +23,13 @@ import sys
 from collections import deque
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from adapters.json_store import JsonStore
 from migrator.errors import DocumentError, JsonFileError, StoreError
+from migrator.prune_guard import newest_version
 from schemas.codec import DocumentRows, canonical_bytes, to_rows, validate
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ class FileRead:
     records: list[RecordRead] = field(default_factory=list)
     #: Every string id the file holds, valid or not (what is not here is gone).
     ids: set[str] = field(default_factory=set)
+    #: The newest version key in the file (what `--prune` judges gone documents by).
+    newest: datetime | None = None
 
     def json_file_error(self, path: Path) -> JsonFileError:
         assert self.file_error is not None
@@ -113,6 +117,7 @@ def _parsed(store: JsonStore, read: FileRead, data: bytes, *, digests: bool) -> 
         return read
     del data
     schema, id_key = store.schema, store.schema.id_key
+    read.newest = newest_version(records, schema.version_key)
     first: dict[str, int] = {}
     for index, record in enumerate(records):
         doc_id = record.get(id_key) if isinstance(record, dict) else None

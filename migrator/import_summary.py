@@ -24,6 +24,8 @@ class PartitionResult:
     rejected: int = 0
     gone: list[str] = field(default_factory=list)
     pruned: int = 0
+    #: Gone documents `--prune` kept: the JSON store may never have had them (`--prune-all`).
+    held: list[str] = field(default_factory=list)
     bytes: int = 0
     seconds: float = 0.0
 
@@ -38,6 +40,8 @@ class PartitionResult:
             "gone": len(self.gone),
             "gone_ids": self.gone,
             "pruned": self.pruned,
+            "held": len(self.held),
+            "held_ids": self.held,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
         }
@@ -88,6 +92,10 @@ class ImportSummary:
         return self._total("pruned")
 
     @property
+    def held(self) -> int:
+        return sum(len(p.held) for p in self.partitions)
+
+    @property
     def bytes(self) -> int:
         return self._total("bytes")
 
@@ -111,6 +119,7 @@ class ImportSummary:
             "rejected": self.rejected,
             "gone": self.gone,
             "pruned": self.pruned,
+            "held": self.held,
             "seconds": round(self.seconds, 3),
             "bytes": self.bytes,
             "docs_per_second": round(self.docs_per_second, 1),

@@ -45,6 +45,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,7 @@ from migrator.errors import (
 from migrator.import_reader import FileRead, digest, read_file, read_files, worth_a_helper
 from migrator.import_summary import ImportProgress, ImportSummary, PartitionResult
 from migrator.import_writer import BatchWriter, WriteJob, WriteOutcome
+from migrator.prune_guard import PruneGuard
 from migrator.rejects import Reject, RejectsFile, default_rejects_path
 from schemas.codec import DocumentRows, from_rows, validate
 from schemas.declaration import POSITION_COLUMN
@@ -85,6 +87,7 @@ def import_store(
     sql_store: SqlStore,
     *,
     prune: bool = False,
+    prune_all: bool = False,
     dry_run: bool = False,
     rejects_path: Path | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -103,7 +106,9 @@ def import_store(
     `before_write` is called once, right before the first write of documents (never in a dry
     run, nor in a run with nothing to change): the CLI takes its snapshot there.
     `max_errors` and `max_error_ratio` stop the run once the rejects exceed them (see the module
-    docstring); by default everything valid is imported and the rest reported."""
+    docstring); by default everything valid is imported and the rest reported. `prune` holds
+    back the gone documents the JSON store may never have had (`migrator.prune_guard`);
+    `prune_all` deletes those too."""
     if not json_store.exists():
         raise UsageError(f"JSON store {json_store.root} does not exist or is not a directory")
     if batch_size < 1:
@@ -132,7 +137,10 @@ def import_store(
             run = _Import(
                 json_store,
                 target,
-                prune=prune,
+                prune=prune or prune_all,
+                guard=None
+                if prune_all or dry_run
+                else PruneGuard.for_store(json_store.root, json_store.schema),
                 dry_run=dry_run,
                 rejects=rejects_file,
                 budget=(max_errors, max_error_ratio),
@@ -151,7 +159,7 @@ def import_store(
         seconds=time.monotonic() - started,
         rejects_file=rejects_file.path if rejects_file and rejects_file.written else None,
         dry_run=dry_run,
-        prune=prune,
+        prune=prune or prune_all,
         stopped=run.stopped,
     )
     if run.stopped is not None:
@@ -199,6 +207,7 @@ class _Import:
         prune: bool,
         dry_run: bool,
         rejects: RejectsFile | None,
+        guard: PruneGuard | None = None,
         budget: tuple[int | None, float | None] = (None, None),
         locked: bool = False,
     ) -> None:
@@ -206,6 +215,8 @@ class _Import:
         self.target = target
         self.schema = json_store.schema
         self.prune = prune
+        #: What a prune holds back (None: `prune_all`, or nothing to prune).
+        self.guard = guard if prune else None
         self.dry_run = dry_run
         self.rejects_file = rejects
         self.results: dict[str, PartitionResult] = {}
@@ -259,7 +270,8 @@ class _Import:
             self.stopped = str(spent)
         for result in self.results.values():
             result.gone = [i for i in result.gone if self.claims.get(i, result.name) == result.name]
-            result.pruned = len(result.gone) if self.prune else 0
+            result.held = [i for i in result.held if i in result.gone]
+            result.pruned = len(result.gone) - len(result.held) if self.prune else 0
 
     def _files(
         self,
@@ -356,9 +368,10 @@ class _Import:
                     self._stop_if_spent(partial=result)
         gone = sorted(i for i in stored - read.ids if self.claims.get(i, partition) == partition)
         result.gone = gone
-        clean = result.rejected == 0 and (self.prune or not gone)
+        result.held = self._held(partition, gone, exists=True, newest=read.newest)
+        clean = result.rejected == 0 and (self.prune or not gone) and not result.held
         mark = ImportMark(partition, read.sha256, len(read.records)) if clean else None
-        delete_ids = gone if self.prune else ()
+        delete_ids = [i for i in gone if i not in result.held] if self.prune else ()
         self.writer.add(
             WriteJob(PartitionWrite(partition, batch, delete_ids=delete_ids, mark=mark), final=True)
         )
@@ -462,12 +475,24 @@ class _Import:
                     logger.info("partition %s: its file appeared during the import", partition)
                     continue
                 ids = sorted(i for i in self.target.ids_in(partition) if i not in self.claims)
-                self.results[partition] = PartitionResult(partition, str(file), "missing", gone=ids)
-                if self.prune:
+                held = self._held(partition, ids, exists=False, newest=None)
+                result = PartitionResult(partition, str(file), "missing", gone=ids, held=held)
+                self.results[partition] = result
+                if self.prune and not held:
                     write = PartitionWrite(partition, [], delete_ids=ids)
                     self.writer.add(WriteJob(write, final=True))
                 if locked:
                     self.writer.flush()
+
+    def _held(
+        self, partition: str, gone: list[str], *, exists: bool, newest: datetime | None
+    ) -> list[str]:
+        """The gone ids a prune must keep (none without `--prune`, or with `--prune-all`)."""
+        if self.guard is None or not gone:
+            return []
+        if not exists:  # a partition file missing altogether: see migrator.prune_guard
+            return sorted(gone)
+        return sorted(self.guard.held(self.target.read_partition(partition, set(gone)), newest))
 
     # ------------------------------------------------------------------ rejects
 

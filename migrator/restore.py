@@ -34,6 +34,7 @@ from migrator.backup import (
     verify_backup,
 )
 from migrator.errors import BackupError
+from migrator.restore_guard import after_restore, refuse_thinner_json
 from schemas.declaration import Schema
 from schemas.registry import resolve
 
@@ -64,6 +65,10 @@ class RestoreResult:
     declined: bool = False
     safety_backup: Path | None = None
     json: UnpackResult | None = None
+    #: What the restore changed besides the files (a phase moved back, repairs closed).
+    notes: tuple[str, ...] = ()
+    #: The commands to run next, in order, before anything else.
+    next_steps: tuple[str, ...] = ()
 
 
 def restore_backup(
@@ -94,6 +99,9 @@ def restore_backup(
         except BackupError as exc:
             raise BackupError(f"{database_file}: {exc}; refused, nothing changed") from exc
         version = _check_schema(database_file, meta, schema)
+        if json_files is not None and folder is not None:
+            sqlite = dialect.database_file(url) is not None
+            refuse_thinner_json(json_dir, schema, folder / JSON_ARTIFACT, staged, sqlite=sqlite)
         plan = RestorePlan(Path(backup), manifest, redacted(db), schema.name, version, restore_json)
         if confirm is not None and not confirm(plan):
             return RestoreResult(plan, declined=True)
@@ -117,7 +125,10 @@ def restore_backup(
     if restore_json and folder is not None and json_files is not None:
         store = JsonStore(json_dir, schema)
         unpacked = unpack_partitions(store, folder / JSON_ARTIFACT, json_files, replace_all=True)
-    return RestoreResult(plan, safety_backup=safety, json=unpacked)
+    after = after_restore(json_dir, db, with_json=unpacked is not None)
+    return RestoreResult(
+        plan, safety_backup=safety, json=unpacked, notes=after.notes, next_steps=after.next_steps
+    )
 
 
 def _locate(backup: Path) -> tuple[Path | None, Manifest | None, Path]:

@@ -47,7 +47,17 @@ def import_command(
     prune: Annotated[
         bool,
         typer.Option(
-            "--prune", help="Delete documents gone from their file (default: only report them)."
+            "--prune",
+            help="Delete documents gone from their file (default: only report them); those "
+            "the JSON store may never have had are kept and counted (see --prune-all).",
+        ),
+    ] = False,
+    prune_all: Annotated[
+        bool,
+        typer.Option(
+            "--prune-all",
+            help="Also delete the gone documents --prune keeps: those whose file is missing, "
+            "or newer in SQL than their file.",
         ),
     ] = False,
     dry_run: Annotated[
@@ -143,6 +153,7 @@ def import_command(
                 JsonStore(json_dir, resolved),
                 sql_store,
                 prune=prune,
+                prune_all=prune_all,
                 dry_run=dry_run,
                 rejects_path=rejects,
                 batch_size=batch_size,
@@ -328,6 +339,12 @@ def _print_summary(console: Console, summary: ImportSummary) -> None:
     elif summary.pruned:
         console.print(
             f"{plural(summary.pruned, 'document')} gone from their file deleted (--prune)"
+        )
+    if summary.held:
+        console.print(
+            f"{plural(summary.held, 'gone document')} kept: their file is missing or older "
+            "than SQL's copy, so the JSON store may never have had them; --prune-all would "
+            f"delete those {summary.held}"
         )
 
 

@@ -135,6 +135,10 @@ def restore(
             f"JSON store {json_dir}: {len(result.json.written)} file(s) written, "
             f"{len(result.json.unchanged)} unchanged, {len(result.json.removed)} removed"
         )
+    for note in result.notes:
+        typer.echo(note)
+    for step in result.next_steps:
+        typer.echo(f"next: {step}")
 
 
 @app.command("backups")

@@ -247,15 +247,18 @@ def test_a_run_stopped_by_its_budget_frees_every_lock(
 def test_prune_of_a_vanished_partition_in_dual_write(
     tmp_path: Path, sessions_schema: Schema
 ) -> None:
-    """A partition in SQL whose file is gone: reported, and deleted with --prune (under its
-    lock); the stores then agree."""
+    """A partition in SQL whose file is gone: reported; --prune keeps its documents (the JSON
+    store may have lost the file) and counts them, --prune-all deletes them (under its lock);
+    the stores then agree."""
     json_dir, db = tmp_path / "json", tmp_path / "app.db"
     _seed(json_dir, sessions_schema, partitions=2, per=3)
     set_phase(json_dir, db, sessions_schema, "dual-write")
     assert _import(json_dir, db, sessions_schema).ok
     (json_dir / "ws-1.json").unlink()
     summary = _import(json_dir, db, sessions_schema, prune=True)
-    assert (summary.gone, summary.pruned) == (3, 3)
+    assert (summary.gone, summary.pruned, summary.held) == (3, 0, 3)
+    summary = _import(json_dir, db, sessions_schema, prune_all=True)
+    assert (summary.gone, summary.pruned, summary.held) == (3, 3, 0)
     assert validation(json_dir, db, sessions_schema).ok
 
 

@@ -110,8 +110,9 @@ def test_prune_deletes_gone_documents(json_store: JsonStore, sql_store: SqlStore
 
 
 def test_vanished_file_is_reported_then_pruned(json_store: JsonStore, sql_store: SqlStore) -> None:
-    """A partition file that disappeared is reported as missing; prune deletes its documents
-    and forgets its import mark."""
+    """A partition file that disappeared is reported as missing; prune keeps its documents
+    (the store may have lost the file: `held`), prune_all deletes them and forgets its import
+    mark."""
     import_store(json_store, sql_store)
     partition = json_store.partitions()[0]
     ids = [doc["id"] for doc in json_store.list(partition)]
@@ -122,7 +123,10 @@ def test_vanished_file_is_reported_then_pruned(json_store: JsonStore, sql_store:
     assert result.gone == sorted(ids)
     assert summary.files == 2
     assert sql_store.ids_in(partition)
-    pruned = import_store(json_store, sql_store, prune=True)
+    held = import_store(json_store, sql_store, prune=True)
+    assert (held.pruned, held.held) == (0, len(ids))
+    assert sorted(sql_store.ids_in(partition)) == sorted(ids)
+    pruned = import_store(json_store, sql_store, prune_all=True)
     assert pruned.pruned == len(ids)
     assert sql_store.ids_in(partition) == []
     assert partition not in sql_store.import_marks()
