@@ -78,29 +78,29 @@ class Compiler:
         position = getattr(func, self.dialect.text_position_function)
         return position(column, literal_column(quoted)) > literal_column("0")  # type: ignore[no-any-return]
 
-    def suspect(self, table: Table, key: str, *, mentioned: bool) -> Condition:
-        """Rows whose `extra` may hold `key`'s value (or, `mentioned`: may name it at all, as
-        the absent keys do): the typed column does not tell their truth."""
-        extra = table.c[EXTRA_COLUMN]
-        # `extra IS NOT NULL` first: NOT (a suspect) must be true, not NULL, for a plain row.
-        if mentioned:
-            return and_(extra.is_not(None), self.has_text(extra, dumps_compact(key)))
-        return and_(
-            extra.is_not(None),
-            self.has_text(extra, KEYS_MARK),
-            self.has_text(extra, dumps_compact(key) + ":"),
-        )
-
     def suspects(
         self, table: Table, criteria: Iterable[Criterion], order: Iterable[SortKey] = ()
     ) -> list[Condition]:
-        """One suspect condition per key the criteria and sort keys read."""
-        keyed: dict[str, bool] = {}
+        """Conditions true for the rows whose typed columns may not tell the truth about a key
+        the criteria or sort keys read: those whose `extra` holds its value ("keys"), and, for
+        `null`/`absent`, those that name it at all (as absent keys are recorded). One
+        condition per kind, so the first keeps the partial index's `"keys":` term."""
+        valued: dict[str, None] = {}
+        named: dict[str, None] = {}
         for c in criteria:
-            keyed[c.field.key] = keyed.get(c.field.key, False) or c.op in ("null", "absent")
+            (named if c.op in ("null", "absent") else valued)[c.field.key] = None
         for key in order:
-            keyed.setdefault(key.field.key, False)
-        return [self.suspect(table, key, mentioned=m) for key, m in keyed.items()]
+            valued[key.field.key] = None
+        extra = table.c[EXTRA_COLUMN]
+        # `extra IS NOT NULL` first: NOT (a suspect) must be true, not NULL, for a plain row.
+        found = []
+        if valued:
+            needles = [self.has_text(extra, dumps_compact(key) + ":") for key in valued]
+            found.append(and_(extra.is_not(None), self.has_text(extra, KEYS_MARK), or_(*needles)))
+        if named:
+            needles = [self.has_text(extra, dumps_compact(key)) for key in named]
+            found.append(and_(extra.is_not(None), or_(*needles)))
+        return found
 
     # ------------------------------------------------------------ exact conditions
 
@@ -281,7 +281,7 @@ def run(conn: Connection, schema: Schema, dialect: Dialect, query: Query) -> Pag
         *scope,
         *(compiler.condition(root, c) for c in query.where),
         *(not_(s) for s in root_suspects),
-        *(_exists(compiler, schema, h, faithful=True) for h in query.has),
+        *(_exists(compiler, schema, h) for h in query.has),
     ]
     if query.after is not None:
         main.append(compiler.after(root, query.order, id_field, query.after))
@@ -303,15 +303,12 @@ def run(conn: Connection, schema: Schema, dialect: Dialect, query: Query) -> Pag
     return Page(_shaped(conn, schema, query, items), cursor)
 
 
-def _exists(compiler: Compiler, schema: Schema, h: ChildCriteria, *, faithful: bool) -> Condition:
+def _exists(compiler: Compiler, schema: Schema, h: ChildCriteria) -> Condition:
+    """A child item that meets every criterion and whose columns tell the truth."""
     table = h.mapping.table
     link = table.c[h.child.parent_column] == schema.root_table.c[schema.id_column]
-    suspects = compiler.suspects(table, h.criteria)
-    if faithful:
-        conditions = [*(compiler.condition(table, c) for c in h.criteria)]
-        conditions += [not_(s) for s in suspects]
-    else:
-        conditions = [or_(false(), *suspects)]
+    conditions = [compiler.condition(table, c) for c in h.criteria]
+    conditions += [not_(s) for s in compiler.suspects(table, h.criteria)]
     return exists().where(link, *conditions)
 
 
