@@ -42,7 +42,7 @@ def answers(store: Any) -> list[bytes]:
             cursor = page.cursor
             if cursor is None:
                 break
-    for partition in sorted(JsonStore(FIXTURES, SESSIONS).partitions()) + ["app"]:
+    for partition in [*sorted(JsonStore(FIXTURES, SESSIONS).partitions()), "app"]:
         found.append(canonical_bytes(store.summaries(partition)))
     return found
 
