@@ -13,6 +13,7 @@ from typing import Any
 from adapters.dual_write import DualWriteStore, open_store
 from adapters.json_store import JsonStore
 from adapters.phase_state import Phase
+from adapters.query import Page
 from adapters.sql_store import SqlStore
 from migrator import importer, validator
 from migrator.archive import ArchiveResult, archive_json_store, restore_archive
@@ -41,6 +42,7 @@ __all__ = [
     "ExportResult",
     "GenerateSummary",
     "ImportSummary",
+    "Page",
     "Phase",
     "PhaseChange",
     "RepairReport",
@@ -53,6 +55,7 @@ __all__ = [
     "create_backup",
     "diagnose",
     "export_store",
+    "find",
     "generate_store",
     "import_store",
     "list_backups",
@@ -101,6 +104,18 @@ def validate(
         )
     finally:
         sql_store.close()
+
+
+def find(
+    json_dir: Path | str,
+    db: str | Path,
+    schema: str | Schema = "sessions",
+    **query: Any,
+) -> Page:
+    """`find` on the store the current phase reads, for scripts (query: see `adapters.query`:
+    where, has, partition, order, limit, offset, after, returning)."""
+    with open_store(json_dir, db, schema) as store:
+        return store.find(**query)
 
 
 def _publish() -> None:

@@ -17,6 +17,7 @@ from migrator.cli import (  # noqa: F401  (register commands)
     commands_import,
     commands_init,
     commands_phase,
+    commands_query,
     commands_safety,
     commands_validate,
 )
