@@ -15,6 +15,11 @@ one, and never resurrects a document the primary deleted. The journal's revision
 hash) is only compared to report when the source moved on since the journaled write; the
 journaled version itself is never written.
 
+Repair is partition-aware: a document is judged in the partition of each entry, where the
+source's copy counts only if the source holds it in that partition. A document that moved
+(delete from one partition, put into another) is so removed from the old partition and written
+into the new one, on either side, whatever order the entries come in.
+
 Repair works one partition at a time under that partition's lock (the lock every dual write
 holds across both stores), so it never interleaves with a running write; first it passes each
 pending partition's lock once, so writes still in flight finish and leave the journal. In
@@ -185,11 +190,15 @@ class _Run:
                 self._sqlite_only(partition, doc_id, entries, source)
                 continue
             try:
-                src = json_docs.get(doc_id) if source is Side.JSON else self.sql.get(doc_id)
-                dst = self.sql.get(doc_id) if source is Side.JSON else json_docs.get(doc_id)
+                # Each side's copy IN THIS PARTITION: a copy elsewhere (a document that moved)
+                # counts as absent here, and the other partition's entries deal with it there.
+                in_sql = self.sql.partition_of(doc_id)
+                sql_doc = self.sql.get(doc_id) if in_sql == partition else None
             except MigratorError as exc:
                 self._record(partition, doc_id, entries, "failed", f"cannot read: {exc}")
                 continue
+            src = json_docs.get(doc_id) if source is Side.JSON else sql_doc
+            dst = sql_doc if source is Side.JSON else json_docs.get(doc_id)
             action, note = _decide(src, dst), _moved_on(entries[-1], src)
             if action == "none" or self.dry_run:
                 self._done(partition, doc_id, entries, action, note)
@@ -198,9 +207,9 @@ class _Run:
                 json_fixes.append((doc_id, entries, action, note))
             else:
                 try:
-                    if src is None:
-                        self.sql.delete(doc_id)
-                    else:
+                    if src is None or in_sql not in (None, partition):
+                        self.sql.delete(doc_id)  # gone from JSON here, or to move it here
+                    if src is not None:
                         self.sql.put(partition, src)
                 except MigratorError as exc:
                     self._record(partition, doc_id, entries, "failed", f"SQL refused: {exc}")
