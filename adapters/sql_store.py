@@ -41,6 +41,7 @@ from migrator.errors import (
     DocumentError,
     PartitionConflictError,
     SchemaMismatchError,
+    UsageError,
 )
 from schemas.codec import DocumentRows, from_rows, to_rows, validate
 from schemas.declaration import POSITION_COLUMN, Schema
@@ -114,6 +115,9 @@ class SqlStore(Findable):
         self.schema = schema
         self.dialect: Dialect = dialect_for(self.url)
         file = self.dialect.database_file(self.url)
+        if file is not None and not file.parent.is_dir():
+            # SQLite would say only "unable to open database file".
+            raise UsageError(f"--db {file}: the folder {file.parent} does not exist")
         if file is not None and not create and not file.exists():
             raise DatabaseError(f"database {file} does not exist; run `migrator init` or `import`")
         self.engine = self.dialect.engine(self.url)

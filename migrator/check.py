@@ -7,8 +7,9 @@ item that passed or failed, with what to run to fix it; ready when every item pa
 `phase set` right after a ready check passes the same guards.
 
 The validation is recorded in the phase state, as `migrator validate` records it, so the guards
-judge this very run. Otherwise a check changes what its parts change: the guard of entering
-`dual-write` creates the database tables, as `phase set` would. In `sqlite-only`, the last
+judge this very run; nothing else is written, and no database or table is created. In
+`json-only` nothing is validated: the documented flow imports after the move to `dual-write`,
+whose guard only needs a database that can be created or used. In `sqlite-only`, the last
 phase, only the doctor's item is judged (the JSON store is archived: nothing to compare).
 """
 
@@ -25,9 +26,10 @@ from adapters.phase_state import Phase, now
 from adapters.sql_store import SqlStore
 from migrator import hints
 from migrator.doctor import DoctorReport, diagnose
-from migrator.errors import MigratorError, UsageError
+from migrator.errors import MigratorError, UsageError, require_json_dir
 from migrator.phases import Guard, catch_up_commands, check_move, read_phase, record_validation
-from migrator.validator import FINDINGS, ValidationReport, validate
+from migrator.validator import FINDINGS, ValidationReport, check_options, validate
+from schemas.comparison import compile_ignore_paths
 from schemas.declaration import Schema
 from schemas.registry import resolve
 
@@ -97,8 +99,7 @@ def check(
     are `validate`'s. A `UsageError` is raised; any other failure is a failed item."""
     schema = resolve(schema)
     root = Path(json_dir)
-    if not root.is_dir():
-        raise UsageError(f"--json-dir {root}: not a directory")
+    require_json_dir(root)
     record = read_phase(root)
     target = next_phase(record.phase)
     doctor = diagnose(root, db, schema)
@@ -113,7 +114,18 @@ def check(
         "recheck_delay": recheck_delay,
         "max_details": max_details,
     }
-    validation, item = _validation(root, db, schema, record.phase, options)
+    # A bad option is refused in every phase, json-only included (which validates nothing).
+    compile_ignore_paths(options["ignore_paths"])
+    check_options(schema, max_details, min_age, recheck_delay)
+    if record.phase is Phase.JSON_ONLY:
+        validation = None
+        item = CheckItem(
+            "validation",
+            True,
+            "not yet: the import runs after the move to dual-write, then validate",
+        )
+    else:
+        validation, item = _validation(root, db, schema, record.phase, options)
     items.append(item)
     items += _guard_items(root, db, schema, target)
     return CheckResult(schema.name, record.phase, target, tuple(items), doctor, validation)

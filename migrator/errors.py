@@ -179,3 +179,11 @@ class PhaseError(MigratorError):
 
 class BackupError(MigratorError):
     """A backup that cannot be written, read, or trusted."""
+
+
+def require_json_dir(path: Path) -> None:
+    """The one message every command gives when `--json-dir` names no directory."""
+    if path.is_dir():
+        return
+    what = "is a file, not a directory" if path.exists() else "no such directory"
+    raise UsageError(f"--json-dir {path}: {what}")

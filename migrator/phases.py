@@ -42,6 +42,7 @@ from adapters.phase_state import (
 from adapters.sql_store import SqlStore
 from migrator import hints
 from migrator.archive import ArchiveResult, archive_json_store
+from migrator.db_probe import database_problem
 from migrator.errors import MigratorError, PhaseError, UsageError
 from migrator.repair import RepairReport, repair, settled_pending
 from migrator.validator import ValidationReport, validate
@@ -50,6 +51,10 @@ from schemas.jsontext import dumps_pretty
 from schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
+
+
+#: The guard of entering dual-write that --force cannot pass: the database must take writes.
+DATABASE_READY = "database ready"
 
 
 @dataclass(frozen=True)
@@ -148,10 +153,11 @@ def check_move(
     json_dir: Path | str, db: str | Path, schema: str | Schema, target: Phase | str
 ) -> tuple[Guard, ...]:
     """The guards of entering `target` from the current phase, each checked now (entering
-    `sqlite-only` runs a validation). Moving back has no guards."""
+    `sqlite-only` runs a validation) without creating the database or its tables. Moving back
+    has no guards."""
     schema, target = resolve(schema), Phase.parse(target) if isinstance(target, str) else target
     record = PhaseState(json_dir).read()
-    guards, _ = _guards(Path(json_dir), db, schema, record, target)
+    guards, _ = _guards(Path(json_dir), db, schema, record, target, create=False)
     return guards
 
 
@@ -201,6 +207,9 @@ def _forward(
     warning = None
     if failed:
         reasons = "; ".join(f"{g.detail} (run: {g.fix})" if g.fix else g.detail for g in failed)
+        if any(g.name == DATABASE_READY for g in failed):
+            # No --force: dual writes into a database that cannot take them would all fail.
+            raise PhaseError(f"cannot enter {target}: {reasons}")
         if not force:
             raise PhaseError(f"cannot enter {target}: {reasons}; or pass --force")
         warning = f"forced into {target} although: {reasons}"
@@ -235,10 +244,20 @@ def _forward(
 
 
 def _guards(
-    root: Path, db: str | Path, schema: Schema, record: PhaseRecord, target: Phase
+    root: Path,
+    db: str | Path,
+    schema: Schema,
+    record: PhaseRecord,
+    target: Phase,
+    *,
+    create: bool = True,
 ) -> tuple[tuple[Guard, ...], ValidationRecord | None]:
     if target.rank <= record.phase.rank:
         return (), None
+    if target is Phase.DUAL_WRITE and not create:
+        problem = database_problem(db, schema)
+        detail = "" if problem is None else f"the database cannot be used: {problem}"
+        return (Guard(DATABASE_READY, problem is None, detail),), None
     if target is Phase.DUAL_WRITE:
         return _database_guards(db, schema), None
     pending = _pending_guard(root, schema, db)
@@ -265,10 +284,10 @@ def _database_guards(db: str | Path, schema: Schema) -> tuple[Guard, ...]:
             sql.init_schema()
             sql.count()
         except MigratorError as exc:
-            return (Guard("database ready", False, f"the database cannot be used: {exc}"),)
+            return (Guard(DATABASE_READY, False, f"the database cannot be used: {exc}"),)
     finally:
         sql.close()
-    return (Guard("database ready", True),)
+    return (Guard(DATABASE_READY, True),)
 
 
 def _validation_guards(

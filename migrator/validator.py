@@ -45,6 +45,7 @@ from schemas.comparison import (
     compile_ignore_paths,
     deep_differences,
 )
+from schemas.declaration import Schema
 
 __all__ = [
     "Difference",
@@ -186,6 +187,23 @@ class ValidationReport:
         return result
 
 
+def check_options(
+    schema: Schema, max_details: int | None, min_age: float | None, recheck_delay: float
+) -> None:
+    """A `UsageError` for an option `validate` (and `check`, in every phase) cannot take."""
+    if max_details is not None and max_details < 0:
+        raise UsageError(f"--max-details must be 0 or more, got {max_details}")
+    if min_age is not None and min_age < 0:
+        raise UsageError(f"--min-age must be 0 or more seconds, got {min_age:g}")
+    if min_age is not None and schema.version_key is None:
+        raise UsageError(
+            f"--min-age: schema {schema.name!r} declares no version key "
+            "(Schema.version_key) to tell how old a document is"
+        )
+    if recheck_delay < 0:
+        raise UsageError(f"--recheck-delay must be 0 or more seconds, got {recheck_delay:g}")
+
+
 def validate(
     json_store: JsonStore,
     sql_store: SqlStore,
@@ -210,17 +228,7 @@ def validate(
     the module docstring)."""
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be at least 1, got {sample}")
-    if max_details is not None and max_details < 0:
-        raise UsageError(f"--max-details must be 0 or more, got {max_details}")
-    if min_age is not None and min_age < 0:
-        raise UsageError(f"--min-age must be 0 or more seconds, got {min_age:g}")
-    if min_age is not None and sql_store.schema.version_key is None:
-        raise UsageError(
-            f"--min-age: schema {sql_store.schema.name!r} declares no version key "
-            "(Schema.version_key) to tell how old a document is"
-        )
-    if recheck_delay < 0:
-        raise UsageError(f"--recheck-delay must be 0 or more seconds, got {recheck_delay:g}")
+    check_options(sql_store.schema, max_details, min_age, recheck_delay)
     run = _Run(json_store, sql_store, compile_ignore_paths(ignore_paths), max_details)
     run.min_age, run.deferring = min_age, recheck
     names = _partitions_in_scope(json_store, sql_store, partitions)

@@ -21,7 +21,7 @@ from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef, SummaryFile
 from migrator.cli.text import plural
 from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
-from migrator.errors import UsageError
+from migrator.errors import require_json_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -134,8 +134,7 @@ def import_command(
     from migrator.report import json_text, write_summary
     from schemas.registry import resolve
 
-    if not json_dir.is_dir():
-        raise UsageError(f"--json-dir {json_dir}: no such directory")
+    require_json_dir(json_dir)
     resolved = resolve(schema)
     # Taken right before the first write (an unchanged re-import takes none), of a database
     # that exists now; the database only, since an import never changes the JSON store.

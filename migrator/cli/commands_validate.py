@@ -23,7 +23,7 @@ from migrator.cli.options import (
     SummaryFile,
 )
 from migrator.cli.output import emit_report
-from migrator.errors import MigratorError, UsageError
+from migrator.errors import MigratorError, require_json_dir
 
 if TYPE_CHECKING:
     from migrator.validator import ValidationReport
@@ -75,8 +75,7 @@ def validate_command(
     from migrator.validator import validate
     from schemas.registry import resolve
 
-    if not json_dir.is_dir():
-        raise UsageError(f"--json-dir {json_dir}: not a directory")
+    require_json_dir(json_dir)
     resolved = resolve(schema)
     sql_store = SqlStore(db, resolved, create=False)
     try:

@@ -49,23 +49,22 @@ def unimported(tmp_path: Path, live: Live) -> Live:
     return Live(json_dir, tmp_path / "fresh.db", live.schema)
 
 
-def test_before_the_import_check_fails_and_says_import(unimported: Live) -> None:
-    """json-only without an import: the validation fails, fixed by importing (entering
-    dual-write needs no import: the guards pass)."""
+def test_before_the_import_check_is_ready_for_dual_write(unimported: Live) -> None:
+    """json-only without a database (issue 16, point 3): ready, since the documented flow moves
+    to dual-write first and imports there; nothing is validated and no database is created."""
     result = run_check(unimported)
     assert (result.phase, result.next_phase) == (Phase.JSON_ONLY, Phase.DUAL_WRITE)
-    assert not result.ready
-    fixes = failed(result)
-    assert set(fixes) == {"validation"}
-    assert fixes["validation"].startswith("migrator import")
-    import_fixture_store(unimported.json_dir, unimported.db, unimported.schema)
-    after = run_check(unimported)
-    assert after.ready, failed(after)
-    assert [item.name for item in after.items] == [
+    assert result.ready, failed(result)
+    assert result.validation is None
+    assert not unimported.db.exists()
+    assert [item.name for item in result.items] == [
         "doctor",
         "validation",
         "guard: database ready",
     ]
+    import_fixture_store(unimported.json_dir, unimported.db, unimported.schema)
+    after = run_check(unimported)
+    assert after.ready, failed(after)
 
 
 def test_differences_fail_the_check_until_put_right(live: Live) -> None:
@@ -214,7 +213,7 @@ def test_cli_fatal_errors_exit_2(live: Live, tmp_path: Path) -> None:
     """A JSON directory that is not one, or a bad --ignore-path: exit 2, one line."""
     missing = live.cli("check", "--json-dir", str(tmp_path / "nowhere"))
     assert missing.exit_code == 2
-    assert "not a directory" in missing.stderr
+    assert "no such directory" in missing.stderr
     bad_regex = live.cli("check", "--ignore-path", "root[")
     assert bad_regex.exit_code == 2
     assert bad_regex.stderr.startswith("error: ")

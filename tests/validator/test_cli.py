@@ -257,7 +257,7 @@ def test_missing_database_and_json_dir_exit_2(stores: Stores) -> None:
     gone = stores.json_dir.parent / "gone"
     result = stores.cli("--json-dir", str(gone))
     assert result.exit_code == 2
-    assert result.stderr == f"error: --json-dir {gone}: not a directory\n"
+    assert result.stderr == f"error: --json-dir {gone}: no such directory\n"
 
 
 def test_runs_as_a_subprocess_with_exit_code_1(stores: Stores, tmp_path: Path) -> None:
