@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.dialects import redacted
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from examples.rehearsal.chart import draw
@@ -251,7 +252,7 @@ def _verdicts(
 
 def _run_migrator(out: Path, *args: str, check: bool = True) -> int:
     with (out / "operator.log").open("a") as log:
-        log.write(f"\n$ migrator {' '.join(args)}\n")
+        log.write(f"\n$ migrator {' '.join(map(redacted, args))}\n")  # no password
         log.flush()
         done = subprocess.run(
             [sys.executable, "-m", "migrator", *args],

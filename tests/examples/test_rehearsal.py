@@ -139,3 +139,15 @@ def test_short_rehearsal_on_postgresql(tmp_path: Path, pg_db_url: str) -> None:
     )
     _assert_clean(summary, out)
     assert summary["settings"]["database"] == "PostgreSQL"
+
+
+def test_a_database_password_never_reaches_the_report(tmp_path: Path) -> None:
+    """The operator's log shows a PostgreSQL URL with its password hidden (the command's own
+    output too: here, that it cannot connect)."""
+    from examples.rehearsal.run import _run_migrator
+
+    url = "postgresql://rehearsal:s3cret-pw@127.0.0.1:9/nowhere"
+    code = _run_migrator(tmp_path, "doctor", "--json-dir", str(tmp_path), "--db", url, check=False)
+    log = (tmp_path / "operator.log").read_text()
+    assert code != 0 and "rehearsal:***@127.0.0.1" in log
+    assert "s3cret-pw" not in log
