@@ -92,7 +92,12 @@ class Operator:
             Step("backup", ("backup", "--quiet")),
             Step("phase set sqlite-only", ("phase", "set", "sqlite-only"), enters="sqlite-only"),
             Step("phase set dual-write", ("phase", "set", "dual-write"), enters="dual-write"),
-            Step("phase set json-only", ("phase", "set", "json-only"), enters="json-only"),
+            Step(
+                "phase set json-only",
+                ("phase", "set", "json-only"),
+                enters="json-only",
+                dwell=1.5,
+            ),
         ]
 
     def run(self, steps: list[Step]) -> None:

@@ -5,6 +5,7 @@ nothing lost, nothing stale, no unexpected client error and a clean final valida
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from examples.rehearsal.report import closing_lines, expected, percentile, summa
 from examples.rehearsal.run import Settings, rehearse
 from examples.rehearsal.timeline import Event, Timeline
 
+#: Small enough for `make test` on 2 cores: the operator's commands set the pace, and the
+#: less the load takes of the CPU, the sooner they run.
+SHORT = Settings(out=Path("rehearsal"), duration=10, clients=5, workers=2, sessions=40, think=0.15)
 PHASES = ["json-only", "dual-write", "sqlite-primary", "sqlite-only", "dual-write", "json-only"]
 
 
@@ -120,12 +124,10 @@ def _assert_clean(summary: dict[str, Any], out: Path) -> None:
 
 
 def test_short_rehearsal_on_sqlite(tmp_path: Path) -> None:
-    """Every phase and back under 8 clients and 2 workers, one worker SIGKILLed: nothing
+    """Every phase and back under 5 clients and 2 workers, one worker SIGKILLed: nothing
     lost or stale in either final store, no unexpected error, final validation clean."""
     out = tmp_path / "rehearsal"
-    summary = rehearse(
-        Settings(out=out, duration=10, clients=8, workers=2, sessions=60), echo=False
-    )
+    summary = rehearse(replace(SHORT, out=out), echo=False)
     _assert_clean(summary, out)
     assert summary["settings"]["database"] == "SQLite"
 
@@ -134,7 +136,7 @@ def test_short_rehearsal_on_postgresql(tmp_path: Path, pg_db_url: str) -> None:
     """The same walk with the service and the operator on a PostgreSQL database."""
     out = tmp_path / "rehearsal"
     summary = rehearse(
-        Settings(out=out, db=pg_db_url, duration=8, clients=6, workers=2, sessions=40),
+        replace(SHORT, out=out, db=pg_db_url),
         echo=False,
     )
     _assert_clean(summary, out)
