@@ -107,7 +107,10 @@ class Dialect:
         """Serialize writers of one document (SQLite's BEGIN IMMEDIATE already serializes all)."""
 
     def lock_schema(self, conn: Connection) -> None:
-        """Serialize processes creating the schema at once (SQLite: BEGIN IMMEDIATE does)."""
+        """Serialize processes creating or upgrading the schema (SQLite: BEGIN IMMEDIATE does)."""
+
+    def share_schema(self, conn: Connection) -> None:
+        """A writer waits here while the schema is being upgraded (SQLite: BEGIN IMMEDIATE)."""
 
     def begin_read(self, conn: Connection) -> Connection:
         """A connection whose next transaction reads one consistent snapshot."""
@@ -293,6 +296,11 @@ class PostgresDialect(Dialect):
         # The two-key lock space, apart from the documents': CREATE TABLE is not idempotent when
         # two processes run it at once.
         conn.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY}, 0)"))
+
+    def share_schema(self, conn: Connection) -> None:
+        # Shared with other writers, exclusive of `lock_schema`: an upgrade's DDL and version
+        # change are not interleaved with a write that read the old version.
+        conn.execute(text(f"SELECT pg_advisory_xact_lock_shared({_SCHEMA_LOCK_KEY}, 0)"))
 
     def begin_read(self, conn: Connection) -> Connection:
         # One snapshot for every statement of the transaction; the pool resets both on check-in.

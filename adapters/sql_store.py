@@ -138,7 +138,7 @@ class SqlStore(Findable):
         """Create the schema's tables if missing; True when this call created them."""
         with self._errors():
             self._check_recorded_schema()
-            with self._write() as conn:
+            with self._write(guard=False) as conn:
                 self.dialect.lock_schema(conn)
                 existing = set(inspect(conn).get_table_names())
                 created = self.schema.root_table.name not in existing
@@ -191,11 +191,21 @@ class SqlStore(Findable):
             raise SchemaMismatchError(
                 f"database {self.location} holds schema {name!r}, not {self.schema.name!r}"
             )
+        self._check_version(version)
+
+    def _check_version(self, version: int) -> None:
+        """Code and database must agree on the schema version: rows written under another
+        layout would not read back exactly."""
         if version > self.schema.version:
             raise SchemaMismatchError(
-                f"database {self.location} was created by schema {name!r} version {version}, "
-                f"newer than this toolkit's version {self.schema.version}; upgrade migrator "
-                "instead of letting an older version modify it"
+                f"database {self.location} is at schema {self.schema.name!r} version {version}, "
+                f"newer than the code's version {self.schema.version}: the code is older than "
+                "the database (deploy the newer code, or `migrator db downgrade`)"
+            )
+        if version < self.schema.version:
+            raise SchemaMismatchError(
+                f"database {self.location} is at schema {self.schema.name!r} version {version}, "
+                f"the code declares version {self.schema.version}: run `migrator db upgrade`"
             )
 
     def _ensure_ready(self) -> None:
@@ -571,11 +581,20 @@ class SqlStore(Findable):
     # ------------------------------------------------------------------ plumbing
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends, rolled back when it raises."""
+    def _write(self, *, guard: bool = True) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back when it raises.
+        Guarded, it first waits out a schema upgrade (SQLite's write lock, PostgreSQL's
+        advisory lock taken shared) and refuses to write under another schema version."""
         with self.engine.connect() as raw:
             conn = raw.execution_options(migrator_write=True)
             with conn.begin():
+                if guard:
+                    self.dialect.share_schema(conn)
+                    version = conn.execute(
+                        select(meta_table.c.value).where(meta_table.c.key == "version")
+                    ).scalar_one_or_none()
+                    if version is not None:
+                        self._check_version(int(version))
                 yield conn
 
     @contextlib.contextmanager

@@ -20,7 +20,7 @@ from migrator.errors import UsageError
 
 CONFIG_ENV = "MIGRATOR_CONFIG"
 #: Options whose relative values are paths, resolved against the config file's directory.
-PATH_KEYS = frozenset({"json_dir", "db", "out", "output", "rejects", "summary_file"})
+PATH_KEYS = frozenset({"json_dir", "db", "out", "output", "rejects", "summary_file", "migrations"})
 
 
 @dataclass(frozen=True)

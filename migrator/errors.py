@@ -17,6 +17,7 @@ line and exit with a documented code, and a Python caller can act on the fields:
     │       ├── DatabaseCorruptError   the database file is damaged: run `migrator restore`
     │       └── SchemaMismatchError    the database holds another schema or a newer version
     ├── PhaseError                     a phase move refused by its guards, or an unknown phase
+    ├── SchemaMigrationError           a revision that does not apply, or no migrations folder
     └── BackupError                    a backup that cannot be written, read or trusted
 
 This module imports nothing from the rest of the toolkit, so every layer may raise these.
@@ -175,6 +176,11 @@ class SchemaMismatchError(DatabaseError):
 
 class PhaseError(MigratorError):
     """A phase move refused by its guards, or a phase name that does not exist."""
+
+
+class SchemaMigrationError(MigratorError):
+    """A schema revision that cannot be made or applied (nothing was changed), or a
+    migrations folder that cannot be used."""
 
 
 class BackupError(MigratorError):

@@ -472,3 +472,43 @@ def _decode_extra(text: str | None) -> dict[str, Any]:
 def canonical_bytes(doc: Any) -> bytes:
     """The bytes two equal documents share whatever their key order: what validation hashes."""
     return dumps_sorted(doc)
+
+
+# --------------------------------------------------------------------------- for revisions
+# Schema revisions move values between typed columns and `extra` (`schemas.relayout`,
+# `migrator.schema_migrations.moves`); they must encode exactly as `to_rows` does.
+
+
+def usual_order(schema: Schema) -> tuple[str, ...]:
+    """The root's usual key order: the declared `key_order`, or its fields then child lists."""
+    return tuple(_usual_order(schema))
+
+
+def column_value(f: DocField, value: Any) -> tuple[bool, Any]:
+    """Whether `value` survives `f`'s typed column exactly, and what the column then holds."""
+    stored = _column_value(f, value)
+    return (False, None) if stored is _DOES_NOT_FIT else (True, stored)
+
+
+def value_of_column(f: DocField, raw: Any) -> Any:
+    """The document value a typed column's `raw` value stands for."""
+    convert = _CONVERT.get(f.kind)
+    return raw if raw is None or convert is None else convert(raw)
+
+
+def check_item(mapping: TableMapping, item: Any, *, path: str) -> None:
+    """Raise `DocumentError` when `item` is not an object `mapping`'s rows can hold."""
+    if not isinstance(item, dict):
+        raise DocumentError(f"expected an object, got {_json_type(item)}", field=path)
+    _check_object(mapping, item, path=path + ".")
+    _check_json_values(item, path=path)
+
+
+def encode_item(mapping: TableMapping, item: Mapping[str, Any], position: int) -> dict[str, Any]:
+    """One object of a child list as its row, without the parent link (checked first)."""
+    return _encode_object(mapping, item, position=position, skip=(), usual_order=None)
+
+
+def decode_item(mapping: TableMapping, row: Mapping[Any, Any]) -> Document:
+    """The object a child row stores."""
+    return _decode_child(mapping, row)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -124,6 +125,9 @@ class Schema:
     #: A table with one row per partition that the root rows reference, and how to fill it.
     partition_model: type[SQLModel] | None = None
     partition_row: Callable[[str], dict[str, Any]] | None = None
+    #: A folder of Alembic revision scripts shipped with the schema (`migrator db`); a
+    #: project's own revisions follow its newest one.
+    migrations: Path | None = None
 
     def __post_init__(self) -> None:
         root = _mapping(self.root, self.renames, internal=(self.partition_column,), parent=None)

@@ -14,6 +14,7 @@ import typer
 from migrator.cli import (  # noqa: F401  (register commands)
     commands_check,
     commands_config,
+    commands_db,
     commands_import,
     commands_init,
     commands_phase,
