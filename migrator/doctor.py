@@ -107,9 +107,9 @@ def _schema_check(store: SqlStore) -> Check:
     if name != expected.name:
         return Check("schema version", "problem", f"{said}: another schema")
     if version > expected.version:
-        return Check("schema version", "problem", f"{said}: newer; upgrade migrator")
+        return Check("schema version", "problem", f"{said}: newer; the code is older than the database")
     if version < expected.version:
-        return Check("schema version", "problem", f"{said}: older; it needs upgrading")
+        return Check("schema version", "problem", f"{said}: older; run `migrator db upgrade`")
     return Check("schema version", "ok", said)
 
 
