@@ -107,7 +107,8 @@ def _schema_check(store: SqlStore) -> Check:
     if name != expected.name:
         return Check("schema version", "problem", f"{said}: another schema")
     if version > expected.version:
-        return Check("schema version", "problem", f"{said}: newer; the code is older than the database")
+        older = "newer; the code is older than the database"
+        return Check("schema version", "problem", f"{said}: {older}")
     if version < expected.version:
         return Check("schema version", "problem", f"{said}: older; run `migrator db upgrade`")
     return Check("schema version", "ok", said)

@@ -222,7 +222,7 @@ def _move(
     scripts = _scripts(schema, folder)
     with _alembic_errors():
         wanted = scripts.get_revision(target) if target not in ("head", "base") else None
-    with _session(db, schema, write=False) as conn:
+    with _session(db, schema, write=False, create=direction == "upgrade") as conn:
         before = _status(conn, schema, folder, scripts, db)
         empty = before.database_version is None and not _has_root(conn, schema)
     if direction == "upgrade" and empty and target == "head":
@@ -352,13 +352,16 @@ def _dialect(db: str | Path) -> Dialect:
 
 
 @contextlib.contextmanager
-def _session(db: str | Path, schema: Schema, *, write: bool) -> Iterator[Connection]:
+def _session(
+    db: str | Path, schema: Schema, *, write: bool, create: bool = False
+) -> Iterator[Connection]:
     """One transaction on a connection of its own: committed for a write that ends well,
-    rolled back otherwise (a read may stamp an inferred revision; it is not kept)."""
+    rolled back otherwise (a read may stamp an inferred revision; it is not kept). A SQLite
+    file that does not exist is an error unless `create`."""
     url = database_url(db)
     dialect = dialect_for(url)
     file = dialect.database_file(url)
-    if file is not None and not file.exists():
+    if file is not None and not file.exists() and not create:
         raise SchemaMigrationError(f"database {file} does not exist; run `migrator init`")
     engine = dialect.engine(url)
     sqlite = dialect.name == "sqlite"

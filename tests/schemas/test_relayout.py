@@ -146,7 +146,7 @@ def _as_imported(extra: str | None, imported: str | None) -> None:
 
 
 def _tags(rows: DocumentRows, table: str) -> dict[str, list[dict]]:
-    return {table: list(rows.children.values())[0]}
+    return {table: next(iter(rows.children.values()))}
 
 
 @settings(max_examples=300, deadline=None)
