@@ -11,10 +11,10 @@ import typer
 
 from migrator.cli.app import app
 from migrator.cli.options import Db, MaybeJsonDir, NoSnapshot, SchemaRef
-from schemas.registry import resolve
 
 if TYPE_CHECKING:
     from migrator.schema_migrations.verbs import Move, Status
+    from schemas.declaration import Schema
 
 db_app = typer.Typer(
     help="Evolve the database schema with the declaration: Alembic revisions that move the "
@@ -65,7 +65,7 @@ def db_revision(
     Example: migrator db revision --autogenerate -m "add stars" --db app.db"""
     from migrator.schema_migrations.verbs import new_revision
 
-    made = new_revision(db, resolve(schema), migrations, message, autogenerate=autogenerate)
+    made = new_revision(db, _resolve(schema), migrations, message, autogenerate=autogenerate)
     if made is None:
         typer.echo("no difference between the declaration and the database: no revision written")
         return
@@ -90,7 +90,7 @@ def db_upgrade(
     from migrator.schema_migrations.verbs import upgrade
 
     moved = upgrade(
-        db, resolve(schema), migrations, revision, json_dir=json_dir, snapshot=not no_snapshot
+        db, _resolve(schema), migrations, revision, json_dir=json_dir, snapshot=not no_snapshot
     )
     _print_move("upgrade", moved)
 
@@ -109,7 +109,7 @@ def db_downgrade(
     from migrator.schema_migrations.verbs import downgrade
 
     moved = downgrade(
-        db, resolve(schema), migrations, revision, json_dir=json_dir, snapshot=not no_snapshot
+        db, _resolve(schema), migrations, revision, json_dir=json_dir, snapshot=not no_snapshot
     )
     _print_move("downgrade", moved)
 
@@ -121,7 +121,7 @@ def db_current(
     """Print the database's revision and schema version, and the code's."""
     from migrator.schema_migrations.verbs import status
 
-    for line in _status_lines(status(db, resolve(schema), migrations)):
+    for line in _status_lines(status(db, _resolve(schema), migrations)):
         typer.echo(line)
 
 
@@ -130,7 +130,7 @@ def db_history(schema: SchemaRef = "sessions", migrations: Migrations = Path("mi
     """List the revisions, newest first: id, schema version, message."""
     from migrator.schema_migrations.verbs import history
 
-    found = history(resolve(schema), migrations)
+    found = history(_resolve(schema), migrations)
     if not found:
         typer.echo("no revisions yet")
     for rev in found:
@@ -147,7 +147,7 @@ def db_check(
     declaration with no revision to cover it (for CI); 0 when all agree."""
     from migrator.schema_migrations.verbs import check
 
-    report = check(db, resolve(schema), migrations)
+    report = check(db, _resolve(schema), migrations)
     found = report.status
     if not found.up_to_date:
         typer.echo(
@@ -165,6 +165,12 @@ def db_check(
         typer.echo(f"database at {found.head or 'base'}: matches the declaration")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _resolve(reference: str) -> Schema:
+    from schemas.registry import resolve
+
+    return resolve(reference)
 
 
 def _print_move(direction: str, moved: Move) -> None:
