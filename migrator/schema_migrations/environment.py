@@ -9,6 +9,7 @@ in the database, with what the database holds.
 
 from __future__ import annotations
 
+import argparse
 import os
 import pprint
 from dataclasses import dataclass, field
@@ -60,7 +61,8 @@ def require_folder(folder: Path) -> None:
 
 def alembic_config(schema: Schema, folder: Path, setup: Setup | None = None) -> Config:
     """An Alembic `Config` for `schema` and the project's migrations `folder`."""
-    config = Config()
+    # Quiet: Alembic's own progress lines would mix with the command's output.
+    config = Config(cmd_opts=argparse.Namespace(quiet=True))
     config.set_main_option("script_location", _escaped(ENV_DIR))
     config.set_main_option("path_separator", "os")
     locations = os.pathsep.join(str(p) for p in version_locations(schema, folder))
