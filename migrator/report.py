@@ -176,14 +176,17 @@ def validation_summary(report: ValidationReport) -> str:
     return line
 
 
-def validation_table(report: ValidationReport) -> Table | None:
+def validation_table(report: ValidationReport, limit: int | None = None) -> Table | None:
     """The findings, grouped by partition (a row of its own) and by document: the id on the
     left, never cut (it is what a user greps for), and each finding on the right, its path and
     both values on lines of their own, so the table fits 80 columns. None when there is nothing.
-    """
+    At most `limit` findings are listed; the caption says how many more there are."""
     rows = list(_finding_rows(report))
     if not rows:
         return None
+    hidden = 0
+    if limit is not None and len(rows) > limit:
+        hidden, rows = len(rows) - limit, rows[:limit]
     ids = [row[1] for row in rows]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     # Ids up to 50 characters (a UUID is 36) stay whole at 80 columns; longer ones fold.
@@ -199,6 +202,12 @@ def validation_table(report: ValidationReport) -> Table | None:
         table.add_row(Text(shown), _finding_cell(*row[2:]))
     if report.details_truncated:
         table.caption = "listing cut by --max-details; the counts are complete"
+    if hidden:
+        table.caption = (
+            f"and {hidden:,} more finding{'' if hidden == 1 else 's'}: "
+            "--format json or --output FILE lists them all"
+        )
+    table.caption_justify = "left"
     return table
 
 
@@ -229,11 +238,18 @@ def _finding_rows(report: ValidationReport) -> Iterable[tuple[str, ...]]:
         yield record.partition, f"record {record.index}", "invalid_in_json", record.reason, "", ""
 
 
-def validation_text(report: ValidationReport) -> list[RenderableType]:
-    """The text format: the summary line, then the table of findings."""
+def nothing_imported(report: ValidationReport) -> bool:
+    """Every document is missing from a database that holds none: one line says it, not one
+    line per document."""
+    counts = report.counts
+    return counts["sqlite"] == 0 and counts["json"] > 0 and not report.sampled
+
+
+def validation_text(report: ValidationReport, limit: int | None = None) -> list[RenderableType]:
+    """The text format: the summary line, then the table of findings (at most `limit`)."""
     style = "green" if report.ok else "red"
     items: list[RenderableType] = [Text(validation_summary(report), style=style)]
-    table = validation_table(report)
+    table = validation_table(report, limit)
     if table is not None:
         items.append(table)
     return items

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -24,6 +25,9 @@ from migrator.cli.options import (
 )
 from migrator.cli.output import emit_report
 from migrator.errors import MigratorError, require_json_dir
+
+#: Findings listed on the terminal; the counts, --format json and --output have them all.
+LISTED_FINDINGS = 50
 
 if TYPE_CHECKING:
     from migrator.validator import ValidationReport
@@ -109,17 +113,27 @@ def validate_command(
         output_format=output_format,
         output=output,
         quiet=quiet,
-        print_text=lambda: _print_text(report),
+        print_text=lambda: _print_text(report, json_dir, db, schema),
     )
     if not report.ok:
         raise typer.Exit(1)
 
 
-def _print_text(report: ValidationReport) -> None:
+def _print_text(report: ValidationReport, json_dir: Path, db: str, schema: str) -> None:
+    """The summary and at most LISTED_FINDINGS findings (--format json and --output list every
+    one); against a database that holds nothing yet, one line that says so."""
     from rich.console import Console
 
-    from migrator.report import validation_text
+    from migrator.hints import command
+    from migrator.report import nothing_imported, validation_summary, validation_text
 
     console = Console(highlight=False)
-    for item in validation_text(report):
+    if nothing_imported(report):
+        console.print(validation_summary(report), style="red", markup=False)
+        importing = command("import", json_dir=json_dir, db=db, schema=schema)
+        console.print(
+            f"the database holds no documents yet: run {importing}", markup=False, soft_wrap=True
+        )
+        return
+    for item in validation_text(report, limit=LISTED_FINDINGS):
         console.print(item)
