@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from adapters.json_store import JsonStore
 from migrator.errors import DocumentError, JsonFileError, StoreError
+from migrator.in_flight import version_time
 from migrator.prune_guard import newest_version
 from schemas.codec import DocumentRows, canonical_bytes, to_rows, validate
 
@@ -52,6 +53,8 @@ class RecordRead:
     raw: Any = None
     #: Dry run: a hash of the record's canonical bytes, to compare with what is read back.
     digest: bytes | None = None
+    #: Its version key as a time (None without one): an older one never replaces SQL's.
+    version: datetime | None = None
 
     def error(self) -> DocumentError:
         return DocumentError(self.reason or "refused", field=self.field, doc_id=self.doc_id)
@@ -122,6 +125,8 @@ def _parsed(store: JsonStore, read: FileRead, data: bytes, *, digests: bool) -> 
     for index, record in enumerate(records):
         doc_id = record.get(id_key) if isinstance(record, dict) else None
         item = RecordRead(index, doc_id)
+        if schema.version_key is not None and isinstance(record, dict):
+            item.version = version_time(record.get(schema.version_key))
         read.records.append(item)
         if isinstance(doc_id, str):
             read.ids.add(doc_id)

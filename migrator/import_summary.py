@@ -26,6 +26,8 @@ class PartitionResult:
     pruned: int = 0
     #: Gone documents `--prune` kept: the JSON store may never have had them (`--prune-all`).
     held: list[str] = field(default_factory=list)
+    #: Documents whose SQL version (version key) is newer than the file's: not overwritten.
+    kept_newer: list[str] = field(default_factory=list)
     bytes: int = 0
     seconds: float = 0.0
 
@@ -42,6 +44,7 @@ class PartitionResult:
             "pruned": self.pruned,
             "held": len(self.held),
             "held_ids": self.held,
+            "kept_newer": self.kept_newer,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
         }
@@ -96,6 +99,10 @@ class ImportSummary:
         return sum(len(p.held) for p in self.partitions)
 
     @property
+    def kept_newer(self) -> int:
+        return sum(len(p.kept_newer) for p in self.partitions)
+
+    @property
     def bytes(self) -> int:
         return self._total("bytes")
 
@@ -120,6 +127,7 @@ class ImportSummary:
             "gone": self.gone,
             "pruned": self.pruned,
             "held": self.held,
+            "kept_newer": self.kept_newer,
             "seconds": round(self.seconds, 3),
             "bytes": self.bytes,
             "docs_per_second": round(self.docs_per_second, 1),

@@ -71,6 +71,7 @@ from migrator.errors import (
 from migrator.import_reader import FileRead, digest, read_file, read_files, worth_a_helper
 from migrator.import_summary import ImportProgress, ImportSummary, PartitionResult
 from migrator.import_writer import BatchWriter, WriteJob, WriteOutcome
+from migrator.in_flight import version_time
 from migrator.prune_guard import PruneGuard
 from migrator.rejects import Reject, RejectsFile, default_rejects_path
 from schemas.codec import DocumentRows, from_rows, validate
@@ -342,12 +343,17 @@ class _Import:
         stored = set(self.target.ids_in(partition))
         newcomers = read.ids - stored
         owners = self.target.owners(newcomers) if newcomers else {}
+        newer = self._newer_in_sql(read, stored)
         batch: list[DocumentRows] = []
         for record in read.records:
             result.documents += 1
             self.read += 1
             if record.rows is None:
                 self._reject(result, record.index, record.raw, record.error())
+                continue
+            if record.doc_id in newer:  # never an older version over a newer one
+                self.claims[record.doc_id] = partition
+                result.kept_newer.append(record.doc_id)
                 continue
             conflict = self._conflict(partition, record.doc_id, owners)
             if conflict is not None:
@@ -370,11 +376,28 @@ class _Import:
         result.gone = gone
         result.held = self._held(partition, gone, exists=True, newest=read.newest)
         clean = result.rejected == 0 and (self.prune or not gone) and not result.held
+        clean = clean and not result.kept_newer  # read again until someone settles them
         mark = ImportMark(partition, read.sha256, len(read.records)) if clean else None
         delete_ids = [i for i in gone if i not in result.held] if self.prune else ()
         self.writer.add(
             WriteJob(PartitionWrite(partition, batch, delete_ids=delete_ids, mark=mark), final=True)
         )
+
+    def _newer_in_sql(self, read: FileRead, stored: set[str]) -> set[str]:
+        """The ids whose SQL copy has a newer version key than the file's record: the JSON
+        store lost that version (a restore, a hand edit), and importing it would lose SQL's."""
+        version_key = self.schema.version_key
+        versions = {r.doc_id: r.version for r in read.records if r.version is not None}
+        candidates = stored & set(versions)
+        if self.dry_run or version_key is None or not candidates:
+            return set()
+        newer = set()
+        for doc in self.target.read_partition(read.partition, candidates):
+            moment = version_time(doc.get(version_key))
+            file_version = versions[doc[self.schema.id_key]]
+            if moment is not None and file_version is not None and moment > file_version:
+                newer.add(doc[self.schema.id_key])
+        return newer
 
     def _conflict(
         self, partition: str, doc_id: str, owners: Mapping[str, str]

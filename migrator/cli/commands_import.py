@@ -339,6 +339,11 @@ def _print_summary(console: Console, summary: ImportSummary) -> None:
         console.print(
             f"{plural(summary.pruned, 'document')} gone from their file deleted (--prune)"
         )
+    if summary.kept_newer:
+        console.print(
+            f"{plural(summary.kept_newer, 'document')} newer in SQL than in their file "
+            "(version key) kept, not overwritten: see `migrator validate` and decide"
+        )
     if summary.held:
         console.print(
             f"{plural(summary.held, 'gone document')} kept: their file is missing or older "
