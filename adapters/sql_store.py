@@ -34,6 +34,7 @@ from adapters.dialects import Check, Dialect, database_url, dialect_for
 from adapters.faults import checkpoint
 from adapters.json_store import check_partition_name
 from adapters.query import Findable, Page, Query
+from adapters.sql_query import plain_rows
 from migrator.errors import (
     ConstraintError,
     DatabaseCorruptError,
@@ -277,28 +278,24 @@ class SqlStore(Findable):
         with self._errors(), self.engine.connect() as raw:
             conn = self.dialect.begin_read(raw)
             with conn.begin():
-                roots = (
+                roots = plain_rows(
                     conn.execute(
                         select(root)
                         .where(in_partition)
                         .order_by(root.c[POSITION_COLUMN], root.c[schema.id_column])
                     )
-                    .mappings()
-                    .all()
                 )
                 grouped: dict[str, dict[str, builtins.list[Any]]] = {}
                 for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
                     table = mapping.table
                     parent = table.c[child.parent_column]
-                    rows = (
+                    rows = plain_rows(
                         conn.execute(
                             select(table)
                             .join(root, parent == root.c[schema.id_column])
                             .where(in_partition)
                             .order_by(parent, table.c[POSITION_COLUMN])
                         )
-                        .mappings()
-                        .all()  # one fetchall, not a driver call per row
                     )
                     for row in rows:
                         grouped.setdefault(row[child.parent_column], {}).setdefault(

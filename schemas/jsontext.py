@@ -41,9 +41,10 @@ class JsonEncodeError(ValueError):
     """A value that cannot be written as JSON."""
 
 
-def loads(data: bytes | str) -> Any:
+def loads(data: bytes | str, *, ours: bool = False) -> Any:
     """Parse JSON text, keeping integers of any size exact and refusing NaN and Infinity and
-    keys repeated in one object."""
+    keys repeated in one object. `ours`: text this toolkit wrote from a dict (an `extra`
+    column), which cannot repeat a key, so the check for one is skipped."""
     raw = data.encode() if isinstance(data, str) else data
     if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):
         return _loads_exact(raw)
@@ -54,7 +55,7 @@ def loads(data: bytes | str) -> Any:
             _check_utf8(raw)  # orjson names no place for bad bytes: find it
         reason = _constant_at(raw, exc.lineno, exc.colno) or _reason(exc.msg)
         raise JsonDecodeError(reason, exc.lineno, exc.colno) from None
-    if _may_repeat_keys(raw, value):
+    if not ours and _may_repeat_keys(raw, value):
         _loads_exact(raw)  # raises, naming the repeated key, unless the count misled
     return value
 
