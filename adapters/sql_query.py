@@ -328,9 +328,16 @@ def _suspects(
     scope: list[Condition],
     root_suspects: list[Condition],
 ) -> dict[str, Document]:
-    """Whole documents of the rows the main statement could not judge (usually none)."""
+    """Documents of the rows the main statement could not judge (usually none): summaries
+    when the query asks nothing of the child lists, whole documents otherwise."""
     root = schema.root_table
     id_column = root.c[schema.id_column]
+    if not query.has:
+        if not root_suspects:
+            return {}
+        rows = plain_rows(conn.execute(select(root).where(*scope, or_(*root_suspects))))
+        summaries = (_summary(schema, row) for row in rows)
+        return {summary[schema.id_key]: summary for summary in summaries}
     ids: set[str] = set()
     if root_suspects:
         ids.update(conn.execute(select(id_column).where(*scope, or_(*root_suspects))).scalars())

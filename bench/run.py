@@ -336,6 +336,58 @@ def bench_phases(scale: str, reps: int, figures: list[Figure]) -> None:
         )
 
 
+def bench_queries(scale: str, reps: int, figures: list[Figure]) -> None:
+    """find / summaries / list from SQL beside the JSON-scan equivalent of the same call
+    (docs/querying.md); the design doc's SQLite times are quoted beside each figure."""
+    json_dir = store(scale)
+    db = DATA / scale / "work" / "queries.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if not db.exists():
+        log(f"{scale}: importing for the query figures")
+        task("import_ours", str(json_dir), fresh(db))
+        shutil.rmtree(json_dir / ".migrator", ignore_errors=True)
+    shapes = (
+        ("find_type", "find by an indexed field (type), newest first, 100 summaries", 50.0, "1 ms"),
+        ("failed_instance", "sessions with a failed instance (join), 100 summaries", 20.0, "3 ms"),
+    )
+    for what, label, threshold, design in shapes:
+        log(f"{scale}: {label}")
+        ours, scan = pairs(
+            reps,
+            ("query_latency", str(json_dir), str(db), "sql", what, "20"),
+            ("query_latency", str(json_dir), str(db), "json", what, "2"),
+        )
+        figures.append(
+            measured(
+                f"{label} vs the same find scanning JSON",
+                scale,
+                ours,
+                scan,
+                kind="speedup",
+                threshold=threshold,
+                notes=f"design doc: {design}",
+            )
+        )
+    log(f"{scale}: summaries(partition) and list(partition)")
+    for what, threshold in (("summaries", 20.0), ("list", 1.0)):
+        ours, parse = pairs(
+            reps,
+            ("query_latency", str(json_dir), str(db), "sql", what, "30"),
+            ("query_latency", str(json_dir), str(db), "json", "list", "30"),
+        )
+        figures.append(
+            measured(
+                f"{what}(partition) of 100 from SQL vs list(partition) from JSON (orjson parse)",
+                scale,
+                ours,
+                parse,
+                kind="speedup",
+                threshold=threshold,
+                notes="design doc: get all sessions (100) 2 ms",
+            )
+        )
+
+
 def bench_postgres(scale: str, reps: int, figures: list[Figure]) -> None:
     """Import into and validate against PostgreSQL, each beside its PostgreSQL baseline, on a
     throwaway server (tests/pg_server.py); without one, a note says why they are missing."""
@@ -453,7 +505,9 @@ def machine() -> dict[str, str]:
     }
 
 
-def write_results(figures: list[Figure], memory: dict[str, Any], reps: int) -> None:
+def write_results(
+    figures: list[Figure], memory: dict[str, Any], reps: int, name: str = "RESULTS"
+) -> None:
     info = machine()
     mem_ratio = None
     if "10k" in memory and "100k" in memory:
@@ -479,13 +533,14 @@ def write_results(figures: list[Figure], memory: dict[str, Any], reps: int) -> N
         )
     if NOTES:
         lines += ["", *NOTES]
-    lines += [
-        "",
-        "## Peak memory (RSS of the whole process)",
-        "",
-        "| scale | import | validate |",
-        "|---|---|---|",
-    ]
+    if memory:
+        lines += [
+            "",
+            "## Peak memory (RSS of the whole process)",
+            "",
+            "| scale | import | validate |",
+            "|---|---|---|",
+        ]
     for scale, values in memory.items():
         lines.append(
             f"| {scale} | {values['import_peak_rss_mb']:.0f} MB "
@@ -495,7 +550,7 @@ def write_results(figures: list[Figure], memory: dict[str, Any], reps: int) -> N
         lines.append("")
         verdict = "met" if mem_ratio <= 3 else "**not met**"
         lines.append(f"Import peak RSS 100k vs 10k: {mem_ratio:.2f}x (target <= 3x: {verdict}).")
-    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (HERE / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     payload = {
         "machine": info,
         "repetitions": reps,
@@ -504,7 +559,8 @@ def write_results(figures: list[Figure], memory: dict[str, Any], reps: int) -> N
         "import_rss_100k_vs_10k": mem_ratio,
         "notes": NOTES,
     }
-    (HERE / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    json_name = "results.json" if name == "RESULTS" else f"{name.lower()}.json"
+    (HERE / json_name).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -518,11 +574,24 @@ def main() -> None:
     parser.add_argument(
         "--reps", type=int, default=None, help="repetitions per figure (default 3; 2 with 100k)"
     )
+    parser.add_argument(
+        "--only",
+        choices=["queries"],
+        help="measure one group alone, into bench/RESULTS-<group>.md (RESULTS.md is left as is)",
+    )
     args = parser.parse_args()
     largest = list(SCALES).index(args.scale)
     figures: list[Figure] = []
     memory: dict[str, Any] = {}
     started = time.monotonic()
+    if args.only == "queries":
+        reps = args.reps or 3
+        for scale in [s for s in SCALES if s in ("10k", "100k")][: max(largest, 1)]:
+            bench_queries(scale, reps, figures)
+        write_results(figures, memory, reps, name="RESULTS-queries")
+        log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS-queries.md")
+        print((HERE / "RESULTS-queries.md").read_text())
+        return
     # At 100k the big store takes half the 15-minute budget: fewer repetitions elsewhere.
     args.reps = args.reps or (2 if args.scale == "100k" else 3)
     bench_startup(args.reps, figures)
@@ -530,6 +599,8 @@ def main() -> None:
         reps = 1 if scale == "100k" else args.reps
         bench_scale(scale, reps, figures, memory)
     bench_phases("10k" if largest >= 1 else "1k", args.reps, figures)
+    for scale in list(SCALES)[1 : largest + 1]:  # 10k, and 100k when asked
+        bench_queries(scale, args.reps if scale == "10k" else 1, figures)
     bench_postgres("10k" if largest >= 1 else "1k", args.reps, figures)
     write_results(figures, memory, args.reps)
     log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS.md, bench/results.json")

@@ -258,6 +258,43 @@ def read_latency(
     return {"seconds": statistics.median(times), "calls": len(times)}
 
 
+#: The query figures' calls (docs/querying.md's shapes), the same on both sides.
+QUERIES: dict[str, dict[str, Any]] = {
+    "find_type": {"where": {"type": "debate"}, "order": ["-created_at"], "limit": 100},
+    "failed_instance": {
+        "has": {"instances": {"status": "failed"}},
+        "order": ["-created_at"],
+        "limit": 100,
+    },
+}
+
+
+@task
+def query_latency(
+    json_dir: str, db: str, side: str, what: str, count: str = "20"
+) -> dict[str, Any]:
+    """Median seconds of one query: `side` sql (SqlStore, through its indexes) or json
+    (JsonStore, a scan of the files); `what` a QUERIES name, `summaries` or `list` (of a
+    partition of 100 sessions, a different one each call)."""
+    store = JsonStore(json_dir, SCHEMA) if side == "json" else SqlStore(db, SCHEMA, create=False)
+    partitions = JsonStore(json_dir, SCHEMA).partitions()
+    rng = random.Random(4)
+    times = []
+    found = 0
+    for _ in range(int(count)):
+        partition = rng.choice(partitions)
+        started = time.perf_counter()
+        if what == "summaries":
+            found = len(store.summaries(partition))
+        elif what == "list":
+            found = len(store.list(partition))
+        else:
+            found = len(store.find(**QUERIES[what]))
+        times.append(time.perf_counter() - started)
+    store.close()
+    return {"seconds": statistics.median(times), "calls": len(times), "found": found}
+
+
 @task
 def change_fraction(json_dir: str, db: str, fraction: str) -> dict[str, Any]:
     """Edit a fraction of the JSON documents in place (the store is a copy), for validate."""
