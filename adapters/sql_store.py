@@ -190,7 +190,8 @@ class SqlStore(Findable):
         name, version = recorded
         if name != self.schema.name:
             raise SchemaMismatchError(
-                f"database {self.location} holds schema {name!r}, not {self.schema.name!r}"
+                f"database {self.location} holds schema {name!r}, not {self.schema.name!r}: "
+                f"pass the --schema it was created with (or set schema in the config file)"
             )
         self._check_version(version)
 
