@@ -16,6 +16,7 @@ default BINARY order already is. A database created before an index was declared
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
@@ -181,4 +182,6 @@ SESSIONS = Schema(
     key_order=SESSION_KEY_ORDER,
     partition_model=Workspace,
     partition_row=_workspace_row,
+    # Its revisions (`migrator db`): 0001 creates the tables above; a change to them needs one.
+    migrations=Path(__file__).with_name("sessions_revisions"),
 )

@@ -88,13 +88,18 @@ class _Side:
                 for sub in step.ops:
                     if isinstance(sub, ops.AddColumnOp):
                         out.append(self._column("promote", name, sub.column.name, sub.column))
-            elif isinstance(step, ops.CreateTableOp) and name in self.children:
+            elif isinstance(step, ops.CreateTableOp) and name in self.children and self._rooted:
                 out += [step, self._list("split_list", name)]
-            elif isinstance(step, ops.DropTableOp) and name in self.children:
+            elif isinstance(step, ops.DropTableOp) and name in self.children and self._rooted:
                 out += [self._list("merge_list", name), step]
             else:
                 out.append(step)
         return out
+
+    @property
+    def _rooted(self) -> bool:
+        """Whether the root table exists at this point (its documents may hold the list)."""
+        return self.schema.root_table.name in self.state
 
     def _column(self, helper: str, table: str, column: str, declared: Column[Any]) -> DataMoveOp:
         mapping = self.mappings.get(table)

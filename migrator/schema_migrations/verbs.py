@@ -25,7 +25,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.dialects import Dialect, database_url, dialect_for, redacted
 from adapters.faults import checkpoint
-from adapters.sql_store import SqlStore
+from adapters.sql_store import SqlStore, meta_table
 from migrator.backup import snapshot_before
 from migrator.errors import MigratorError, SchemaMigrationError, UsageError
 from migrator.history import record_run
@@ -242,6 +242,7 @@ def _move(
             else None
         )
         with _session(db, schema, write=True) as conn:
+            meta_table.metadata.create_all(conn)  # the toolkit's own tables, when missing
             _status(conn, schema, folder, scripts, db, stamp=True)
             setup = Setup(schema, conn, _dialect(db).name)
             with _alembic_errors(f"{direction} to {target}"):
