@@ -20,6 +20,9 @@ line and exit with a documented code, and a Python caller can act on the fields:
     ├── SchemaMigrationError           a revision that does not apply, or no migrations folder
     └── BackupError                    a backup that cannot be written, read or trusted
 
+    KeyboardInterrupt
+    └── ImportInterrupted              Ctrl-C during an import: what it had committed (exit 130)
+
 This module imports nothing from the rest of the toolkit, so every layer may raise these.
 """
 
@@ -185,6 +188,18 @@ class SchemaMigrationError(MigratorError):
 
 class BackupError(MigratorError):
     """A backup that cannot be written, read, or trusted."""
+
+
+class ImportInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an import, still a KeyboardInterrupt (it stops everything as one does),
+    carrying how many documents the run had committed: a re-run finishes the job."""
+
+    def __init__(self, committed: int) -> None:
+        self.committed = committed
+        documents = "1 document" if committed == 1 else f"{committed:,} documents"
+        super().__init__(
+            f"interrupted: {documents} committed; run the same command again to finish"
+        )
 
 
 def require_json_dir(path: Path) -> None:

@@ -62,6 +62,7 @@ from adapters.sql_store import ImportMark, PartitionWrite, SqlStore
 from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
 from migrator.errors import (
     DocumentError,
+    ImportInterrupted,
     JsonFileError,
     PhaseError,
     StoreError,
@@ -148,7 +149,11 @@ def import_store(
                 locked=phase is Phase.DUAL_WRITE,
             )
             hook = None if dry_run else before_write
-            run.run(BatchWriter(target, batch_size, run.written, hook), progress, parallel)
+            try:
+                run.run(BatchWriter(target, batch_size, run.written, hook), progress, parallel)
+            except KeyboardInterrupt:
+                committed = 0 if dry_run else sum(r.imported for r in run.results.values())
+                raise ImportInterrupted(committed) from None
     finally:
         if rejects_file is not None:
             rejects_file.close()

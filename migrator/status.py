@@ -19,6 +19,7 @@ from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, PhaseMove, PhaseState, ValidationRecord
 from adapters.sql_store import SqlStore
 from migrator.errors import DatabaseCorruptError, MigratorError
+from migrator.history import read_runs
 from schemas.declaration import Schema
 from schemas.registry import resolve
 
@@ -118,6 +119,7 @@ def status(json_dir: Path | str, db: str | Path, schema: str | Schema = "session
         problems.append(str(exc))
     except MigratorError as exc:
         errors["sql"] = str(exc)
+    notes += _interrupted_import(root)
     paths = Counter(p for entry in summary.recent_mismatches for p in entry.get("paths", []))
     pending_ids = tuple(dict.fromkeys(p.doc_id for p in journal.pending))
     return StatusReport(
@@ -154,3 +156,13 @@ def _damage(sql: SqlStore) -> list[str]:
     if not found:
         return []
     return [str(DatabaseCorruptError(sql.location, "; ".join(found[:3])))]
+
+
+def _interrupted_import(root: Path) -> list[str]:
+    """A note when the newest import recorded was interrupted: the marks alone would make it
+    look finished."""
+    imports = [run for run in read_runs(root) if run.command == "import"]
+    if not imports or imports[0].outcome != "interrupted":
+        return []
+    last = imports[0]
+    return [f"the last import ({last.started_at[:19].replace('T', ' ')}) was {last.message}"]

@@ -21,7 +21,7 @@ from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef, SummaryFile
 from migrator.cli.text import plural
 from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
-from migrator.errors import require_json_dir
+from migrator.errors import ImportInterrupted, require_json_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -148,19 +148,23 @@ def import_command(
             record_run(json_dir, "import", enabled=not dry_run) as run,
             _import_progress(enabled=not quiet and sys.stdout.isatty()) as progress,
         ):
-            summary = import_store(
-                JsonStore(json_dir, resolved),
-                sql_store,
-                prune=prune,
-                prune_all=prune_all,
-                dry_run=dry_run,
-                rejects_path=rejects,
-                batch_size=batch_size,
-                progress=progress,
-                before_write=snapshot,
-                max_errors=max_errors,
-                max_error_ratio=max_error_ratio,
-            )
+            try:
+                summary = import_store(
+                    JsonStore(json_dir, resolved),
+                    sql_store,
+                    prune=prune,
+                    prune_all=prune_all,
+                    dry_run=dry_run,
+                    rejects_path=rejects,
+                    batch_size=batch_size,
+                    progress=progress,
+                    before_write=snapshot,
+                    max_errors=max_errors,
+                    max_error_ratio=max_error_ratio,
+                )
+            except ImportInterrupted as stop:
+                run.message = str(stop)  # the history says interrupted, and how far it got
+                raise
             run.outcome = "ok" if summary.ok else "rejected"
             run.message = _stopped_line(summary)
             run.counts = {
@@ -169,6 +173,9 @@ def import_command(
                 "unchanged": summary.unchanged,
                 "rejected": summary.rejected,
             }
+    except ImportInterrupted as stop:  # printed once the progress bar is gone
+        typer.echo(str(stop), err=True)
+        raise typer.Exit(130) from None
     finally:
         sql_store.close()
     if summary_file is not None:
