@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +188,77 @@ def test_empty_database_upgrade_creates_the_declared_tables(tmp_path: Path) -> N
     assert "tables created at schema version 1" in out
     assert p.cli(*_db(p, "check")).code == 0
     assert os.path.exists(p.db)
+
+
+def _writer(p: Project, module: str, doc_id: str) -> subprocess.Popen[str]:
+    """A writer that opens its store (schema version checked), says so, then puts a doc."""
+    code = (
+        "import pathlib\n"
+        "from adapters.sql_store import SqlStore\n"
+        f"from {module} import BOOKMARKS\n"
+        f"s = SqlStore({p.db!r}, BOOKMARKS, create=False)\n"
+        "s.count()\n"
+        f"pathlib.Path('ready-{doc_id}').touch()\n"
+        f"s.put('inbox', {{'id': {doc_id!r}, 'url': 'u', 'state': 'read', 'stars': 1}})\n"
+        f"print(s.get({doc_id!r}))\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=p.root,
+        env=p.env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    for _ in range(1200):
+        if path.exists() or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert path.exists(), process.communicate()
+
+
+def test_writers_wait_for_an_upgrade_then_meet_the_new_version(project: Project) -> None:
+    """A writer of the old code, its store open and checked before the upgrade commits, waits
+    for the upgrade's lock, then is refused in one line: nothing of the old layout reaches
+    the upgraded table. The new code writes once the upgrade is done."""
+    p = project
+    p.write_module("bm_v1", docs_bookmarks())
+    p.ok(*_db(p, "revision", "-m", "slow"))
+    (script,) = (p.root / "migrations" / "versions").glob("*.py")
+    script.write_text(
+        script.read_text().replace(
+            "    pass\n",
+            "    import pathlib, time\n"
+            "    op.add_column('bookmarks', sa.Column('stars', sa.Integer(), nullable=True))\n"
+            "    pathlib.Path('upgrading').touch()\n"
+            "    while not pathlib.Path('release').exists():\n"
+            "        time.sleep(0.05)\n",
+            1,
+        )
+    )
+    upgrade = subprocess.Popen(
+        [sys.executable, "-m", "migrator", *_db(p, "upgrade", "--no-snapshot")],
+        cwd=p.root,
+        env=p.env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _wait_for(p.root / "upgrading", upgrade)
+    old = _writer(p, "bm_v1", "old")
+    _wait_for(p.root / "ready-old", old)
+    time.sleep(0.5)  # into its write, where it waits for the upgrade's lock
+    assert old.poll() is None
+    (p.root / "release").touch()
+    assert upgrade.wait(60) == 0, upgrade.communicate()
+    _, old_err = old.communicate(timeout=60)
+    assert old.returncode != 0 and "the code is older than the database" in old_err
+    new = _writer(p, "bookmarks_schema", "new")
+    new_out, new_err = new.communicate(timeout=60)
+    assert new.returncode == 0, new_err
+    assert "'stars': 1" in new_out
+    ids = p.sqlite_rows("SELECT id FROM bookmarks WHERE id IN ('old', 'new')")
+    assert ids == [("new",)]
