@@ -9,6 +9,7 @@ step the application writes through the dual-write store with that step's code, 
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,28 @@ def test_store_goes_v1_v2_v3_and_back_to_v1_exact_at_every_step(project: Project
     assert "ix_evo_items_stars" not in _indexes(p)
     v1.write({"id": "w5", "title": "v1 again", "stars": 3})
     v1.exact()
+
+
+def test_sigkill_mid_upgrade_keeps_v1_and_the_rerun_finishes(project: Project) -> None:
+    """Killed after the DDL and the data moves, before the commit: v1's code still reads the
+    store exactly (SQLite and PostgreSQL alike roll the upgrade back whole); run again, the
+    upgrade finishes and v2's code reads it exactly."""
+    p = project
+    v1, v2 = Step(p, 1), Step(p, 2)
+    v1.exact()
+    p.ok("db", "init")
+    v2.db("revision", "--autogenerate", "-m", "stars")
+    killed = p.cli(
+        "db",
+        "upgrade",
+        "--no-snapshot",
+        "--db",
+        p.db,
+        *v2.schema,
+        env=p.env(MIGRATOR_CRASH_AT="db.before_commit"),
+    )
+    assert killed.code == -signal.SIGKILL
+    v1.exact()
+    assert "behind" in v2.db("current")
+    v2.db("upgrade", "--no-snapshot")
+    v2.exact()
