@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, NoSnapshot, SchemaRef, SummaryFile
+from migrator.cli.options import Db, JsonDir, MaybeDb, NoSnapshot, SchemaRef, SummaryFile
+from migrator.cli.text import moment
 from schemas.jsontext import dumps_pretty
 
 if TYPE_CHECKING:
@@ -46,8 +47,12 @@ def _echo_json(value: Any) -> None:
 
 
 @phase_app.command("show")
-def phase_show(json_dir: JsonDir, output_format: FormatOption = OutputFormat.text) -> None:
-    """Print the current phase, its settings and its history of moves."""
+def phase_show(
+    json_dir: JsonDir, db: MaybeDb = None, output_format: FormatOption = OutputFormat.text
+) -> None:
+    """Print the current phase, its settings and its history of moves.
+
+    The phase lives beside the JSON store: --db is accepted, like every command's, and unused."""
     from migrator.phases import read_phase
 
     record = read_phase(json_dir)
@@ -95,6 +100,7 @@ def phase_set(
 @phase_app.command("configure")
 def phase_configure(
     json_dir: JsonDir,
+    db: MaybeDb = None,
     shadow_rate: Annotated[
         float | None,
         typer.Option(
@@ -117,7 +123,9 @@ def phase_configure(
         bool, typer.Option("--clear-ignore-paths", help="Forget the recorded ignore paths.")
     ] = False,
 ) -> None:
-    """Set the shadow-read sampling rate and the paths allowed to differ."""
+    """Set the shadow-read sampling rate and the paths allowed to differ.
+
+    The settings live beside the JSON store: --db is accepted, like every command's, and unused."""
     from migrator.phases import configure_shadow
 
     paths = [] if clear_ignore_paths else ignore_path
@@ -136,10 +144,10 @@ def _phase_lines(record: PhaseRecord) -> list[str]:
     else:
         verdict = "clean" if last.ok else "differences found"
         scope = " (sampled or partial)" if last.sampled else ""
-        lines.append(f"last validation: {last.time}: {verdict}{scope}")
+        lines.append(f"last validation: {moment(last.time)}: {verdict}{scope}")
     for move in record.history[-10:]:
         forced = " (forced)" if move.forced else ""
-        lines.append(f"  {move.time}  {move.from_phase} -> {move.to_phase}{forced}")
+        lines.append(f"  {moment(move.time)}  {move.from_phase} -> {move.to_phase}{forced}")
         if move.warning:
             lines.append(f"    warning: {move.warning}")
     return lines
@@ -259,25 +267,25 @@ def _status_lines(report: StatusReport) -> list[str]:
         value = docs.get(side)
         return f"unavailable ({report.errors[side]})" if value is None else str(value)
 
-    since = f" since {report.last_move.time}" if report.last_move else ""
+    since = f" since {moment(report.last_move.time)}" if report.last_move else ""
     lines = [
         f"phase:            {report.phase}{since}",
         f"documents:        JSON {count('json')}, SQL {count('sql')}",
         f"pending repairs:  {report.pending_repairs}"
         + (f" ({', '.join(report.pending_ids)})" if report.pending_ids else ""),
         f"write failures:   {report.write_failures}"
-        + (f" (last {report.last_write_failure})" if report.last_write_failure else ""),
+        + (f" (last {moment(report.last_write_failure)})" if report.last_write_failure else ""),
         f"shadow reads:     rate {report.shadow_rate:g}: {shadow['compared']} compared, "
         f"{shadow['matched']} matched, {shadow['ignored']} ignored, "
         f"{shadow['mismatched']} mismatched, {shadow['errors']} errors",
         f"fallback reads:   {data['fallbacks']}",
-        f"last import:      {report.last_import or 'none recorded'}"
+        f"last import:      {moment(report.last_import) if report.last_import else 'none recorded'}"
         + (f" ({report.imported_partitions} partitions)" if report.imported_partitions else ""),
     ]
     last = report.last_validation
     verdict = "none recorded"
     if last is not None:
-        verdict = f"{last.time}: {'clean' if last.ok else 'differences found'}"
+        verdict = f"{moment(last.time)}: {'clean' if last.ok else 'differences found'}"
     lines.append(f"last validation:  {verdict}")
     for path, n in report.mismatch_paths:
         lines.append(f"  mismatching path {path}: {n}")
