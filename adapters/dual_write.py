@@ -32,21 +32,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from filelock import FileLock
-
+from adapters.dialects import redacted
 from adapters.faults import checkpoint
-from adapters.incidents import FALLBACK_LOG, SHADOW_LOG, IncidentLog
+from adapters.incidents import IncidentLog
 from adapters.journal import Journal, Side, revision_of
-from adapters.json_store import (
-    LOCK_TIMEOUT_SECONDS,
-    STATE_DIR,
-    JsonStore,
-    check_partition_name,
-)
+from adapters.json_store import JsonStore, check_partition_name
 from adapters.phase_state import Phase, PhaseState
 from adapters.query import Findable, Page, Query, describe
 from adapters.shadow import ShadowOutcome, compare_document, compare_partition, error_outcome
 from adapters.sql_store import SqlStore
+from adapters.state_dir import FALLBACK_LOG, SHADOW_LOG, StateDir
+from adapters.state_lock import StateLock
 from migrator.errors import (
     DatabaseError,
     DocumentError,
@@ -65,25 +61,12 @@ Document = dict[str, Any]
 T = TypeVar("T")
 
 
-def partition_lock(path: Path | str) -> FileLock:
-    """The partition lock, reentrant within a process (a thread may take it again inside)."""
-    return FileLock(str(path), timeout=LOCK_TIMEOUT_SECONDS, is_singleton=True)
-
-
-class LockedJsonStore(JsonStore):
-    """A JsonStore whose partition lock a caller may already hold around its calls."""
-
-    def lock(self, partition: str) -> FileLock:
-        return partition_lock(super().lock(partition).lock_file)
-
-
 def wait_for_writers(json_dir: Path | str) -> int:
     """Take and release every partition lock once: afterwards, no write begun before the call
     is still running. The number of locks passed."""
-    locks = Path(json_dir) / STATE_DIR / "locks"
     passed = 0
-    for path in sorted(locks.glob("*.lock")) if locks.is_dir() else ():
-        with partition_lock(path):
+    for path in StateDir(json_dir).partition_lock_files():
+        with StateLock(path, purpose=f"the partition lock {path.name}", reentrant=True):
             passed += 1
     return passed
 
@@ -104,8 +87,8 @@ class DualWriteStore(Findable):
             raise UsageError(f"shadow rate must be between 0 and 1, got {shadow_rate}")
         self.schema = schema
         self.json_dir = Path(json_dir)
-        self.json = LockedJsonStore(self.json_dir, schema)
-        self.state = PhaseState(self.json_dir)
+        self.json = JsonStore(self.json_dir, schema)
+        self.state = PhaseState(self.json_dir, db_hint=redacted(db))
         self.journal = Journal(self.json_dir)
         self.incidents = IncidentLog(self.json_dir)
         self._db = db

@@ -22,18 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-from filelock import FileLock
-
-from adapters.json_store import LOCK_TIMEOUT_SECONDS, STATE_DIR, write_atomically
+from adapters.fs import append, read_nofollow, write_atomically
 from adapters.phase_state import timestamp
+from adapters.state_dir import FALLBACK_LOG, INCIDENTS, INCIDENTS_LOCK, SHADOW_LOG, StateDir
+from adapters.state_lock import StateLock
+from adapters.state_models import COUNTERS as COUNTERS_MODEL
+from adapters.state_models import parse
 from schemas.jsontext import JsonEncodeError, dumps_compact, dumps_pretty, loads
 
 logger = logging.getLogger(__name__)
 
-SHADOW_LOG = "shadow.jsonl"
-FALLBACK_LOG = "fallbacks.jsonl"
-COUNTERS_FILE = "incidents.json"
+COUNTERS_FILE = INCIDENTS
 DEFAULT_CAP = 1000
 VALUE_LIMIT = 2048
 _FLUSH_SECONDS = 1.0
@@ -61,7 +60,8 @@ class IncidentLog:
     """The incident files of one JSON store's state directory."""
 
     def __init__(self, json_dir: Path | str, *, cap: int = DEFAULT_CAP) -> None:
-        self.state_dir = Path(json_dir) / STATE_DIR
+        self.dir = StateDir(json_dir)
+        self.state_dir = self.dir.path
         self.cap = cap
         self._unsaved: Counter[str] = Counter()
         self._last_flush = time.monotonic()
@@ -79,8 +79,7 @@ class IncidentLog:
         with self._lock():
             counters = self._read_counters()
             path = self.state_dir / log
-            with path.open("ab") as handle:
-                handle.writelines(lines)
+            append(path, b"".join(lines), sync=False)
             key = f"{log}:lines"
             counters[key] = counters.get(key, 0) + len(lines)
             if counters[key] > self.cap + self.cap // 4:
@@ -112,18 +111,16 @@ class IncidentLog:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _lock(self) -> FileLock:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        return FileLock(
-            str(self.state_dir / "incidents.lock"), timeout=LOCK_TIMEOUT_SECONDS, is_singleton=True
-        )
+    def _lock(self) -> StateLock:
+        return self.dir.lock(INCIDENTS_LOCK, purpose="the incidents lock", reentrant=True)
 
     def _read_counters(self) -> dict[str, int]:
+        path = self.state_dir / COUNTERS_FILE
         try:
-            value = orjson.loads((self.state_dir / COUNTERS_FILE).read_bytes())
-        except (OSError, orjson.JSONDecodeError):
+            data = read_nofollow(path)
+        except OSError:
             return {}
-        return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}
+        return {} if data is None else parse(COUNTERS_MODEL, data, path)
 
     def _save(self, counters: dict[str, int]) -> None:
         for name, n in self._unsaved.items():
@@ -134,7 +131,7 @@ class IncidentLog:
 
     def _tail(self, log: str, n: int) -> list[dict[str, Any]]:
         try:
-            lines = (self.state_dir / log).read_bytes().splitlines()
+            lines = (read_nofollow(self.state_dir / log) or b"").splitlines()
         except OSError:
             return []
         result = []

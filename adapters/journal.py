@@ -13,17 +13,17 @@ document's canonical bytes, None for a delete) with the time of the write.
 Appends are single O_APPEND writes under a shared `flock` (many writers at once; the kernel
 keeps each write whole), each record starting with a newline so that a line torn by a power
 cut stays on its own line and is skipped on reading. Compaction takes the lock exclusively.
-A plain `flock` rather than `filelock` here: it costs microseconds instead of ~0.1 ms, and
-every dual write appends twice. `done` records are not fsynced: losing one only makes
-repair copy a document that was already equal. When the file grows past `COMPACT_BYTES` it is
-rewritten atomically with only what is still pending, headed by a `summary` record that keeps
-the count and time of every write failure ever recorded.
+`done` records are not fsynced: losing one only makes repair copy a document that was already
+equal. When the file grows past `COMPACT_BYTES`, and past twice the size its last compaction
+left (so a long outage's thousands of pending entries are rewritten once per doubling, not at
+every write: bounded, amortized constant time per write), it is rewritten atomically with only
+what is still pending, headed by a `summary` record that keeps the count and time of every
+write failure ever recorded and the size it left. Every line is validated when read
+(`adapters.state_models.JournalLine`): a line of the wrong shape is one `StateFileError`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import logging
 import os
@@ -36,18 +36,27 @@ from typing import Any
 
 import orjson
 
-from adapters.json_store import STATE_DIR, write_atomically
+from adapters.fs import append, read_nofollow, write_atomically
 from adapters.phase_state import timestamp
+from adapters.state_dir import JOURNAL, JOURNAL_LOCK, StateDir
+from adapters.state_models import (
+    JOURNAL_LINE,
+    DoneLine,
+    FailedLine,
+    IntentLine,
+    SummaryLine,
+    parse,
+)
 from migrator.errors import StoreError
 from schemas.codec import canonical_bytes
 
 logger = logging.getLogger(__name__)
 
-JOURNAL_FILE = "journal.jsonl"
+JOURNAL_FILE = JOURNAL
 #: Past this size the journal is compacted to what is still pending.
 COMPACT_BYTES = 1 << 20
-#: The records compaction keeps for a pending entry.
-_KEPT = ("intent", "failed", "failed_counted")
+#: How much of the file's head holds the summary record (its size field is all that is read).
+_HEAD_BYTES = 512
 
 
 class Side(StrEnum):
@@ -96,19 +105,15 @@ class Journal:
     """The journal of one JSON store's state directory."""
 
     def __init__(self, json_dir: Path | str) -> None:
-        self.state_dir = Path(json_dir) / STATE_DIR
-        self.path = self.state_dir / JOURNAL_FILE
+        self.dir = StateDir(json_dir)
+        self.state_dir = self.dir.path
+        self.path = self.dir.file(JOURNAL)
 
-    @contextlib.contextmanager
-    def _lock(self, *, exclusive: bool) -> Iterator[None]:
-        """Shared for appends, exclusive for compaction (closing the file releases it)."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.state_dir / "journal.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield
-        finally:
-            os.close(fd)
+    def _lock(self, *, exclusive: bool) -> Any:
+        """Shared for appends, exclusive for compaction."""
+        return self.dir.lock(
+            JOURNAL_LOCK, purpose="the journal lock (a compaction)", shared=not exclusive
+        )
 
     # ------------------------------------------------------------------ writers
 
@@ -154,33 +159,32 @@ class Journal:
         done: set[str] = set()
         failures, last_failure = 0, None
         for record in self._records():
-            kind, entry = record.get("kind"), record.get("entry")
-            if kind == "summary":
-                failures += int(record.get("failures", 0))
-                last_failure = _later(last_failure, record.get("last_failure"))
-            elif kind == "intent" and isinstance(entry, str):
-                intents[entry] = PendingWrite(
-                    entry=entry,
-                    op=str(record["op"]),
-                    doc_id=str(record["id"]),
-                    partition=str(record["partition"]),
-                    primary=Side(record["primary"]),
-                    revision=record.get("revision"),
-                    time=str(record["time"]),
-                )
-            elif kind in ("failed", "failed_counted") and isinstance(entry, str):
-                errors[entry] = str(record.get("error", ""))
-                if kind == "failed":
+            if isinstance(record, SummaryLine):
+                failures += record.failures
+                last_failure = _later(last_failure, record.last_failure)
+            elif isinstance(record, IntentLine):
+                intents[record.entry] = _pending(record)
+            elif isinstance(record, FailedLine):
+                errors[record.entry] = record.error
+                if record.kind == "failed":
                     failures += 1
-                    last_failure = _later(last_failure, record.get("time"))
-            elif kind == "done" and isinstance(entry, str):
-                done.add(entry)
+                    last_failure = _later(last_failure, record.time)
+            else:
+                done.add(record.entry)
         pending = tuple(
             replace(p, error=errors.get(entry_id))
             for entry_id, p in intents.items()
             if entry_id not in done
         )
         return JournalState(pending=pending, failures=failures, last_failure=last_failure)
+
+    def newest_intent(self) -> PendingWrite | None:
+        """The last write journaled, pending or not (what phase it was made in)."""
+        newest = None
+        for record in self._records():
+            if isinstance(record, IntentLine):
+                newest = record
+        return None if newest is None else _pending(newest)
 
     def compact(self) -> None:
         """Rewrite the journal with only what is pending, keeping the failure tally."""
@@ -189,70 +193,86 @@ class Journal:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _records(self) -> Iterator[dict[str, Any]]:
+    def _records(self) -> Iterator[IntentLine | FailedLine | DoneLine | SummaryLine]:
         try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return
+            data = read_nofollow(self.path)
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
-        for number, line in enumerate(data.split(b"\n"), start=1):
+        for number, line in enumerate((data or b"").split(b"\n"), start=1):
             if not line.strip():
                 continue
             try:
-                record = orjson.loads(line)
+                orjson.loads(line)
             except orjson.JSONDecodeError:
                 logger.warning("%s:%d: skipping a torn journal line", self.path, number)
                 continue
-            if isinstance(record, dict):
-                yield record
+            yield parse(JOURNAL_LINE, line, self.path, line=number)
 
     def _append(self, records: list[dict[str, Any]], *, sync: bool) -> None:
         data = b"".join(b"\n" + orjson.dumps(r) for r in records)
         try:
             with self._lock(exclusive=False):
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-                try:
-                    created = os.fstat(fd).st_size == 0
-                    os.write(fd, data)
-                    if sync:
-                        os.fsync(fd)
-                    size = os.fstat(fd).st_size
-                finally:
-                    os.close(fd)
-                if created and sync:
-                    _fsync_directory(self.state_dir)
+                size = append(self.path, data, sync=sync)
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot append: {exc.strerror or exc}") from exc
-        if size > COMPACT_BYTES:
+        if size > COMPACT_BYTES and size > 2 * self._compacted_size():
             self.compact()
 
+    def _compacted_size(self) -> int:
+        """The size the last compaction left, from the summary record heading the file."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                head = os.pread(fd, _HEAD_BYTES, 0)
+            finally:
+                os.close(fd)
+            first = head.lstrip(b"\n").split(b"\n", 1)[0]
+            record = orjson.loads(first)
+        except (OSError, orjson.JSONDecodeError):
+            return 0
+        size = record.get("size") if isinstance(record, dict) else None
+        return size if isinstance(size, int) and record.get("kind") == "summary" else 0
+
     def _compact_locked(self) -> None:
-        state = self.read()
-        kept = {p.entry for p in state.pending}
-        records = [
-            {"kind": "summary", "failures": state.failures, "last_failure": state.last_failure}
-        ]
-        for record in self._records():
-            if record.get("kind") in _KEPT and record.get("entry") in kept:
-                if record["kind"] == "failed":
+        records = list(self._records())
+        done = {r.entry for r in records if isinstance(r, DoneLine)}
+        failures, last_failure = 0, None
+        kept: list[dict[str, Any]] = []
+        for record in records:
+            if isinstance(record, SummaryLine):
+                failures += record.failures
+                last_failure = _later(last_failure, record.last_failure)
+                continue
+            if isinstance(record, FailedLine) and record.kind == "failed":
+                failures += 1
+                last_failure = _later(last_failure, record.time)
+            if isinstance(record, IntentLine | FailedLine) and record.entry not in done:
+                line = record.model_dump()
+                if line["kind"] == "failed":
                     # Counted in the summary already; keep the error text for the report.
-                    record = {**record, "kind": "failed_counted"}
-                records.append(record)
-        write_atomically(self.path, b"".join(b"\n" + orjson.dumps(r) for r in records))
-        logger.info("compacted %s to %d pending writes", self.path, len(kept))
+                    line["kind"] = "failed_counted"
+                kept.append(line)
+        body = b"".join(b"\n" + orjson.dumps(r) for r in kept)
+        head = {"kind": "summary", "failures": failures, "last_failure": last_failure}
+        size = len(body) + len(orjson.dumps({**head, "size": 10**12})) + 1
+        summary = orjson.dumps({**head, "size": size})
+        write_atomically(self.path, b"\n" + summary + body)
+        logger.info("compacted %s to %d pending records", self.path, len(kept))
+
+
+def _pending(record: IntentLine) -> PendingWrite:
+    return PendingWrite(
+        entry=record.entry,
+        op=record.op,
+        doc_id=record.id,
+        partition=record.partition,
+        primary=Side(record.primary),
+        revision=record.revision,
+        time=record.time,
+    )
 
 
 def _later(a: str | None, b: Any) -> str | None:
     if not isinstance(b, str):
         return a
     return b if a is None or b > a else a
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -2,27 +2,25 @@
 
 Files are written the way the legacy application writes them (2-space indent, UTF-8, no ASCII
 escaping), atomically (temp file in the same directory, fsync, rename, fsync of the directory),
-and one writer at a time per partition across processes (a lock file under `.migrator/locks`).
+and one writer at a time per partition across processes (`StateDir.partition_lock`).
 Readers take no lock: a rename is atomic, so they see the old file or the new one.
 """
 
 from __future__ import annotations
 
 import builtins
-import contextlib
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from adapters import json_query
-from adapters.faults import checkpoint
+from adapters.fs import fsync_directory, write_atomically
 from adapters.query import Findable, Page, Query
+from adapters.state_dir import StateDir
+from adapters.state_lock import StateLock
 from migrator.errors import DocumentError, JsonFileError, StoreError, UnsafePartitionError
 from schemas.codec import validate
 from schemas.declaration import Schema
@@ -31,8 +29,6 @@ from schemas.jsontext import JsonDecodeError, JsonEncodeError, dumps_pretty, loa
 Document = dict[str, Any]
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
-STATE_DIR = ".migrator"
-LOCK_TIMEOUT_SECONDS = 60.0
 
 
 def check_partition_name(name: str) -> str:
@@ -201,19 +197,13 @@ class JsonStore(Findable):
                 path.unlink()
             except FileNotFoundError:
                 return False
-            _fsync_directory(self.root)
+            fsync_directory(self.root)
         return True
 
-    def lock(self, partition: str) -> FileLock:
-        """The cross-process lock that serializes writers of one partition."""
-        locks = self.root / STATE_DIR / "locks"
-        try:
-            locks.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{locks}: cannot create the lock directory: {exc}") from exc
-        return FileLock(
-            str(locks / f"{check_partition_name(partition)}.lock"), timeout=LOCK_TIMEOUT_SECONDS
-        )
+    def lock(self, partition: str) -> StateLock:
+        """The cross-process lock that serializes writers of one partition (reentrant: a dual
+        write holds it across both stores and this store's own write takes it again)."""
+        return StateDir(self.root).partition_lock(check_partition_name(partition))
 
     def _write(self, path: Path, docs: builtins.list[Any]) -> None:
         try:
@@ -224,37 +214,3 @@ class JsonStore(Findable):
 
     def close(self) -> None:
         """Nothing stays open between calls."""
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`: readers and crashes see the old file or the new, never half."""
-    directory = path.parent
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        checkpoint("json.before_rename")
-        os.replace(tmp, path)
-        checkpoint("json.after_rename")
-        _fsync_directory(directory)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -7,6 +7,13 @@ that change it at once cannot lose each other's change. A process notices anothe
 change cheaply: `PhaseState.current()` compares the file's inode, mtime and size with what it
 last read (one `stat` per call) and re-reads only when they changed.
 
+A store whose phase file is missing although it has left `json-only` (its history records
+another phase, or it has a dual-write journal or an archive), or whose file is damaged, is in
+an UNKNOWN phase: `PhaseUnknownError` for every reader that needs the phase (a write, a read
+whose store depends on it, a move), pointing to `migrator phase recover`. Never `json-only` by
+default: in `sqlite-only` that would serve an archived, empty JSON store. A store that never
+had a phase (no state directory, or nothing in it saying it moved) is in `json-only`.
+
 The file holds the phase, the history of moves (each with its time, whether it was forced and
 the warning that went with it), the shadow-read settings (sampling rate, paths allowed to
 differ) and the outcome of the last validation, which the guard of `sqlite-primary` checks.
@@ -16,20 +23,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
+from adapters.fs import read_nofollow, write_atomically
+from adapters.state_dir import HISTORY, JOURNAL, PHASE, PHASE_LOCK, StateDir
+from adapters.state_models import HistoryLine, MoveLine, PhaseFile, parse_model
+from migrator.errors import MigratorError, PhaseError, PhaseUnknownError, StoreError
+from schemas.jsontext import dumps_pretty
 
-from adapters.json_store import LOCK_TIMEOUT_SECONDS, STATE_DIR, write_atomically
-from migrator.errors import PhaseError, StoreError
-from schemas.jsontext import JsonDecodeError, dumps_pretty, loads
-
-PHASE_FILE = "phase.json"
 _FORMAT_VERSION = 1
 
 
@@ -162,103 +168,84 @@ class PhaseRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PhaseRecord:
-        shadow = data.get("shadow") or {}
-        validation = data.get("last_validation")
-        known = {"version", "phase", "shadow", "last_validation", "history"}
+    def from_file(cls, data: PhaseFile) -> PhaseRecord:
+        """The record a validated `phase.json` holds."""
+        validation = data.last_validation
         return cls(
-            phase=Phase.parse(str(data.get("phase", Phase.JSON_ONLY.value))),
-            history=tuple(
-                PhaseMove(
-                    time=str(m["time"]),
-                    from_phase=Phase.parse(m["from"]),
-                    to_phase=Phase.parse(m["to"]),
-                    forced=bool(m.get("forced", False)),
-                    warning=m.get("warning"),
-                )
-                for m in data.get("history", [])
-            ),
-            shadow_rate=float(shadow.get("rate", 0.0)),
-            ignore_paths=tuple(str(p) for p in shadow.get("ignore_paths", [])),
+            phase=Phase(data.phase),
+            history=tuple(_move(m) for m in data.history),
+            shadow_rate=data.shadow.rate,
+            ignore_paths=tuple(data.shadow.ignore_paths),
             last_validation=None
-            if not validation
+            if validation is None
             else ValidationRecord(
-                time=str(validation["time"]),
-                started=validation.get("started"),
-                ok=bool(validation["ok"]),
-                sampled=bool(validation.get("sampled", False)),
-                counts={str(k): int(v) for k, v in validation.get("counts", {}).items()},
+                time=validation.time,
+                started=validation.started,
+                ok=validation.ok,
+                sampled=validation.sampled,
+                counts=dict(validation.counts),
             ),
-            extra={k: v for k, v in data.items() if k not in known},
+            extra=dict(data.model_extra or {}),
         )
+
+
+def _move(line: MoveLine) -> PhaseMove:
+    return PhaseMove(
+        line.time, Phase(line.from_phase), Phase(line.to_phase), line.forced, line.warning
+    )
 
 
 class PhaseState:
     """The phase file of one JSON store, read cheaply and changed under a lock."""
 
-    def __init__(self, json_dir: Path | str) -> None:
-        self.state_dir = Path(json_dir) / STATE_DIR
-        self.path = self.state_dir / PHASE_FILE
+    def __init__(self, json_dir: Path | str, *, db_hint: str = "DB") -> None:
+        self.dir = StateDir(json_dir)
+        self.state_dir = self.dir.path
+        self.path = self.dir.file(PHASE)
+        self._db_hint = db_hint
         self._seen: tuple[int, int, int] | None = None
-        self._cached = PhaseRecord()
+        self._cached: PhaseRecord | None = PhaseRecord()
+        self._evidence: tuple[tuple[int, int, int] | None, str | None] = (None, None)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Serializes changes of the phase (and phase moves as a whole) across processes;
         reentrant within a thread."""
-        try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{self.state_dir}: cannot create the state directory: {exc}") from exc
-        lock = FileLock(
-            str(self.state_dir / "phase.lock"), timeout=LOCK_TIMEOUT_SECONDS, is_singleton=True
-        )
-        try:
-            lock.acquire()
-        except Timeout:
-            raise PhaseError(
-                f"{self.path}: another migrator command has held the phase lock for "
-                f"{LOCK_TIMEOUT_SECONDS:.0f} s (a phase move, or an import, which holds it to the "
-                "end); try again when it has finished"
-            ) from None
-        try:
+        purpose = "the phase lock (a phase move, or an import, which holds it to the end)"
+        with self.dir.lock(PHASE_LOCK, purpose=purpose, reentrant=True):
             yield
-        finally:
-            lock.release()
 
     def current(self) -> PhaseRecord:
         """The state as of now: one `stat`, and a read only when the file changed."""
         try:
-            info = os.stat(self.path)
+            info = os.stat(self.path, follow_symlinks=False)
         except FileNotFoundError:
-            self._seen, self._cached = None, PhaseRecord()
-            return self._cached
+            self._seen = None
+            return self._missing()
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
         signature = (info.st_ino, info.st_mtime_ns, info.st_size)
-        if signature != self._seen:
+        if signature != self._seen or self._cached is None:
+            self._cached = None
             self._cached = self.read()
             self._seen = signature
         return self._cached
 
     def read(self) -> PhaseRecord:
-        """The state in the file (the default state when there is none)."""
+        """The state in the file; the starting state (`json-only`) for a store that never
+        moved; `PhaseUnknownError` when the phase cannot be known."""
         try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return PhaseRecord()
+            data = read_nofollow(self.path)
+        except StoreError as exc:
+            raise self._unknown(f"unusable ({str(exc).removeprefix(f'{self.path}: ')})") from None
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+            raise self._unknown(f"unreadable ({exc.strerror or exc})") from exc
+        if data is None:
+            return self._missing()
         try:
-            value = loads(data)
-            if not isinstance(value, dict):
-                raise TypeError("not a JSON object")
-            return PhaseRecord.from_dict(value)
-        except (JsonDecodeError, TypeError, KeyError, ValueError) as exc:
-            raise StoreError(
-                f"{self.path}: the phase state is damaged ({exc}); fix or remove the file "
-                "(then `migrator phase set` records the phase again)"
-            ) from exc
+            return PhaseRecord.from_file(parse_model(PhaseFile, data, self.path))
+        except MigratorError as exc:
+            raise self._unknown(f"damaged ({str(exc).removeprefix(f'{self.path}: ')})") from None
 
     def write(self, record: PhaseRecord) -> None:
         """Replace the state (callers hold `lock()`)."""
@@ -270,3 +257,56 @@ class PhaseState:
             record = change(self.read())
             self.write(record)
             return record
+
+    # ------------------------------------------------------------------ unknown phase
+
+    def _missing(self) -> PhaseRecord:
+        left = self.left_json_only()
+        if left is not None:
+            raise self._unknown(f"missing, although {left}")
+        return PhaseRecord()
+
+    def left_json_only(self) -> str | None:
+        """Why the store must have left `json-only` (None: nothing says it did), judged from
+        the other state files: the history's recorded phases, a journal, an archive. Cached by
+        the history file's signature."""
+        history = self.dir.file(HISTORY)
+        try:
+            info = os.stat(history, follow_symlinks=False)
+            signature: tuple[int, int, int] | None = (info.st_ino, info.st_mtime_ns, info.st_size)
+        except OSError:
+            signature = None
+        if signature is None or signature != self._evidence[0]:
+            self._evidence = (signature, _phase_in_history(history))
+        if self._evidence[1] is not None:
+            return f"the history records phase {self._evidence[1]}"
+        if os.path.lexists(self.dir.file(JOURNAL)):
+            return "a dual-write journal exists"
+        if self.dir.archive().is_dir():
+            return "the JSON store was archived"
+        return None
+
+    def _unknown(self, reason: str) -> PhaseUnknownError:
+        return PhaseUnknownError(self.path, reason, self.dir.json_dir, self._db_hint)
+
+
+def _phase_in_history(path: Path) -> str | None:
+    """A phase other than `json-only` that a history line recorded, if any."""
+    try:
+        data = read_nofollow(path)
+    except (OSError, MigratorError):
+        return None
+    for line in reversed((data or b"").splitlines()):
+        if b"phase_" not in line:
+            continue
+        try:
+            run = HistoryLine.model_validate_json(line)
+        except ValueError:
+            continue
+        for phase in (run.phase_after, run.phase_before):
+            if phase is not None and phase in _PHASES and phase != Phase.JSON_ONLY:
+                return phase
+    return None
+
+
+_PHASES = frozenset(p.value for p in Phase)

@@ -27,14 +27,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.json_store import STATE_DIR, JsonStore, check_partition_name, write_atomically
-from adapters.sqlite_files import fsync_directory
+from adapters.fs import fsync_directory, write_atomically
+from adapters.json_store import JsonStore, check_partition_name
+from adapters.state_dir import StateDir
 from migrator import __version__
 from migrator.errors import BackupError, UnsafePartitionError
 
 logger = logging.getLogger(__name__)
 
-ARCHIVE_DIR = "archive"
 _MEMBER = re.compile(r"[^/\\]+\.json")
 
 
@@ -193,7 +193,7 @@ def archive_json_store(json_store: JsonStore, out_dir: Path | None = None) -> Ar
     Nothing is removed unless re-reading the archive reproduces every file's sha256; a failed
     verification removes the bad archive and raises `BackupError` with the originals intact.
     """
-    out = out_dir if out_dir is not None else json_store.root / STATE_DIR / ARCHIVE_DIR
+    out = out_dir if out_dir is not None else StateDir(json_store.root).archive()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     archive = out / f"json-store-{stamp}.tar.gz"
     manifest = manifest_path(archive)

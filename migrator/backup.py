@@ -32,9 +32,10 @@ from typing import Any
 
 from adapters.dialects import Dialect, database_url, dialect_for, redacted
 from adapters.faults import checkpoint
-from adapters.json_store import STATE_DIR, JsonStore
+from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore, table_names
 from adapters.sqlite_files import Progress, fsync_directory
+from adapters.state_dir import StateDir
 from migrator import __version__
 from migrator.archive import file_sha256, pack_partitions
 from migrator.defaults import DEFAULT_KEEP
@@ -46,7 +47,6 @@ from schemas.registry import resolve
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-BACKUPS_DIR = "backups"
 JSON_ARTIFACT = "json-store.tar.gz"
 SQL_ARTIFACT = "database.sql.gz"
 _NAME = re.compile(r"\d{8}T\d{6}\.\d{6}Z-[a-z0-9-]+(-\d+)?")
@@ -135,7 +135,7 @@ class BackupInfo:
 
 
 def default_backup_dir(json_dir: Path) -> Path:
-    return Path(json_dir) / STATE_DIR / BACKUPS_DIR
+    return StateDir(json_dir).backups()
 
 
 def create_backup(

@@ -100,7 +100,7 @@ def check(
     schema = resolve(schema)
     root = Path(json_dir)
     require_json_dir(root)
-    record = read_phase(root)
+    record = read_phase(root, db)
     target = next_phase(record.phase)
     doctor = diagnose(root, db, schema)
     items = [_doctor_item(doctor, root, db, schema)]

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.dialects import Check, CheckStatus, database_url, dialect_for, redacted
-from adapters.dual_write import LockedJsonStore
 from adapters.journal import Journal
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
@@ -205,7 +204,7 @@ def _json_checks(store: JsonStore, phase: str) -> list[Check]:
 def _pending_repairs(json_dir: Path, schema: Schema) -> Check:
     """Writes still pending once those in flight have finished (a live application always has
     some intents open: they are not repairs)."""
-    pending = settled_pending(LockedJsonStore(json_dir, schema), Journal(json_dir))
+    pending = settled_pending(JsonStore(json_dir, schema), Journal(json_dir))
     if not pending:
         return Check("pending repairs", "ok", "none")
     return Check(

@@ -12,11 +12,14 @@ line and exit with a documented code, and a Python caller can act on the fields:
     │   ├── UnsafePartitionError       a partition name that could escape the store directory
     │   ├── JsonFileError              a partition file that is not a JSON array (line, column)
     │   ├── PartitionConflictError     an id already stored under another partition
+    │   ├── StateFileError             a file of `.migrator/` of the wrong shape (file, reason)
+    │   ├── LockTimeoutError           a state-directory lock held too long by another process
     │   └── DatabaseError              the SQL side failed
     │       ├── ConstraintError        rows the database refused (a key another row already has)
     │       ├── DatabaseCorruptError   the database file is damaged: run `migrator restore`
     │       └── SchemaMismatchError    the database holds another schema or a newer version
     ├── PhaseError                     a phase move refused by its guards, or an unknown phase
+    │   └── PhaseUnknownError          the phase file is missing or damaged: `phase recover`
     ├── SchemaMigrationError           a revision that does not apply, or no migrations folder
     └── BackupError                    a backup that cannot be written, read or trusted
 
@@ -152,6 +155,28 @@ class PartitionConflictError(StoreError):
         self.existing = existing
 
 
+class StateFileError(StoreError):
+    """A file of the state directory (`.migrator/`) that does not have the shape it must have."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class LockTimeoutError(StoreError):
+    """A lock of the state directory that another process held past the timeout."""
+
+    def __init__(self, path: Path, purpose: str, seconds: float) -> None:
+        super().__init__(
+            f"{path}: another process has held {purpose} for {seconds:g} s; "
+            "try again when it has finished"
+        )
+        self.path = path
+        self.purpose = purpose
+        self.seconds = seconds
+
+
 class DatabaseError(StoreError):
     """The SQL side failed: unreachable, locked past the timeout, or refused the statement."""
 
@@ -179,6 +204,20 @@ class SchemaMismatchError(DatabaseError):
 
 class PhaseError(MigratorError):
     """A phase move refused by its guards, or a phase name that does not exist."""
+
+
+class PhaseUnknownError(PhaseError):
+    """The phase cannot be known (its file is missing although the store left `json-only`, or
+    damaged): writes, and reads whose answer depends on it, are refused until it is recovered."""
+
+    def __init__(self, path: Path, reason: str, json_dir: Path, db: str = "DB") -> None:
+        super().__init__(
+            f"the phase is unknown: {path} is {reason}; run `migrator phase recover --json-dir "
+            f"{json_dir} --db {db}` to work it out from the stores and the history"
+        )
+        self.path = path
+        self.reason = reason
+        self.json_dir = json_dir
 
 
 class SchemaMigrationError(MigratorError):

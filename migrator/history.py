@@ -21,17 +21,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from filelock import FileLock, Timeout
-
-from adapters.json_store import STATE_DIR
+from adapters.fs import append, read_nofollow
 from adapters.phase_state import PhaseState
+from adapters.state_dir import HISTORY, HISTORY_LOCK, StateDir
+from adapters.state_models import HistoryLine
 from migrator import __version__
-from migrator.errors import MigratorError
+from migrator.errors import MigratorError, PhaseUnknownError
 
 logger = logging.getLogger(__name__)
 
-HISTORY_FILE = "history.jsonl"
-LOCK_TIMEOUT_SECONDS = 30.0
+HISTORY_FILE = HISTORY
 
 Outcome = Literal["ok", "differences", "rejected", "error", "declined", "interrupted"]
 
@@ -41,6 +40,8 @@ def current_phase(json_dir: Path) -> str:
     the phase file cannot be read: reading it never stops a backup, doctor or history record."""
     try:
         return PhaseState(json_dir).read().phase.value
+    except PhaseUnknownError:
+        return "unknown"  # every command that needs the phase says so itself
     except MigratorError as exc:
         logger.warning("cannot read the phase of %s: %s", json_dir, exc)
         return "unknown"
@@ -65,39 +66,31 @@ class Run:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, value: dict[str, Any]) -> Run:
-        known = {name: value[name] for name in cls.__dataclass_fields__ if name in value}
-        if not isinstance(known.get("command"), str) or not isinstance(
-            known.get("started_at"), str
-        ):
-            raise ValueError("not a run: needs `command` and `started_at`")
-        return cls(**known)
+    def from_line(cls, line: bytes) -> Run:
+        """The run a history line records; `ValueError` for a line of the wrong shape."""
+        value = HistoryLine.model_validate_json(line)
+        return cls(**value.model_dump())
 
 
 def history_path(json_dir: Path) -> Path:
-    return Path(json_dir) / STATE_DIR / HISTORY_FILE
+    return StateDir(json_dir).file(HISTORY)
 
 
 def append_run(json_dir: Path, run: Run) -> None:
-    """Append `run` as one line, under the history lock, fsynced."""
-    path = history_path(json_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Append `run` as one line, under the history lock, fsynced, never through a symlink."""
+    state_dir = StateDir(json_dir)
     line = json.dumps(run.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
-    with FileLock(str(path.parent / "history.lock"), timeout=LOCK_TIMEOUT_SECONDS):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    with state_dir.lock(HISTORY_LOCK, purpose="the history lock"):
+        append(state_dir.file(HISTORY), line.encode("utf-8"), sync=True, mode=0o600)
 
 
 def read_runs(json_dir: Path, *, limit: int | None = None) -> list[Run]:
-    """The recorded runs, newest first (at most `limit`); unparsable lines are skipped."""
+    """The recorded runs, newest first (at most `limit`); lines of the wrong shape are skipped
+    with a warning (a history line is a record of the past, never an input to a decision)."""
     try:
-        lines = history_path(json_dir).read_bytes().splitlines()
-    except FileNotFoundError:
-        return []
+        lines = (read_nofollow(history_path(json_dir)) or b"").splitlines()
+    except OSError as exc:
+        raise MigratorError(f"{history_path(json_dir)}: cannot read: {exc}") from exc
     runs: list[Run] = []
     for number, line in enumerate(reversed(lines)):
         if limit is not None and len(runs) >= limit:
@@ -105,9 +98,10 @@ def read_runs(json_dir: Path, *, limit: int | None = None) -> list[Run]:
         if not line.strip():
             continue
         try:
-            runs.append(Run.from_json(json.loads(line)))
-        except (ValueError, TypeError) as exc:
-            logger.warning("history line %d from the end skipped: %s", number + 1, exc)
+            runs.append(Run.from_line(line))
+        except ValueError as exc:
+            reason = str(exc).splitlines()[0]
+            logger.warning("history line %d from the end skipped: %s", number + 1, reason)
     return runs
 
 
@@ -144,7 +138,7 @@ def record_run(
             run.phase_after = phase_reader(json_dir)
             try:
                 append_run(json_dir, run)
-            except (OSError, Timeout) as exc:
+            except (OSError, MigratorError) as exc:
                 logger.warning("could not record %s in the history: %s", command, exc)
 
 

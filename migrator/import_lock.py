@@ -16,15 +16,14 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
-from adapters.json_store import STATE_DIR
-from migrator.errors import StoreError, UsageError
+from adapters.fs import read_nofollow, write_atomically
+from adapters.state_dir import IMPORT_LOCK, IMPORT_PID, StateDir
+from migrator.errors import LockTimeoutError, MigratorError, UsageError
 
 logger = logging.getLogger(__name__)
 
-LOCK_FILE = "import.lock"
-PID_FILE = "import.pid"
+LOCK_FILE = IMPORT_LOCK
+PID_FILE = IMPORT_PID
 
 
 @contextlib.contextmanager
@@ -34,17 +33,13 @@ def exclusive_import(json_dir: Path, *, enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
-    state_dir = Path(json_dir) / STATE_DIR
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"{state_dir}: cannot create the state directory: {exc}") from exc
-    lock = FileLock(str(state_dir / LOCK_FILE), timeout=0)
+    state_dir = StateDir(json_dir)
+    lock = state_dir.lock(IMPORT_LOCK, purpose="the import lock", timeout=0)
     try:
         lock.acquire()
-    except Timeout:
+    except LockTimeoutError:
         raise UsageError(f"another import is running (pid {_holder(state_dir)})") from None
-    pid_file = state_dir / PID_FILE
+    pid_file = state_dir.file(PID_FILE)
     try:
         _write_pid(pid_file)
         yield
@@ -56,20 +51,16 @@ def exclusive_import(json_dir: Path, *, enabled: bool = True) -> Iterator[None]:
 
 def _write_pid(path: Path) -> None:
     """Best effort (the pid only makes a refusal's message better): written whole, then renamed."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
     try:
-        temporary.write_text(f"{os.getpid()}\n", encoding="ascii")
-        os.replace(temporary, path)
-    except OSError as exc:
-        logger.warning("cannot record the import's pid in %s: %s", path, exc)
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+        write_atomically(path, f"{os.getpid()}\n".encode("ascii"))
+    except MigratorError as exc:
+        logger.warning("cannot record the import's pid: %s", exc)
 
 
-def _holder(state_dir: Path) -> str:
+def _holder(state_dir: StateDir) -> str:
     """The running import's pid as recorded, or `unknown` (it has not written it yet)."""
     try:
-        text = (state_dir / PID_FILE).read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
+        text = (read_nofollow(state_dir.file(PID_FILE)) or b"").decode("ascii").strip()
+    except (OSError, UnicodeDecodeError, MigratorError):
         return "unknown"
     return text if text.isdigit() else "unknown"

@@ -49,16 +49,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import Timeout
-
-from adapters.json_store import (
-    LOCK_TIMEOUT_SECONDS,
-    STATE_DIR,
-    JsonStore,
-    check_partition_name,
-)
+from adapters.json_store import JsonStore, check_partition_name
 from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import ImportMark, PartitionWrite, SqlStore
+from adapters.state_dir import StateDir
 from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
 from migrator.errors import (
     DocumentError,
@@ -74,7 +68,7 @@ from migrator.import_summary import ImportProgress, ImportSummary, PartitionResu
 from migrator.import_writer import BatchWriter, WriteJob, WriteOutcome
 from migrator.in_flight import version_time
 from migrator.prune_guard import PruneGuard
-from migrator.rejects import Reject, RejectsFile, default_rejects_path
+from migrator.rejects import Reject, RejectsFile
 from schemas.codec import DocumentRows, from_rows, validate
 from schemas.declaration import POSITION_COLUMN
 
@@ -125,15 +119,15 @@ def import_store(
         rejects_file = None
     else:
         target = sql_store
-        path = (
-            Path(rejects_path)
-            if rejects_path
-            else default_rejects_path(json_store.root / STATE_DIR)
-        )
+        path = Path(rejects_path) if rejects_path else StateDir(json_store.root).new_rejects_file()
         rejects_file = RejectsFile(path)
     try:
         # A dry run writes only its in-memory database: it needs no lock and runs in any phase.
-        held = contextlib.nullcontext(Phase.JSON_ONLY) if dry_run else _importing(json_store.root)
+        held = (
+            contextlib.nullcontext(Phase.JSON_ONLY)
+            if dry_run
+            else _importing(json_store.root, sql_store.location)
+        )
         with held as phase:
             target.init_schema()
             run = _Import(
@@ -182,11 +176,11 @@ def import_store(
 
 
 @contextlib.contextmanager
-def _importing(json_dir: Path) -> Iterator[Phase]:
+def _importing(json_dir: Path, db: str) -> Iterator[Phase]:
     """Hold the phase lock while the store is in `json-only` or `dual-write` (see the module
     docstring), yielding the phase; a store with no state directory has never left `json-only`,
     and is left without one."""
-    state = PhaseState(json_dir)
+    state = PhaseState(json_dir, db_hint=db)
     with state.lock() if state.state_dir.is_dir() else contextlib.nullcontext():
         phase = state.read().phase
         if phase.sql_is_primary:
@@ -314,7 +308,7 @@ class _Import:
         first is dropped, and the file read again once the snapshot is taken."""
         for partition in partitions:
             while True:
-                with _locked(self.json_store, partition):
+                with self.json_store.lock(partition):
                     read = read_file(self.json_store, partition, marks.get(partition))
                     writes = read is not None and not read.unchanged and read.file_error is None
                     if not (writes and self.writer.snapshot_pending):
@@ -498,7 +492,7 @@ class _Import:
             if locked:
                 self.writer.before_first_write()  # holding no lock
             file = self.json_store.root / f"{partition}.json"
-            with _locked(self.json_store, partition) if locked else contextlib.nullcontext():
+            with self.json_store.lock(partition) if locked else contextlib.nullcontext():
                 if locked and file.exists():
                     logger.info("partition %s: its file appeared during the import", partition)
                     continue
@@ -572,23 +566,6 @@ class _Import:
             self.rejects.append(reject)
         if self.rejects_file is not None:
             self.rejects_file.write(reject, record)
-
-
-@contextlib.contextmanager
-def _locked(store: JsonStore, partition: str) -> Iterator[None]:
-    """Hold `partition`'s lock, the one every dual write holds across both stores."""
-    lock = store.lock(partition)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise StoreError(
-            f"partition {partition}: another process has held its lock ({lock.lock_file}) for "
-            f"{LOCK_TIMEOUT_SECONDS:.0f} s; try again when it is free"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _is_safe(partition: str) -> bool:

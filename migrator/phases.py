@@ -28,8 +28,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.dual_write import LockedJsonStore, wait_for_writers
+from adapters.dialects import redacted
+from adapters.dual_write import wait_for_writers
 from adapters.journal import Journal
+from adapters.json_store import JsonStore
 from adapters.phase_state import (
     Phase,
     PhaseRecord,
@@ -101,9 +103,10 @@ class PhaseChange:
         }
 
 
-def read_phase(json_dir: Path | str) -> PhaseRecord:
-    """The phase state of the stores at `json_dir` (json-only when none was ever set)."""
-    return PhaseState(json_dir).read()
+def read_phase(json_dir: Path | str, db: str | Path | None = None) -> PhaseRecord:
+    """The phase state of the stores at `json_dir` (json-only when none was ever set;
+    `PhaseUnknownError` when it cannot be known, its hint naming `db`)."""
+    return PhaseState(json_dir, db_hint="DB" if db is None else redacted(db)).read()
 
 
 def record_validation(
@@ -156,7 +159,7 @@ def check_move(
     `sqlite-only` runs a validation) without creating the database or its tables. Moving back
     has no guards."""
     schema, target = resolve(schema), Phase.parse(target) if isinstance(target, str) else target
-    record = PhaseState(json_dir).read()
+    record = PhaseState(json_dir, db_hint=redacted(db)).read()
     guards, _ = _guards(Path(json_dir), db, schema, record, target, create=False)
     return guards
 
@@ -173,7 +176,7 @@ def set_phase(
     schema = resolve(schema)
     target = Phase.parse(target) if isinstance(target, str) else target
     root = Path(json_dir)
-    state = PhaseState(root)
+    state = PhaseState(root, db_hint=redacted(db))
     with state.lock():
         record = state.read()
         current = record.phase
@@ -339,7 +342,7 @@ def catch_up_commands(root: Path, db: str | Path, schema: Schema | str | None = 
 
 
 def _pending_guard(root: Path, schema: Schema, db: str | Path) -> Guard:
-    pending = settled_pending(LockedJsonStore(root, schema), Journal(root))
+    pending = settled_pending(JsonStore(root, schema), Journal(root))
     n = len({p.doc_id for p in pending})
     detail = f"{n} document(s) have writes that reached only one store"
     return Guard(
@@ -353,7 +356,7 @@ def _pending_guard(root: Path, schema: Schema, db: str | Path) -> Guard:
 def _fresh_validation(
     root: Path, db: str | Path, schema: Schema, record: PhaseRecord
 ) -> ValidationRecord:
-    json_store = LockedJsonStore(root, schema)
+    json_store = JsonStore(root, schema)
     sql = SqlStore(db, schema, create=False)
     try:
         started = now()
@@ -378,7 +381,7 @@ def _validate_cmd(root: Path, db: str | Path, schema: Schema | str | None = None
 
 
 def _archive(root: Path, schema: Schema) -> ArchiveResult | None:
-    store = LockedJsonStore(root, schema)
+    store = JsonStore(root, schema)
     if not store.partitions():
         return None
     return archive_json_store(store)
@@ -414,7 +417,7 @@ def _backward(
             wait_for_writers(root)
             notes.append("entered sqlite-primary first: writers keep JSON too while it is rebuilt")
         repaired = repair(root, db, schema)
-        rebuilt = rebuild_json(LockedJsonStore(root, schema), db, schema)
+        rebuilt = rebuild_json(JsonStore(root, schema), db, schema)
         notes.append(f"rebuilt {len(rebuilt)} JSON partition(s) from SQL")
     if state.read().phase is not target:
         state.write(state.read().moved(target))
@@ -437,7 +440,7 @@ def _backward(
     return PhaseChange(record.phase, target, repair=repaired, rebuilt=rebuilt, notes=tuple(notes))
 
 
-def rebuild_json(json_store: LockedJsonStore, db: str | Path, schema: Schema) -> tuple[str, ...]:
+def rebuild_json(json_store: JsonStore, db: str | Path, schema: Schema) -> tuple[str, ...]:
     """Rewrite every JSON partition whose bytes differ from SQL's documents in the legacy
     format, each under its partition lock; a partition SQL no longer has becomes `[]`. The
     partitions rewritten."""

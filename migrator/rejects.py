@@ -9,11 +9,13 @@ leaves nothing behind.
 from __future__ import annotations
 
 import logging
-import time
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.fs import open_nofollow
+from adapters.state_dir import PRIVATE_MODE
 from migrator.errors import DocumentError, JsonFileError, StoreError
 from schemas.jsontext import dumps_compact
 
@@ -75,16 +77,6 @@ class Reject:
         return entry
 
 
-def default_rejects_path(state_dir: Path) -> Path:
-    """`<state_dir>/rejects-<UTC timestamp>.jsonl`: one file per run, never overwritten."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path, n = state_dir / f"rejects-{stamp}.jsonl", 1
-    while path.exists():
-        n += 1
-        path = state_dir / f"rejects-{stamp}-{n}.jsonl"
-    return path
-
-
 class RejectsFile:
     """Appends rejects as JSON Lines to `path`, created with its directory on the first one."""
 
@@ -103,7 +95,10 @@ class RejectsFile:
         try:
             if self._handle is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._handle = self.path.open("xb")
+                # Raw records are documents: private like the backups (0600), never through
+                # a planted link.
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                self._handle = os.fdopen(open_nofollow(self.path, flags, PRIVATE_MODE), "wb")
                 logger.info("writing rejects to %s", self.path)
             self._handle.write(line)
         except OSError as exc:

@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.dual_write import LockedJsonStore
+from adapters.dialects import redacted
 from adapters.journal import Journal, PendingWrite, Side, revision_of
+from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import SqlStore
 from migrator.errors import MigratorError
@@ -115,9 +116,9 @@ def repair(
     """Replay the journal's pending writes (see the module docstring for the rule).
     `dry_run` reports the plan and changes nothing."""
     schema = resolve(schema)
-    phase = PhaseState(json_dir).read().phase
+    phase = PhaseState(json_dir, db_hint=redacted(db)).read().phase
     journal = Journal(json_dir)
-    json_store = LockedJsonStore(json_dir, schema)
+    json_store = JsonStore(json_dir, schema)
     pending = settled_pending(json_store, journal) if not dry_run else journal.read().pending
     if not pending:
         return RepairReport(dry_run, phase)
@@ -137,7 +138,7 @@ def repair(
     return RepairReport(dry_run, phase, tuple(run.actions))
 
 
-def settled_pending(json_store: LockedJsonStore, journal: Journal) -> tuple[PendingWrite, ...]:
+def settled_pending(json_store: JsonStore, journal: Journal) -> tuple[PendingWrite, ...]:
     """The pending writes once those in flight have finished: each pending partition's lock
     is passed once (a live writer holds it across both stores), then the journal re-read.
 
@@ -154,7 +155,7 @@ def settled_pending(json_store: LockedJsonStore, journal: Journal) -> tuple[Pend
 
 class _Run:
     def __init__(
-        self, json_store: LockedJsonStore, sql_store: SqlStore, phase: Phase, dry_run: bool
+        self, json_store: JsonStore, sql_store: SqlStore, phase: Phase, dry_run: bool
     ) -> None:
         self.json = json_store
         self.sql = sql_store

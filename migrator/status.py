@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapters.dialects import redacted
 from adapters.incidents import IncidentLog
 from adapters.journal import Journal
 from adapters.json_store import JsonStore
@@ -89,7 +90,7 @@ def status(json_dir: Path | str, db: str | Path, schema: str | Schema = "session
     """The status of the stores at `json_dir` and `db` (see the module docstring)."""
     schema = resolve(schema)
     root = Path(json_dir)
-    record = PhaseState(root).read()
+    record = PhaseState(root, db_hint=redacted(db)).read()
     journal = Journal(root).read()
     summary = IncidentLog(root).summary(recent=200)
     documents: dict[str, int | None] = {"json": None, "sql": None}

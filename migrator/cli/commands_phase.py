@@ -15,6 +15,7 @@ from schemas.jsontext import dumps_pretty
 
 if TYPE_CHECKING:
     from adapters.phase_state import PhaseRecord
+    from migrator.phase_recover import Recovery
     from migrator.phases import PhaseChange
     from migrator.repair import RepairReport
     from migrator.status import StatusReport
@@ -95,6 +96,48 @@ def phase_set(
         return
     for line in _change_lines(change):
         typer.echo(line, err=line.startswith("warning:"))
+
+
+@phase_app.command("recover")
+def phase_recover(
+    json_dir: JsonDir,
+    db: Db,
+    schema: SchemaRef = "sessions",
+    phase: Annotated[
+        str | None,
+        typer.Option(
+            "--phase",
+            help="The phase to record when the history, journal and stores cannot tell "
+            "(refused if they say otherwise, unless --force).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Record --phase even against the evidence.")
+    ] = False,
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Work out the phase when its file is missing or damaged, and record it.
+
+    From the damaged file, the history and the journal (the newest wins), checked against the
+    stores; the damaged file is kept beside the new one."""
+    from migrator.history import record_run
+    from migrator.phase_recover import recover_phase
+
+    with record_run(json_dir, "phase recover"):
+        recovery = recover_phase(json_dir, db, schema, phase=phase, force=force)
+    if output_format is OutputFormat.json:
+        _echo_json(recovery.to_dict())
+        return
+    for line in _recovery_lines(recovery):
+        typer.echo(line)
+
+
+def _recovery_lines(recovery: Recovery) -> list[str]:
+    if not recovery.recorded:
+        return [f"phase: {recovery.phase} ({recovery.note})"]
+    lines = [f"phase: recovered {recovery.phase}, from {recovery.note}"]
+    lines += [f"  {e.time}  {e.phase}  ({e.source})" for e in recovery.evidence[-5:]]
+    return lines
 
 
 @phase_app.command("configure")

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from filelock import FileLock, Timeout
 
-from adapters.json_store import STATE_DIR, JsonStore, write_atomically
+from adapters.fs import write_atomically
+from adapters.json_store import JsonStore
+from adapters.state_dir import NAME as STATE_DIR
 from migrator.errors import JsonFileError, StoreError
 from schemas.registry import resolve
 from schemas.sessions import SESSIONS

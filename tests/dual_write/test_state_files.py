@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from adapters import journal as journal_module
-from adapters.incidents import SHADOW_LOG, IncidentLog
+from adapters.incidents import IncidentLog
 from adapters.journal import Journal, Side, revision_of
 from adapters.phase_state import Phase, PhaseRecord, PhaseState
-from migrator.errors import PhaseError, StoreError
+from adapters.state_dir import SHADOW_LOG
+from migrator.errors import PhaseError, PhaseUnknownError, StoreError
 
 
 def test_phase_defaults_to_json_only_without_a_file(tmp_path: Path) -> None:
@@ -39,10 +40,11 @@ def test_phase_unknown_name_is_a_phase_error() -> None:
 
 
 def test_damaged_phase_file_is_a_clear_error(tmp_path: Path) -> None:
-    """A phase file that is not JSON is reported with its path, not as a crash."""
+    """A phase file that is not JSON is an unknown phase, reported with its path and the way
+    out (`migrator phase recover`), not as a crash."""
     (tmp_path / ".migrator").mkdir()
     (tmp_path / ".migrator" / "phase.json").write_text("{not json")
-    with pytest.raises(StoreError, match="phase state is damaged"):
+    with pytest.raises(PhaseUnknownError, match=r"phase.json is damaged .*phase recover"):
         PhaseState(tmp_path).current()
 
 

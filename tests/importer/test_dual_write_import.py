@@ -17,9 +17,10 @@ from filelock import FileLock, Timeout
 
 from adapters.dual_write import open_store
 from adapters.journal import Journal
-from adapters.json_store import STATE_DIR, JsonStore
+from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import SqlStore
+from adapters.state_dir import NAME as STATE_DIR
 from migrator import importer
 from migrator.import_summary import ImportSummary
 from migrator.importer import import_store

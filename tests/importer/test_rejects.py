@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import STATE_DIR, JsonStore
+from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
+from adapters.state_dir import NAME as STATE_DIR
 from migrator.importer import import_store
 from schemas.declaration import Schema
 from tests.importer.conftest import FIXTURES, stored_documents, valid_documents

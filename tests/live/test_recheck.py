@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import migrator.validator
-from adapters.dual_write import LockedJsonStore, partition_lock
+from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
 from migrator.validator import ValidationReport
 from schemas.jsontext import dumps_pretty, loads
@@ -107,12 +107,12 @@ def test_the_recheck_waits_for_a_dual_write_holding_the_lock(
     """A dual write holds the partition lock across both stores: the re-read waits for it to end
     and so never sees it half done."""
     new = live.doc(sid(1, 4)) | {"task": "written by a slow dual write"}
-    lock = partition_lock(live.json().lock(P2).lock_file)
+    lock = live.json().lock(P2)
     paused = threading.Event()
     during_pause(monkeypatch, paused.set)
     results: list[ValidationReport] = []
     with lock:  # the writer: JSON first, then (after the validator's first read) SQL
-        LockedJsonStore(live.json_dir, live.schema).put(P2, new)  # takes the lock it holds
+        JsonStore(live.json_dir, live.schema).put(P2, new)  # takes the lock it holds
         validation = threading.Thread(
             target=lambda: results.append(live.validate(recheck=True, recheck_delay=0))
         )

@@ -21,8 +21,9 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from adapters.json_store import STATE_DIR, JsonStore
+from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
+from adapters.state_dir import NAME as STATE_DIR
 from migrator.cli import app
 from migrator.validator import ValidationReport, validate
 from schemas.codec import canonical_bytes

@@ -18,9 +18,10 @@ import pytest
 
 from adapters.dual_write import open_store
 from adapters.journal import JOURNAL_FILE, Journal
-from adapters.json_store import STATE_DIR, JsonStore
+from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, timestamp
 from adapters.sql_store import SqlStore
+from adapters.state_dir import NAME as STATE_DIR
 from migrator.phases import set_phase
 from schemas.declaration import Schema
 from tests.reliability import tally

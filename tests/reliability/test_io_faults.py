@@ -15,9 +15,10 @@ from typer.testing import CliRunner, Result
 
 from adapters.dual_write import open_store
 from adapters.journal import Journal
-from adapters.json_store import STATE_DIR, JsonStore
+from adapters.json_store import JsonStore
 from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import SqlStore
+from adapters.state_dir import NAME as STATE_DIR
 from migrator.backup import create_backup, list_backups
 from migrator.cli import app
 from migrator.errors import BackupError, DatabaseError, MigratorError, StoreError
