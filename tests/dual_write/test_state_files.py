@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ from adapters.incidents import IncidentLog
 from adapters.journal import Journal, Side, revision_of
 from adapters.phase_state import Phase, PhaseRecord, PhaseState
 from adapters.state_dir import SHADOW_LOG
-from migrator.errors import PhaseError, PhaseUnknownError, StoreError
+from migrator.errors import PhaseError, PhaseUnknownError, StateFileError, StoreError
 
 
 def test_phase_defaults_to_json_only_without_a_file(tmp_path: Path) -> None:
@@ -143,3 +145,40 @@ def test_counts_are_saved_on_flush(tmp_path: Path) -> None:
     log.count("shadow_matched", 3)
     log.flush()
     assert IncidentLog(tmp_path).summary().counters["shadow_matched"] == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({"op": None}, "line 3: intent.op is missing"),
+        ({"primary": "mongo"}, "line 3: intent.primary = 'mongo'"),
+        ({"time": 5}, "line 3: intent.time = 5"),
+    ],
+)
+def test_a_journal_line_of_the_wrong_shape_is_one_line_exit_2(
+    tmp_path: Path, change: dict[str, object], detail: str
+) -> None:
+    """Issue 15, finding 11: an intent without `op`, `primary: "mongo"`, a time that is no
+    timestamp: `repair` and `status` stop with one line naming the journal and the line, not
+    a traceback."""
+    PhaseState(tmp_path).update(lambda record: record.moved(Phase.DUAL_WRITE))
+    journal = Journal(tmp_path)
+    journal.begin("put", "a", "p", Side.JSON, "r")
+    line = json.loads(journal.path.read_bytes().splitlines()[1])
+    line.update(change)
+    line = {k: v for k, v in line.items() if v is not None}
+    with journal.path.open("ab") as handle:
+        handle.write(b"\n" + json.dumps(line).encode())
+    with pytest.raises(StateFileError, match=re.escape(f"journal.jsonl: {detail}")):
+        journal.read()
+    for command in ("repair", "status"):
+        done = subprocess.run(
+            [sys.executable, "-m", "migrator", command, "--json-dir", str(tmp_path)]
+            + ["--db", str(tmp_path / "none.db")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, done.stderr
+        assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+        assert done.stderr.startswith(f"error: {journal.path}: {detail}"), done.stderr
