@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.json_store import STATE_DIR, JsonStore
+from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
+from adapters.state_dir import NAME as STATE_DIR
+from adapters.state_dir import StateDir
 from migrator.errors import UsageError
 from schemas.declaration import Schema
 from schemas.registry import resolve
@@ -80,7 +82,7 @@ def _refuse_live_store(out: Path, json_dir: Path | None) -> None:
     same = (
         json_dir is not None and out.is_dir() and Path(json_dir).is_dir() and out.samefile(json_dir)
     )
-    if same or (out / STATE_DIR).exists():
+    if same or StateDir(out).path.exists():
         raise UsageError(
             f"--out {out}: the live JSON store (the --json-dir, or a directory holding "
             f"{STATE_DIR}/), refused even with --force: its files may hold writes the database "

@@ -7,13 +7,13 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapters.dual_write import LockedJsonStore
 from adapters.journal import Journal, Side
+from adapters.json_store import JsonStore
 from migrator.repair import settled_pending
 from schemas.declaration import Schema
 
 
-class _BusyStore(LockedJsonStore):
+class _BusyStore(JsonStore):
     """A store whose partitions are busy: right after the settling pass releases a partition's
     lock, the next writer of that partition takes it and journals its intent."""
 

@@ -171,10 +171,10 @@ def test_a_journal_line_of_the_wrong_shape_is_one_line_exit_2(
         handle.write(b"\n" + json.dumps(line).encode())
     with pytest.raises(StateFileError, match=re.escape(f"journal.jsonl: {detail}")):
         journal.read()
+    db = str(tmp_path / "none.db")
     for command in ("repair", "status"):
         done = subprocess.run(
-            [sys.executable, "-m", "migrator", command, "--json-dir", str(tmp_path)]
-            + ["--db", str(tmp_path / "none.db")],
+            [sys.executable, "-m", "migrator", command, "--json-dir", str(tmp_path), "--db", db],
             capture_output=True,
             text=True,
             timeout=120,

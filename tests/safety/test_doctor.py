@@ -138,11 +138,11 @@ def test_a_write_in_flight_is_not_a_pending_repair(setup: Setup) -> None:
     `check`) waits for the lock and then sees it done, instead of reporting a repair."""
     import threading
 
-    from adapters.dual_write import LockedJsonStore
+    from adapters.json_store import JsonStore
 
-    partition = LockedJsonStore(setup.json_dir, setup.schema).partitions()[0]
+    partition = JsonStore(setup.json_dir, setup.schema).partitions()[0]
     journal = Journal(setup.json_dir)
-    lock = LockedJsonStore(setup.json_dir, setup.schema).lock(partition)
+    lock = JsonStore(setup.json_dir, setup.schema).lock(partition)
     found: dict[str, str] = {}
     with lock:
         entry = journal.begin("put", "in-flight", partition, Side.JSON, "r1")
