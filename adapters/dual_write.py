@@ -46,6 +46,7 @@ from adapters.state_lock import StateLock
 from migrator.errors import (
     DatabaseError,
     DocumentError,
+    MigratorError,
     PartitionConflictError,
     StoreError,
     UsageError,
@@ -148,6 +149,8 @@ class DualWriteStore(Findable):
             elif phase is Phase.SQLITE_ONLY:
                 self.sql.put(partition, doc)
             else:
+                if phase is Phase.DUAL_WRITE:
+                    self._refuse_what_sql_cannot_hold(partition, doc)
                 self._dual(
                     phase,
                     "put",
@@ -214,6 +217,18 @@ class DualWriteStore(Findable):
             return result
         self._finish(entry, by="writer")
         return result
+
+    def _refuse_what_sql_cannot_hold(self, partition: str, doc: Document) -> None:
+        """Raise, before JSON accepts it, what SQL would refuse for this document (the same
+        error as in `sqlite-primary`): otherwise it would be journaled, and repair would fail
+        on it at every run. A SQL store that cannot answer (down) refuses nothing: the write
+        goes on and its secondary failure is journaled as usual."""
+        try:
+            self.sql.check_put(partition, doc)
+        except (DocumentError, PartitionConflictError):
+            raise
+        except MigratorError as exc:
+            logger.info("cannot check %r against SQL before the write: %s", partition, exc)
 
     def _finish(self, entry: str, *, by: str) -> None:
         try:

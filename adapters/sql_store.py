@@ -374,6 +374,15 @@ class SqlStore(Findable):
     # ------------------------------------------------------------------ writing
 
     def put(self, partition: str, doc: Document) -> None:
+        self._put(partition, doc, commit=True)
+
+    def check_put(self, partition: str, doc: Document) -> None:
+        """Raise what `put` would raise for `doc` (an id another partition holds, a child key
+        another document uses), changing nothing: the write is made and rolled back. What a
+        dual write asks before JSON, its primary, accepts a document SQL could never hold."""
+        self._put(partition, doc, commit=False)
+
+    def _put(self, partition: str, doc: Document, *, commit: bool) -> None:
         # The same names as the JSON store: a partition must be able to go back to a file.
         check_partition_name(partition)
         try:
@@ -384,7 +393,7 @@ class SqlStore(Findable):
         schema = self.schema
         root = schema.root_table
         doc_id = doc[schema.id_key]
-        with self._errors(partition=partition, doc_id=doc_id), self._write() as conn:
+        with self._errors(partition=partition, doc_id=doc_id), self._write(commit=commit) as conn:
             self.dialect.lock_document(conn, doc_id)
             current = conn.execute(
                 select(root.c[schema.partition_column], root.c[POSITION_COLUMN]).where(
@@ -406,8 +415,10 @@ class SqlStore(Findable):
             self._replace(
                 conn, partition, [rows], delete_ids=[doc_id] if current is not None else []
             )
-            checkpoint("sql.before_commit")
-        checkpoint("sql.after_commit")
+            if commit:
+                checkpoint("sql.before_commit")
+        if commit:
+            checkpoint("sql.after_commit")
 
     def delete(self, doc_id: str) -> bool:
         self._ensure_ready()
@@ -579,13 +590,14 @@ class SqlStore(Findable):
     # ------------------------------------------------------------------ plumbing
 
     @contextlib.contextmanager
-    def _write(self, *, guard: bool = True) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends, rolled back when it raises.
-        Guarded, it first waits out a schema upgrade (SQLite's write lock, PostgreSQL's
-        advisory lock taken shared) and refuses to write under another schema version."""
+    def _write(self, *, guard: bool = True, commit: bool = True) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends (rolled back instead when not
+        `commit`), rolled back when it raises. Guarded, it first waits out a schema upgrade
+        (SQLite's write lock, PostgreSQL's advisory lock taken shared) and refuses to write
+        under another schema version."""
         with self.engine.connect() as raw:
             conn = raw.execution_options(migrator_write=True)
-            with conn.begin():
+            with conn.begin() as transaction:
                 if guard:
                     self.dialect.share_schema(conn)
                     version = conn.execute(
@@ -594,6 +606,8 @@ class SqlStore(Findable):
                     if version is not None:
                         self._check_version(int(version))
                 yield conn
+                if not commit:
+                    transaction.rollback()
 
     @contextlib.contextmanager
     def _errors(self, *, partition: str | None = None, doc_id: str | None = None) -> Iterator[None]:

@@ -332,15 +332,16 @@ def verify_backup(backup_dir: Path, manifest: Manifest) -> list[str]:
 def prune_backups(out_dir: Path, keep: int, *, protect: Iterable[Path] = ()) -> list[Path]:
     """Keep the newest `keep` manual backups and, apart, the newest `keep` automatic snapshots
     (so frequent snapshots never push out a backup someone took on purpose); never remove
-    those in `protect`. Also removes crashed builds older than a day."""
+    those in `protect`. Also removes crashed builds older than a day. What cannot be removed
+    (another user's backup, a symbolic link) is left in place with a warning: retention runs
+    after a new backup is written, and must not fail the step that took it."""
     kept = {p.resolve() for p in protect}
     pruned = []
     backups = _backup_dirs(out_dir)
     for automatic in (False, True):
         group = [p for p in backups if _is_snapshot(p) is automatic]
         for path in group[keep:]:
-            if path.resolve() not in kept:
-                shutil.rmtree(path)
+            if path.resolve() not in kept and _removed(path):
                 pruned.append(path)
     for stale in out_dir.glob(".tmp-*"):
         with contextlib.suppress(OSError):
@@ -350,6 +351,19 @@ def prune_backups(out_dir: Path, keep: int, *, protect: Iterable[Path] = ()) -> 
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _removed(path: Path) -> bool:
+    """Remove an old backup; False (and a warning) when it cannot be."""
+    if path.is_symlink():
+        logger.warning("backup retention: %s is a symbolic link; left in place", path)
+        return False
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        logger.warning("backup retention: cannot remove %s (%s); left in place", path, exc)
+        return False
+    return True
 
 
 def _database_artifacts(
