@@ -25,6 +25,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
 from adapters import sqlite_files
+from adapters.redact import redact_text, redact_url
 from adapters.sqlite_files import Progress
 from migrator.errors import BackupError, UsageError
 
@@ -52,14 +53,9 @@ def database_url(db: str | Path) -> str:
 
 
 def redacted(db: str | Path) -> str:
-    """`db` as it may be shown to a person: a URL's password hidden, a file path as given."""
-    text_db = str(db)
-    if not _URL_SCHEME.match(text_db):
-        return text_db
-    try:
-        return make_url(text_db).render_as_string(hide_password=True)
-    except ArgumentError:
-        return text_db
+    """`db` as it may be shown to a person: every password hidden (`adapters.redact`), a file
+    path as given."""
+    return redact_url(db)
 
 
 CheckStatus = Literal["ok", "problem", "info", "skipped"]
@@ -410,18 +406,28 @@ class PostgresDialect(Dialect):
 
 
 _DIALECTS: dict[str, Dialect] = {"sqlite": Dialect(), "postgresql": PostgresDialect()}
+#: The drivers each dialect is used with (the first is the one `database_url` picks).
+_DRIVERS: dict[str, tuple[str, ...]] = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
 
 
 def dialect_for(url: str) -> Dialect:
     """The dialect of a SQLAlchemy URL; a usage error for databases we do not support."""
     try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError as exc:
-        raise UsageError(f"--db {url!r} is neither a file path nor a database URL: {exc}") from None
+        parsed = make_url(url)  # a port that is no number fails here, not at connect time
+    except (ArgumentError, ValueError) as exc:
+        raise UsageError(
+            f"--db {redact_url(url)}: not a usable database URL ({redact_text(str(exc))})"
+        ) from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     dialect = _DIALECTS.get(backend)
     if dialect is None:
         supported = ", ".join(sorted(_DIALECTS))
         raise UsageError(f"database {backend!r} is not supported (supported: {supported})")
+    if driver not in _DRIVERS[dialect.name]:
+        raise UsageError(
+            f"--db {redact_url(url)}: driver {driver!r} is not supported for {backend} "
+            f"(use {dialect.name}:// or {dialect.name}+{_DRIVERS[dialect.name][0]}://)"
+        )
     if dialect.name == "postgresql":
         require_psycopg()
     return dialect

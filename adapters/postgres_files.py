@@ -34,6 +34,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
+from adapters.redact import redact_url
 from migrator.errors import BackupError, DatabaseError
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def target(url: str) -> Target:
     _args, params = parsed.get_dialect()().create_connect_args(parsed)
     params = {k: str(v) for k, v in params.items() if v is not None}
     password = params.pop("password", None)
-    return Target(params, password, parsed.render_as_string(hide_password=True))
+    return Target(params, password, redact_url(parsed.render_as_string(hide_password=True)))
 
 
 # --------------------------------------------------------------------------- the tools

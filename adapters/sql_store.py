@@ -34,6 +34,7 @@ from adapters.dialects import Check, Dialect, database_url, dialect_for
 from adapters.faults import checkpoint
 from adapters.json_store import check_partition_name
 from adapters.query import Findable, Page, Query
+from adapters.redact import redact_url
 from adapters.sql_query import plain_rows
 from migrator.errors import (
     ConstraintError,
@@ -128,7 +129,7 @@ class SqlStore(Findable):
 
     @property
     def location(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return redact_url(self.engine.url.render_as_string(hide_password=True))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from adapters.fs import append, read_nofollow
 from adapters.phase_state import PhaseState
+from adapters.redact import redact_text
 from adapters.state_dir import HISTORY, HISTORY_LOCK, StateDir
 from adapters.state_models import HistoryLine
 from migrator import __version__
@@ -80,6 +81,7 @@ def append_run(json_dir: Path, run: Run) -> None:
     """Append `run` as one line, under the history lock, fsynced, never through a symlink."""
     state_dir = StateDir(json_dir)
     line = json.dumps(run.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    line = redact_text(line)  # an error message may quote a database URL with its password
     with state_dir.lock(HISTORY_LOCK, purpose="the history lock"):
         append(state_dir.file(HISTORY), line.encode("utf-8"), sync=True, mode=0o600)
 

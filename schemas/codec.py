@@ -142,9 +142,23 @@ def _check_json_values(value: Any, *, path: str, depth: int = 1) -> None:
 def _is_json_scalar(value: Any) -> bool:
     if isinstance(value, str):
         return _is_unicode(value)
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
         return True
+    if isinstance(value, int):
+        return _fits_json_text(value)
     return isinstance(value, float) and math.isfinite(value)
+
+
+#: Python turns integers into text up to this many digits (`sys.get_int_max_str_digits`):
+#: a longer one could never be written to a file, nor read back from one.
+MAX_INT_DIGITS = 4300
+
+
+def _fits_json_text(value: int) -> bool:
+    bits = value.bit_length()
+    if bits <= 14284:  # below 2**14284 < 10**4300
+        return True
+    return bits <= 14285 and abs(value) < 10**MAX_INT_DIGITS
 
 
 def _is_unicode(text: str) -> bool:
@@ -163,6 +177,8 @@ def _not_json(value: Any) -> str:
         return f"{value!r} is not a finite number; JSON cannot hold it"
     if isinstance(value, str):
         return f"text {_short(value)} holds a lone surrogate, which is not Unicode"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"an integer of more than {MAX_INT_DIGITS} digits; JSON text cannot hold it"
     return f"a {type(value).__name__} is not a JSON value"
 
 

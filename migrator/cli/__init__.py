@@ -11,6 +11,7 @@ import sys
 
 import typer
 
+from adapters.redact import redact_text
 from migrator.cli import (  # noqa: F401  (register commands)
     commands_check,
     commands_config,
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except MigratorError as exc:
         if "--debug" in args:
             raise
-        typer.secho(f"error: {exc}", err=True, fg="red")
+        typer.secho(f"error: {redact_text(str(exc))}", err=True, fg="red")
         return exc.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

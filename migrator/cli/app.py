@@ -9,6 +9,7 @@ import typer
 import typer._click as click  # typer vendors click; its Context type lives here
 from typer.core import TyperGroup
 
+from adapters.redact import redact_text
 from migrator import __version__
 from migrator.cli.defaults import default_map
 from migrator.config import CONFIG_ENV, find_config
@@ -24,7 +25,7 @@ class _MigratorGroup(TyperGroup):
         except MigratorError as exc:
             if ctx.params.get("debug"):
                 raise
-            typer.secho(f"error: {exc}", err=True, fg="red")
+            typer.secho(f"error: {redact_text(str(exc))}", err=True, fg="red")
             raise typer.Exit(exc.exit_code) from None
 
 
