@@ -18,7 +18,7 @@ from adapters.dialects import Check, CheckStatus, database_url, dialect_for, red
 from adapters.journal import Journal
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
-from migrator.errors import JsonFileError, MigratorError
+from migrator.errors import CorruptRowError, JsonFileError, MigratorError
 from migrator.history import current_phase
 from migrator.repair import settled_pending
 from schemas.declaration import Schema
@@ -79,6 +79,7 @@ def _database_checks(db: str | Path, schema: Schema, phase: str) -> list[Check]:
         checks += _attempt("schema version", lambda: [_schema_check(store)])
         checks += _attempt("tables", lambda: [_structure(store, phase)])
         checks += _attempt("rows", lambda: [_counts(store)])
+        checks += _attempt("documents", lambda: [_decodable(store)])
         checks += _attempt("orphans", lambda: _orphans(store))
         return checks
     finally:
@@ -161,6 +162,19 @@ def _counts(store: SqlStore) -> Check:
     if not counts:
         return Check("rows", "info", "no tables yet", counts)
     return Check("rows", "info", ", ".join(f"{t} {n}" for t, n in counts.items()), counts)
+
+
+def _decodable(store: SqlStore) -> Check:
+    """Every stored document reads back: a corrupt `extra` value would otherwise only show at
+    the application's read (served from JSON in sqlite-primary, an error in sqlite-only)."""
+    if not store.is_initialized():
+        return Check("documents", "info", "no tables yet")
+    try:
+        n = sum(1 for _ in store.iter_documents())
+    except CorruptRowError as exc:
+        fix = "restore a backup (`migrator backups`, then `migrator restore BACKUP`)"
+        return Check("documents", "problem", f"{exc}; {fix}")
+    return Check("documents", "ok", f"{n} documents read back")
 
 
 def _orphans(store: SqlStore) -> list[Check]:

@@ -17,6 +17,7 @@ line and exit with a documented code, and a Python caller can act on the fields:
     │   └── DatabaseError              the SQL side failed
     │       ├── ConstraintError        rows the database refused (a key another row already has)
     │       ├── DatabaseCorruptError   the database file is damaged: run `migrator restore`
+    │       ├── CorruptRowError        a stored row that is no longer a document (`extra`)
     │       └── SchemaMismatchError    the database holds another schema or a newer version
     ├── PhaseError                     a phase move refused by its guards, or an unknown phase
     │   └── PhaseUnknownError          the phase file is missing or damaged: `phase recover`
@@ -196,6 +197,17 @@ class DatabaseCorruptError(DatabaseError):
         )
         self.location = location
         self.detail = detail
+
+
+class CorruptRowError(DatabaseError):
+    """A stored row that cannot be turned back into its document (its `extra` column is not
+    what the codec wrote): a database error, so a fallback read serves JSON instead."""
+
+    def __init__(self, table: str, doc_id: Any, reason: str) -> None:
+        super().__init__(f"table {table}, document {doc_id!r}: corrupt row ({reason})")
+        self.table = table
+        self.doc_id = doc_id
+        self.reason = reason
 
 
 class SchemaMismatchError(DatabaseError):

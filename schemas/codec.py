@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrator.errors import DocumentError
+from migrator.errors import CorruptRowError, DocumentError
 from schemas.declaration import EXTRA_COLUMN, POSITION_COLUMN, DocField, Schema, TableMapping
 from schemas.jsontext import JsonEncodeError, dumps_compact, dumps_sorted, loads
 
@@ -398,7 +398,21 @@ def from_rows(
     root: Mapping[Any, Any],
     children: Mapping[str, Sequence[Mapping[Any, Any]]],
 ) -> Document:
-    """The document stored as `root` and its child rows (each list in position order)."""
+    """The document stored as `root` and its child rows (each list in position order);
+    `CorruptRowError` when a row's `extra` is not what `to_rows` wrote."""
+    try:
+        return _from_rows(schema, root, children)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        doc_id = root.get(schema.id_column) if isinstance(root, Mapping) else None
+        reason = str(exc) if len(str(exc)) <= 120 else str(exc)[:117] + "..."
+        raise CorruptRowError(schema.root_table.name, doc_id, reason) from exc
+
+
+def _from_rows(
+    schema: Schema,
+    root: Mapping[Any, Any],
+    children: Mapping[str, Sequence[Mapping[Any, Any]]],
+) -> Document:
     extra = _decode_extra(root[EXTRA_COLUMN])
     absent = set(extra.get("absent", ()))
     stored_keys: dict[str, Any] = extra.get("keys", {})

@@ -22,7 +22,8 @@ def test_healthy_stores_pass_every_check(setup: Setup) -> None:
     assert report.healthy, report.problems
     names = {check.name for check in report.checks}
     expected = {"phase", "database", "integrity", "foreign keys", "journal mode"}
-    expected |= {"schema version", "tables", "rows", "orphans", "json files", "pending repairs"}
+    expected |= {"schema version", "tables", "rows", "documents", "orphans", "json files"}
+    expected |= {"pending repairs"}
     assert names == expected
     rows = next(c for c in report.checks if c.name == "rows").data
     assert rows == {"workspaces": 3, "sessions": 36, "instances": 69, "chat_messages": 81}
