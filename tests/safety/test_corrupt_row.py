@@ -16,7 +16,7 @@ from tests.safety.conftest import Setup, raw_sql
 def _corrupt(setup: Setup) -> str:
     store = setup.sql_store()
     try:
-        partition, doc = next(iter(store.iter_documents()))
+        _partition, doc = next(iter(store.iter_documents()))
     finally:
         store.close()
     raw_sql(setup.db, "UPDATE sessions SET extra = ? WHERE id = ?", ('{"keys": [1', doc["id"]))
