@@ -347,7 +347,9 @@ class SqlStore(Findable):
         self._ensure_ready()
         root = self.schema.root_table
         id_col, part_col = root.c[self.schema.id_column], root.c[self.schema.partition_column]
-        ids = list(doc_ids)
+        # No column holds NUL (the codec keeps such text out of them), and PostgreSQL refuses
+        # it even as a parameter: such an id is nobody's.
+        ids = [i for i in doc_ids if "\x00" not in i]
         found: dict[str, str] = {}
         with self._errors(), self.engine.connect() as conn:
             for start in range(0, len(ids), 500):
@@ -616,7 +618,9 @@ class SqlStore(Findable):
         another document already uses) is the document's error, not the database's."""
         try:
             yield
-        except sa_exc.IntegrityError as exc:
+        except (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.OperationalError) as exc:
+            if not isinstance(exc, sa_exc.IntegrityError) and not _refuses_the_data(exc):
+                raise _translate(exc, self.location) from exc
             if doc_id is None:
                 raise ConstraintError(f"database {self.location}: {_detail(exc)}") from exc
             raise DocumentError(
@@ -624,6 +628,18 @@ class SqlStore(Findable):
             ) from exc
         except sa_exc.DBAPIError as exc:
             raise _translate(exc, self.location) from exc
+
+
+#: SQLSTATEs of a value the database cannot hold (an index row too big, NUL or a character
+#: the encoding lacks): like a broken constraint, the fault of a document, not of the database.
+_UNFIT_DATA = ("54", "22021", "22P05")
+
+
+def _refuses_the_data(exc: sa_exc.DBAPIError) -> bool:
+    if isinstance(exc, sa_exc.DataError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_UNFIT_DATA)
 
 
 def _detail(exc: sa_exc.DBAPIError) -> str:

@@ -7,6 +7,7 @@ document), and an import SIGKILLed between two batches that a second run complet
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -146,3 +147,24 @@ def test_import_killed_between_batches_is_completed_by_the_next_run(
     report = agree(json_dir, pg_db_url, sessions_schema)
     assert report.ok and report.counts["matched"] == 36
     assert sid(0, 0) in {doc["id"] for doc in JsonStore(json_dir, sessions_schema).list(P1)}
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    ["".join(hashlib.sha256(bytes([n])).hexdigest() for n in range(100)), "nul\x00inside"],
+    ids=["id-too-long-for-a-btree-index", "id-holding-nul"],
+)
+def test_one_record_postgresql_cannot_hold_is_rejected_alone(
+    json_dir: Path, pg_db_url: str, sessions_schema: Schema, tmp_path: Path, bad_id: str
+) -> None:
+    """Issue 15, finding 9: an id too long for a btree index (about 2.7 KB) or holding NUL is
+    rejected as one record, as SQLite would, instead of aborting the whole import."""
+
+    def add_bad(records: list[Any]) -> None:
+        records.append(dict(records[0], id=bad_id, chat_history=[]))
+
+    edit(json_dir, P3, add_bad)
+    summary = run_import(json_dir, pg_db_url, sessions_schema, rejects_path=tmp_path / "r.jsonl")
+    assert (summary.imported, summary.rejected) == (36, 1)
+    assert summary.rejects[0].to_dict()["id"] == bad_id
+    assert agree(json_dir, pg_db_url, sessions_schema).counts["matched"] == 36
