@@ -9,6 +9,7 @@ Readers take no lock: a rename is atomic, so they see the old file or the new on
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import re
 import stat
@@ -185,10 +186,13 @@ class JsonStore(Findable):
             self._write(self.path_for(partition), kept)
         return True
 
-    def write_partition(self, partition: str, docs: builtins.list[Any]) -> None:
-        """Replace a whole partition file with `docs` (an empty list keeps an empty file)."""
+    def write_partition(
+        self, partition: str, docs: builtins.list[Any], *, mode: int | None = None
+    ) -> None:
+        """Replace a whole partition file with `docs` (an empty list keeps an empty file);
+        `mode` for a file this creates (an existing file keeps its own)."""
         with self.lock(partition):
-            self._write(self.path_for(partition), docs)
+            self._write(self.path_for(partition), docs, mode)
 
     def remove_partition(self, partition: str) -> bool:
         path = self.path_for(partition)
@@ -205,12 +209,23 @@ class JsonStore(Findable):
         write holds it across both stores and this store's own write takes it again)."""
         return StateDir(self.root).partition_lock(check_partition_name(partition))
 
-    def _write(self, path: Path, docs: builtins.list[Any]) -> None:
+    def _write(self, path: Path, docs: builtins.list[Any], mode: int | None = None) -> None:
         try:
             data = dumps_pretty(docs)
         except JsonEncodeError as exc:
             raise StoreError(f"{path}: cannot encode as JSON: {exc}") from exc
-        write_atomically(path, data)
+        if os.path.lexists(path):
+            mode = None  # an existing file keeps its mode
+        elif mode is None:
+            mode = self._sibling_mode()
+        write_atomically(path, data, mode=mode)
+
+    def _sibling_mode(self) -> int | None:
+        """A new partition file gets the mode of the store's other files (0600 stays 0600)."""
+        for partition in self.partitions():
+            with contextlib.suppress(OSError):
+                return self.path_for(partition).stat().st_mode & 0o777
+        return None
 
     def close(self) -> None:
         """Nothing stays open between calls."""

@@ -45,6 +45,8 @@ class PackedFile:
     name: str
     sha256: str
     size: int
+    #: The file's permission bits, restored when the store is rebuilt (0600 stays 0600).
+    mode: int = 0o644
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,11 @@ def pack_partitions(store: JsonStore, dest: Path) -> tuple[PackedFile, ...]:
                     if data is None:  # removed since it was listed
                         continue
                     name = f"{partition}.json"
+                    mode = store.path_for(partition).stat().st_mode & 0o777
                     info = tarfile.TarInfo(name)
-                    info.size, info.mode, info.mtime = len(data), 0o600, int(time.time())
+                    info.size, info.mode, info.mtime = len(data), mode, int(time.time())
                     tar.addfile(info, io.BytesIO(data))
-                    packed.append(PackedFile(name, _sha256(data), len(data)))
+                    packed.append(PackedFile(name, _sha256(data), len(data), mode))
             raw.flush()
             os.fsync(raw.fileno())
     except OSError as exc:
@@ -223,6 +226,20 @@ def archive_json_store(json_store: JsonStore, out_dir: Path | None = None) -> Ar
     return ArchiveResult(archive, manifest, files, archive.stat().st_size, removed, kept)
 
 
+def archived_modes(json_store: JsonStore) -> dict[str, int]:
+    """File name -> permission bits, as the newest archive of the store recorded them ({} when
+    there is none, or it predates modes)."""
+    manifests = sorted(StateDir(json_store.root).archive().glob("json-store-*.json"))
+    if not manifests:
+        return {}
+    try:
+        files = load_manifest(manifests[-1]).get("files", [])
+        return {f["name"]: int(f["mode"], 8) for f in files if "mode" in f}
+    except (BackupError, KeyError, TypeError, ValueError, AttributeError):
+        logger.warning("cannot read the file modes of %s", manifests[-1])
+        return {}
+
+
 def restore_archive(
     archive_path: Path, json_store: JsonStore, *, overwrite: bool = False
 ) -> UnpackResult:
@@ -265,7 +282,10 @@ def _write_manifest(path: Path, root: Path, archive: Path, files: tuple[PackedFi
         "archive": archive.name,
         "sha256": file_sha256(archive),
         "size": archive.stat().st_size,
-        "files": [{"name": f.name, "sha256": f.sha256, "size": f.size} for f in files],
+        "files": [
+            {"name": f.name, "sha256": f.sha256, "size": f.size, "mode": f"{f.mode:04o}"}
+            for f in files
+        ],
     }
     write_atomically(path, json.dumps(manifest, indent=2).encode() + b"\n")
     os.chmod(path, 0o600)

@@ -43,7 +43,7 @@ from adapters.phase_state import (
 )
 from adapters.sql_store import SqlStore
 from migrator import hints
-from migrator.archive import ArchiveResult, archive_json_store
+from migrator.archive import ArchiveResult, archive_json_store, archived_modes
 from migrator.db_probe import database_problem
 from migrator.errors import MigratorError, PhaseError, UsageError
 from migrator.repair import RepairReport, repair, settled_pending
@@ -446,6 +446,7 @@ def rebuild_json(json_store: JsonStore, db: str | Path, schema: Schema) -> tuple
     partitions rewritten."""
     sql = SqlStore(db, schema, create=False)
     rewritten = []
+    modes = archived_modes(json_store)  # a file the archive removed comes back as it was
     try:
         in_sql = set(sql.partitions())
         for partition in sorted(in_sql | set(json_store.partitions())):
@@ -455,7 +456,8 @@ def rebuild_json(json_store: JsonStore, db: str | Path, schema: Schema) -> tuple
                 if partition not in in_sql and current is None:
                     continue
                 if current != dumps_pretty(docs):
-                    json_store.write_partition(partition, docs)
+                    mode = modes.get(f"{partition}.json")
+                    json_store.write_partition(partition, docs, mode=mode)
                     rewritten.append(partition)
     finally:
         sql.close()

@@ -146,3 +146,34 @@ def test_a_reentrant_lock_is_taken_again_by_its_thread_only(tmp_path: Path) -> N
         pytest.raises(LockTimeoutError),
     ):
         state.lock("import.lock", purpose="the import lock", timeout=0).acquire()
+
+
+def test_private_partition_files_stay_private_after_a_move_back_from_sql(env: Env) -> None:
+    """Finding 14: partition files at 0600, archived by sqlite-only and rebuilt from SQL by a
+    move back, come back 0600 (they came back 0644); a new partition gets its siblings' mode."""
+    for path in env.json_dir.glob("*.json"):
+        path.chmod(0o600)
+    _walk(env, "dual-write", "validate", "sqlite-primary", "sqlite-only")
+    assert not list(env.json_dir.glob("*.json"))
+    _walk(env, "dual-write")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in env.json_dir.glob("*.json")}
+    assert modes == {"ws-a.json": 0o600, "ws-b.json": 0o600, "ws-c.json": 0o600}
+    with env.open() as store:
+        store.put("ws-new", session("new-0"))
+    assert (env.json_dir / "ws-new.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_rejects_files_are_private_like_backups(env: Env) -> None:
+    """Finding 14: the raw records an import rejects are written 0600 (they were 0644)."""
+    (env.json_dir / "ws-bad.json").write_text('[{"id": "bad", "type": 5}]')
+    done = env.cli("import", "--json-dir", str(env.json_dir), "--db", str(env.db))
+    assert done.returncode == 1, done.stderr
+    (rejects,) = (env.json_dir / ".migrator").glob("rejects-*.jsonl")
+    assert rejects.stat().st_mode & 0o777 == 0o600
+
+
+def _walk(env: Env, *steps: str) -> None:
+    for step in steps:
+        command = ("validate",) if step == "validate" else ("phase", "set", step, "--no-snapshot")
+        done = env.cli(*command, "--json-dir", str(env.json_dir), "--db", str(env.db))
+        assert done.returncode == 0, done.stderr
