@@ -182,3 +182,28 @@ def test_a_journal_line_of_the_wrong_shape_is_one_line_exit_2(
         assert done.returncode == 2, done.stderr
         assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
         assert done.stderr.startswith(f"error: {journal.path}: {detail}"), done.stderr
+
+
+def test_journal_compaction_is_bounded_with_many_pending_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15, finding 8: with more pending entries than the compaction size (a long outage),
+    a write does not rewrite the whole journal each time: compactions happen once per doubling
+    of the file (it was every write: 20k pending cost 0.65-1.1 s per put)."""
+    monkeypatch.setattr(journal_module, "COMPACT_BYTES", 4096)
+    journal = Journal(tmp_path)
+    for n in range(100):  # ~25 KB of pending intents, far past the limit
+        journal.fail(journal.begin("put", f"d{n}", "p", Side.JSON, "r"), "down")
+    compactions = []
+    real = Journal._compact_locked
+
+    def counted(self: Journal) -> None:
+        compactions.append(self.path.stat().st_size)
+        real(self)
+
+    monkeypatch.setattr(Journal, "_compact_locked", counted)
+    for n in range(200):
+        journal.finish([journal.begin("put", f"e{n}", "p", Side.JSON, "r")])
+    assert 1 <= len(compactions) <= 3, compactions
+    state = journal.read()
+    assert len(state.pending) == 100 and state.failures == 100
