@@ -11,7 +11,6 @@ import sys
 
 import typer
 
-from adapters.redact import redact_text
 from migrator.cli import (  # noqa: F401  (register commands)
     commands_check,
     commands_config,
@@ -23,7 +22,7 @@ from migrator.cli import (  # noqa: F401  (register commands)
     commands_safety,
     commands_validate,
 )
-from migrator.cli.app import app
+from migrator.cli.app import app, redacted_message
 from migrator.errors import MigratorError
 
 __all__ = ["app", "main", "run"]
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except MigratorError as exc:
         if "--debug" in args:
             raise
-        typer.secho(f"error: {redact_text(str(exc))}", err=True, fg="red")
+        typer.secho(f"error: {redacted_message(exc)}", err=True, fg="red")
         return exc.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -9,7 +9,6 @@ import typer
 import typer._click as click  # typer vendors click; its Context type lives here
 from typer.core import TyperGroup
 
-from adapters.redact import redact_text
 from migrator import __version__
 from migrator.cli.defaults import default_map
 from migrator.config import CONFIG_ENV, find_config
@@ -25,7 +24,7 @@ class _MigratorGroup(TyperGroup):
         except MigratorError as exc:
             if ctx.params.get("debug"):
                 raise
-            typer.secho(f"error: {redact_text(str(exc))}", err=True, fg="red")
+            typer.secho(f"error: {redacted_message(exc)}", err=True, fg="red")
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -78,3 +77,11 @@ def root(
     project = find_config(Path.cwd(), config)
     ctx.obj = {"debug": debug, "config": project}
     ctx.default_map = default_map(ctx.command, project)
+
+
+def redacted_message(exc: Exception) -> str:
+    """The error's line with every database password hidden (imported only on an error: the
+    CLI starts without the adapters)."""
+    from adapters.redact import redact_text
+
+    return redact_text(str(exc))
