@@ -4,7 +4,7 @@ there."""
 
 from __future__ import annotations
 
-from adapters.journal import Journal, Side
+from adapters.journal import Journal, Side, revision_of
 from adapters.json_store import JsonStore
 from adapters.phase_state import Phase
 from migrator.repair import repair
@@ -36,7 +36,7 @@ def test_sqlite_primary_repair_does_not_bring_a_moved_document_back(live: Live) 
         store.close()
     journal = Journal(live.json_dir)
     journal.begin("delete", MOVED, P1, Side.SQL, None)
-    journal.begin("put", MOVED, P2, Side.SQL, doc)
+    journal.begin("put", MOVED, P2, Side.SQL, revision_of(doc))
     report = repair(live.json_dir, live.db, live.schema)
     assert report.ok, report.to_dict()
     assert _partitions_holding(live, MOVED) == [P2]
@@ -55,7 +55,7 @@ def test_dual_write_repair_moves_the_sql_copy_whatever_the_entry_order(live: Liv
     assert json_store.delete(MOVED)
     json_store.put(P2, doc)
     journal = Journal(live.json_dir)
-    journal.begin("put", MOVED, P2, Side.JSON, doc)
+    journal.begin("put", MOVED, P2, Side.JSON, revision_of(doc))
     journal.begin("delete", MOVED, P1, Side.JSON, None)
     report = repair(live.json_dir, live.db, live.schema)
     assert report.ok, report.to_dict()

@@ -105,10 +105,10 @@ def test_a_pending_sql_write_does_not_copy_the_older_version_over_json(live: Liv
     newer = live.doc(sid(1, 3)) | {"updated_at": stamp(), "task": "newer, in JSON"}
     with migrator.open_store(live.json_dir, live.db) as app:
         app.put(P2, newer)
-    from adapters.journal import Journal, Side
+    from adapters.journal import Journal, Side, revision_of
 
     journal = Journal(live.json_dir)
-    journal.begin("put", sid(1, 3), P2, Side.SQL, newer)
+    journal.begin("put", sid(1, 3), P2, Side.SQL, revision_of(newer))
     output = _ok(live, "restore", str(folder), "--yes")
     assert "closed 1 pending repair" in output
     run_hints(live, output)
