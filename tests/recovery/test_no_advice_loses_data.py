@@ -139,9 +139,10 @@ def test_following_doctors_and_status_advice_loses_nothing(live: Live) -> None:
     """doctor's and status's details name commands too: run as printed, nothing is lost."""
     _forward(live, Phase.DUAL_WRITE)
     precious = _plant(live)
-    from adapters.journal import Journal, Side
+    from adapters.journal import Journal, Side, revision_of
 
-    Journal(live.json_dir).begin("put", sid(0, 5), P1, Side.JSON, precious[sid(0, 5)])
+    revision = revision_of(precious[sid(0, 5)])
+    Journal(live.json_dir).begin("put", sid(0, 5), P1, Side.JSON, revision)
     lines = []
     for command in (("doctor",), ("status",)):
         result = live.cli(*command)
