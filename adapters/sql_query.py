@@ -51,7 +51,7 @@ from adapters.query import (
     page_of,
     sort_values,
 )
-from schemas.codec import from_rows
+from schemas.codec import from_rows, summary_from_row
 from schemas.declaration import EXTRA_COLUMN, POSITION_COLUMN, DocField, Schema, TableMapping
 from schemas.jsontext import dumps_compact
 
@@ -364,7 +364,7 @@ def _decide(query: Query, doc: Document) -> bool:
 
 
 def _summary(schema: Schema, row: Any) -> Document:
-    return summary_of(schema, from_rows(schema, row, {}))
+    return summary_from_row(schema, row)
 
 
 def _shaped(conn: Connection, schema: Schema, query: Query, items: list[Any]) -> list[Any]:

@@ -426,6 +426,29 @@ def _from_rows(
     return _ordered(values, extra.get("order"), _usual_order(schema), stored_keys)
 
 
+def summary_from_row(schema: Schema, root: Mapping[Any, Any]) -> Document:
+    """The document without its child lists, from its root row alone: exactly `from_rows`'s
+    document minus the child keys, without building child lists (a listing reads many)."""
+    text = root[EXTRA_COLUMN]
+    extra = _decode_extra(text) if text else _NO_KEYS
+    if "keys" in extra or "order" in extra:
+        child_keys = {child.key for child in schema.children}
+        doc = from_rows(schema, root, {})
+        return {key: value for key, value in doc.items() if key not in child_keys}
+    absent = extra.get("absent", _NOTHING)
+    values = _decode_fields(schema.root_mapping, root, absent, _NO_KEYS, extra.get("ints"))
+    order = _SUMMARY_ORDERS.get(id(schema))
+    if order is None:
+        fields = schema.root_mapping.keys
+        order = _SUMMARY_ORDERS[id(schema)] = tuple(k for k in _usual_order(schema) if k in fields)
+    return {key: values[key] for key in order if key in values}
+
+
+#: id(schema) -> its root fields in the usual key order (what a summary without `extra`'s
+#: "order" follows).
+_SUMMARY_ORDERS: dict[int, tuple[str, ...]] = {}
+
+
 def _decode_child(mapping: TableMapping, row: Mapping[Any, Any]) -> Document:
     text = row[EXTRA_COLUMN]
     if not text:

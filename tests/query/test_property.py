@@ -12,9 +12,11 @@ from hypothesis import HealthCheck, given, settings
 
 from adapters.json_store import JsonStore
 from adapters.sql_store import SqlStore
-from schemas.codec import canonical_bytes
+from schemas.codec import canonical_bytes, from_rows, summary_from_row, to_rows
+from schemas.sessions import SESSIONS
 from tests.query.conftest import fill
 from tests.query.strategies import stores_and_queries
+from tests.schemas.strategies import documents
 from tests.second_schema import NOTES
 
 
@@ -76,3 +78,19 @@ def test_json_and_postgresql_answer_identically(pg_db_url: str, tmp_path: Path) 
         check()
     finally:
         sql_store.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=documents(NOTES) | documents(SESSIONS))
+def test_a_summary_from_the_root_row_is_the_document_without_its_lists(doc: Any) -> None:
+    """`summary_from_row` (no child rows read) equals the whole decoded document minus its
+    child lists: the same values, types and key order."""
+    schema = NOTES if "note_id" in doc else SESSIONS
+    rows = to_rows(schema, "p", doc)
+    whole = from_rows(schema, rows.root, rows.children)
+    child_keys = {child.key for child in schema.children}
+    expected = {key: value for key, value in whole.items() if key not in child_keys}
+    summary = summary_from_row(schema, rows.root)
+    assert canonical_bytes(summary) == canonical_bytes(expected)
+    assert list(summary) == list(expected)
+    assert [type(v) for v in summary.values()] == [type(v) for v in expected.values()]
