@@ -32,13 +32,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from adapters.dialects import redacted
+from adapters.dialects import database_url, redacted
 from adapters.faults import checkpoint
 from adapters.incidents import IncidentLog
 from adapters.journal import Journal, Side, revision_of
 from adapters.json_store import JsonStore, check_partition_name
 from adapters.phase_state import Phase, PhaseState
 from adapters.query import Findable, Page, Query, describe
+from adapters.search_query import SearchHit
 from adapters.shadow import ShadowOutcome, compare_document, compare_partition, error_outcome
 from adapters.sql_store import SqlStore
 from adapters.state_dir import FALLBACK_LOG, SHADOW_LOG, StateDir
@@ -278,6 +279,36 @@ class DualWriteStore(Findable):
                 self._shadow("list", partition, result, lambda: self.sql.list(partition))
             return result
         return self._read(phase, "list", partition, lambda store: store.list(partition))
+
+    def search(self, text: str, *, limit: int = 20) -> builtins.list[SearchHit]:
+        """The documents that best match `text`, from the store this phase reads
+        (`adapters.search_query` describes the language). Shadow reads compare SQLite's answer
+        (PostgreSQL ranks otherwise: not compared)."""
+        phase = self.phase
+        if phase is Phase.DUAL_WRITE:
+            result = self.json.search(text, limit=limit)
+            if self._sampled() and database_url(self._db).startswith("sqlite"):
+                self._shadow(
+                    "search",
+                    text,
+                    self._hits(result),
+                    lambda: self._hits(self.sql.search(text, limit=limit)),
+                    reread=lambda: self._hits(self.json.search(text, limit=limit)),
+                )
+            return result
+        return self._read(phase, "search", text, lambda s: s.search(text, limit=limit))
+
+    def _hits(self, hits: builtins.list[SearchHit]) -> builtins.list[Document]:
+        """Hits as the shadow comparison pairs them (by id; snippets differ by design)."""
+        return [
+            {
+                self.schema.id_key: h.doc_id,
+                "partition": h.partition,
+                "field": h.field,
+                "score": h.score,
+            }
+            for h in hits
+        ]
 
     def partitions(self) -> builtins.list[str]:
         return self._read(self.phase, "partitions", "", lambda store: store.partitions())

@@ -19,7 +19,9 @@ from typing import Any
 
 from adapters import json_query
 from adapters.fs import fsync_directory, write_atomically
+from adapters.json_search import search_documents
 from adapters.query import Findable, Page, Query
+from adapters.search_query import SearchHit, check_limit, parse
 from adapters.state_dir import StateDir
 from adapters.state_lock import StateLock
 from migrator.errors import DocumentError, JsonFileError, StoreError, UnsafePartitionError
@@ -138,6 +140,12 @@ class JsonStore(Findable):
 
     def count(self) -> int:
         return sum(len(self.list(partition)) for partition in self.partitions())
+
+    def search(self, text: str, *, limit: int = 20) -> builtins.list[SearchHit]:
+        """The documents that best match `text`: a scan of every file, ranked as SQLite ranks
+        (`adapters.json_search`)."""
+        query, limit = parse(text), check_limit(limit)
+        return search_documents(self.schema, self.iter_documents(), query, limit)
 
     def _locate(self, doc_id: str) -> tuple[str, Document] | None:
         id_key = self.schema.id_key

@@ -32,9 +32,11 @@ from sqlalchemy import exc as sa_exc
 from adapters import sql_query
 from adapters.dialects import Check, Dialect, database_url, dialect_for
 from adapters.faults import checkpoint
+from adapters.fulltext import FullTextIndex, index_for
 from adapters.json_store import check_partition_name
 from adapters.query import Findable, Page, Query
 from adapters.redact import redact_url
+from adapters.search_query import SearchHit, check_limit, parse
 from adapters.sql_query import plain_rows
 from migrator.errors import (
     ConstraintError,
@@ -151,6 +153,8 @@ class SqlStore(Findable):
                     # import mark holds any more; the next import reads every file again.
                     conn.execute(delete(import_state_table))
                 self._create_missing_indexes(conn)
+                fresh = {t.name for t in self.schema.tables if t.name not in existing}
+                self.fulltext.ensure(conn, fresh)
                 for key, value in (
                     ("schema", self.schema.name),
                     ("version", str(self.schema.version)),
@@ -169,6 +173,31 @@ class SqlStore(Findable):
             for index in sorted(table.indexes, key=lambda i: str(i.name)):
                 if index.name not in present:
                     index.create(conn)
+
+    @property
+    def fulltext(self) -> FullTextIndex:
+        """The full-text index of the schema's searchable fields (`adapters.fulltext`)."""
+        return index_for(self.dialect.name, self.schema)
+
+    def search(self, text: str, *, limit: int = 20) -> builtins.list[SearchHit]:
+        """The documents that best match `text` (`adapters.search_query`), best first."""
+        query, limit = parse(text), check_limit(limit)
+        self._ensure_ready()
+        with self._errors(), self.engine.connect() as raw:
+            conn = self.dialect.begin_read(raw)
+            with conn.begin():
+                return self.fulltext.search(conn, query, limit)
+
+    def rebuild_search_index(self) -> None:
+        """Build the full-text index again from the rows, in one transaction."""
+        self._ensure_ready()
+        with self._errors(), self._write() as conn:
+            self.fulltext.rebuild(conn)
+
+    def search_index_checks(self) -> builtins.list[Check]:
+        """Whether the full-text index exists and agrees with the rows (for `doctor`)."""
+        with self._errors(), self.engine.connect() as conn, conn.begin():
+            return self.fulltext.check(conn)
 
     def is_initialized(self) -> bool:
         with self._errors(), self.engine.connect() as conn:
@@ -491,12 +520,15 @@ class SqlStore(Findable):
         for mapping in schema.child_mappings:
             child_rows = [row for rows in documents for row in rows.children.get(mapping.name, ())]
             self.dialect.bulk_insert(conn, mapping.table, child_rows)
+        self.fulltext.index(conn, [rows.doc_id for rows in documents])
 
     def _delete_ids(self, conn: Connection, doc_ids: Sequence[str]) -> int:
         schema = self.schema
+        fulltext = self.fulltext
         removed = 0
         for start in range(0, len(doc_ids), 500):
             chunk = doc_ids[start : start + 500]
+            fulltext.forget(conn, chunk)
             for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
                 conn.execute(
                     delete(mapping.table).where(mapping.table.c[child.parent_column].in_(chunk))

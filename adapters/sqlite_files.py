@@ -101,12 +101,57 @@ def dump_sql(db_file: Path, dest_fd: int) -> None:
     conn = _connect(db_file, read_only=True)
     try:
         with os.fdopen(dest_fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-            for line in conn.iterdump():
+            for line in _dump_statements(conn):
                 gz.write(line.encode("utf-8", "surrogatepass") + b"\n")
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{db_file}: cannot dump as SQL: {exc}") from exc
     finally:
         conn.close()
+
+
+_FTS5_SHADOWS = ("data", "idx", "content", "docsize", "config")
+
+
+def _dump_statements(conn: sqlite3.Connection) -> Iterator[str]:
+    """`iterdump`, made replayable with full-text tables: Python dumps an FTS5 table as rows
+    inserted into the table itself, which a fresh database cannot take (`no such table`). Its
+    rows and shadow tables are left out; the table is created at the end, after the rows it
+    indexes, and rebuilt from them."""
+    virtual = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+        "AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+    ).fetchall()
+    names = [name for name, _ in virtual]
+    shadows = [f"{name}_{suffix}" for name in names for suffix in _FTS5_SHADOWS]
+    skipped_sql = (
+        {
+            f"{sql};"
+            for (sql,) in conn.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN "
+                f"({', '.join('?' * len(shadows))})",
+                shadows,
+            )
+        }
+        if shadows
+        else set()
+    )
+    inserts = tuple(
+        f'INSERT INTO "{name.replace(chr(34), chr(34) * 2)}" VALUES(' for name in names + shadows
+    )
+    registered = tuple(
+        f"INSERT INTO sqlite_master(type,name,tbl_name,rootpage,sql)VALUES('table','{name}'"
+        for name in (n.replace("'", "''") for n in names)
+    )
+    for line in conn.iterdump():
+        if line in skipped_sql or line.startswith(inserts) or line.startswith(registered):
+            continue
+        if line == "COMMIT;":
+            for name, sql in virtual:
+                yield f"{sql};"
+                if "fts5" in sql.lower():
+                    quoted = '"' + name.replace('"', '""') + '"'
+                    yield f"INSERT INTO {quoted}({quoted}) VALUES('rebuild');"
+        yield line
 
 
 def inspect_file(path: Path) -> dict[str, str]:

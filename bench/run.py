@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+
 DATA = HERE / "data"
 SCALES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
 #: Said under the table: figures that could not be measured, and why.
@@ -576,7 +577,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["queries"],
+        choices=["queries", "search"],
         help="measure one group alone, into bench/RESULTS-<group>.md (RESULTS.md is left as is)",
     )
     args = parser.parse_args()
@@ -594,6 +595,14 @@ def main() -> None:
         return
     # At 100k the big store takes half the 15-minute budget: fewer repetitions elsewhere.
     args.reps = args.reps or (2 if args.scale == "100k" else 3)
+    if args.only == "search":
+        from search_bench import bench_search
+
+        for scale in list(SCALES)[1 : largest + 1]:
+            bench_search(sys.modules[__name__], scale, 1 if scale == "100k" else args.reps, figures)
+        write_results(figures, memory, args.reps, name="RESULTS-search")
+        print((HERE / "RESULTS-search.md").read_text())
+        return
     bench_startup(args.reps, figures)
     for scale in list(SCALES)[: largest + 1]:
         reps = 1 if scale == "100k" else args.reps
@@ -602,6 +611,10 @@ def main() -> None:
     for scale in list(SCALES)[1 : largest + 1]:  # 10k, and 100k when asked
         bench_queries(scale, args.reps if scale == "10k" else 1, figures)
     bench_postgres("10k" if largest >= 1 else "1k", args.reps, figures)
+    from search_bench import bench_search  # bench/ is this script's directory
+
+    for scale in list(SCALES)[1 : largest + 1]:
+        bench_search(sys.modules[__name__], scale, 1 if scale == "100k" else args.reps, figures)
     write_results(figures, memory, args.reps)
     log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS.md, bench/results.json")
     print((HERE / "RESULTS.md").read_text())

@@ -24,6 +24,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import search_tasks  # noqa: E402  (bench/, this script's directory)
+
 from adapters.json_store import JsonStore  # noqa: E402
 from adapters.sql_store import SqlStore  # noqa: E402
 from schemas.codec import to_rows  # noqa: E402
@@ -338,6 +340,9 @@ def copy_store(source: str, target: str) -> dict[str, Any]:
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".migrator"))
     return {"seconds": 0.0}
+
+
+search_tasks.register(task, SCHEMA)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from adapters.dialects import Check, CheckStatus, database_url, dialect_for, redacted
@@ -81,6 +81,7 @@ def _database_checks(db: str | Path, schema: Schema, phase: str) -> list[Check]:
         checks += _attempt("rows", lambda: [_counts(store)])
         checks += _attempt("documents", lambda: [_decodable(store)])
         checks += _attempt("orphans", lambda: _orphans(store))
+        checks += _attempt("search index", lambda: _search_index(store, db))
         return checks
     finally:
         store.close()
@@ -190,6 +191,15 @@ def _orphans(store: SqlStore) -> list[Check]:
             {"table": o.table, "column": o.column, "parent": o.parent, "rows": o.rows},
         )
         for o in found
+    ]
+
+
+def _search_index(store: SqlStore, db: str | Path) -> list[Check]:
+    """The full-text index of each searchable field agrees with its rows, or how to rebuild."""
+    fix = f"; rebuild it: migrator reindex --db {redacted(db)}"
+    return [
+        replace(c, detail=c.detail + fix) if c.status == "problem" else c
+        for c in store.search_index_checks()
     ]
 
 

@@ -5,7 +5,8 @@ line and exit with a documented code, and a Python caller can act on the fields:
 
     MigratorError                      exit 2 unless said otherwise
     ├── UsageError                     a flag, variable or config value that cannot be used
-    │   └── QueryError                 a query criterion, order or cursor that is wrong (field)
+    │   ├── QueryError                 a query criterion, order or cursor that is wrong (field)
+    │   └── SearchQueryError           search text with nothing to look for, an unclosed quote
     ├── SchemaNotFoundError            `--schema` names nothing the registry can resolve
     ├── DocumentError                  a document the schema rejects (partition, index, id, field)
     ├── StoreError                     a store could not be read or written
@@ -60,6 +61,15 @@ class QueryError(UsageError):
     def __init__(self, reason: str, field: str) -> None:
         super().__init__(f"query field {field}: {reason}")
         self.field = field
+        self.reason = reason
+
+
+class SearchQueryError(UsageError):
+    """Search text that cannot be searched for; `text` is what was given."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(f"search {text!r}: {reason}")
+        self.text = text
         self.reason = reason
 
 

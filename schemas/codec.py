@@ -374,6 +374,13 @@ def _is_negative_zero(value: float) -> bool:
     return value == 0.0 and math.copysign(1.0, value) < 0
 
 
+def column_holds(f: DocField, value: Any) -> Any:
+    """What `f`'s typed column holds for `value`: the value, or its placeholder when the value
+    travels in `extra` (what a SQL reader, or the full-text index, sees)."""
+    stored = _column_value(f, value)
+    return _placeholder(f, value) if stored is _DOES_NOT_FIT else stored
+
+
 def _placeholder(f: DocField, value: Any) -> Any:
     """What a NOT NULL column holds when the real value lives in `extra`."""
     if not f.required:

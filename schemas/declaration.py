@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from schemas.searchable import SearchField, resolve_searchable
+
 Kind = Literal["str", "int", "float", "bool", "json"]
 
 #: Columns every mapped table carries besides its document fields.
@@ -128,6 +130,8 @@ class Schema:
     #: A folder of Alembic revision scripts shipped with the schema (`migrator db`); a
     #: project's own revisions follow its newest one.
     migrations: Path | None = None
+    #: Text keys the full-text index covers: `task`, `chat_history.content` (see `searchable`).
+    searchable: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         root = _mapping(self.root, self.renames, internal=(self.partition_column,), parent=None)
@@ -150,6 +154,7 @@ class Schema:
         clash = root.keys & {c.key for c in self.children}
         if clash:
             raise ValueError(f"schema {self.name!r}: keys both columns and child lists: {clash}")
+        object.__setattr__(self, "_search_fields", resolve_searchable(self))
 
     @property
     def root_mapping(self) -> TableMapping:
@@ -160,6 +165,11 @@ class Schema:
     def child_mappings(self) -> tuple[TableMapping, ...]:
         mappings: tuple[TableMapping, ...] = self.__dict__["_child_mappings"]
         return mappings
+
+    @property
+    def search_fields(self) -> tuple[SearchField, ...]:
+        fields: tuple[SearchField, ...] = self.__dict__["_search_fields"]
+        return fields
 
     @property
     def root_table(self) -> Table:

@@ -184,4 +184,5 @@ SESSIONS = Schema(
     partition_row=_workspace_row,
     # Its revisions (`migrator db`): 0001 creates the tables above; a change to them needs one.
     migrations=Path(__file__).with_name("sessions_revisions"),
+    searchable=("task", "chat_history.content", "instances.output"),
 )

@@ -20,6 +20,7 @@ from migrator.cli import (  # noqa: F401  (register commands)
     commands_phase,
     commands_query,
     commands_safety,
+    commands_search,
     commands_validate,
 )
 from migrator.cli.app import app, redacted_message

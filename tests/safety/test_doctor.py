@@ -24,6 +24,7 @@ def test_healthy_stores_pass_every_check(setup: Setup) -> None:
     expected = {"phase", "database", "integrity", "foreign keys", "journal mode"}
     expected |= {"schema version", "tables", "rows", "documents", "orphans", "json files"}
     expected |= {"pending repairs"}
+    expected |= {f"search index {p}" for p in ("task", "chat_history.content", "instances.output")}
     assert names == expected
     rows = next(c for c in report.checks if c.name == "rows").data
     assert rows == {"workspaces": 3, "sessions": 36, "instances": 69, "chat_messages": 81}

@@ -1,0 +1,239 @@
+"""The full-text index of a SQL store: FTS5 on SQLite (here), tsvector + GIN on PostgreSQL
+(`adapters.fulltext_pg`).
+
+SQLite: one external-content FTS5 table per searchable field (`fts_<table>_<column>`, the text
+read from the row by rowid, stored once), the `unicode61` tokenizer without diacritic folding
+(what `adapters.search_query` mirrors), ranked by `bm25`. A document's best-ranked value
+represents it; documents are ordered by score, then id.
+
+The store keeps the index with explicit statements in the rows' own transaction (`index` after
+its inserts, `forget` before its deletes, one INSERT ... SELECT per batch), not with triggers as
+sqlite-utils' `enable_fts` does: a trigger fires once per row inside a statement savepoint, at
+which FTS5 flushes its pending terms into a new segment, so the import ran 4-10 times slower
+(measured: docs/search.md). Every write of the toolkit goes through `SqlStore._replace` and
+`_delete_ids`, so no write path misses it; a rolled-back or killed transaction takes its index
+entries with it. A writer outside the toolkit (raw SQL) bypasses it: `doctor` sees that and
+`migrator reindex` rebuilds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+from sqlalchemy import exc as sa_exc
+
+from adapters.dialects import Check
+from adapters.search_query import SearchHit, SearchQuery, fts5_match
+from migrator.errors import DatabaseError
+from schemas.declaration import POSITION_COLUMN, Schema
+from schemas.searchable import SearchField
+
+#: Words shown around a match in a snippet.
+SNIPPET_TOKENS = 12
+_TOKENIZER = "unicode61 remove_diacritics 0"
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    """One document's best-ranked value, before its snippet is made."""
+
+    doc_id: str
+    partition: str
+    field: int
+    position: int | None
+    row: object
+    score: float
+
+
+class FullTextIndex:
+    """SQLite's FTS5 index of a schema's searchable fields."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.fields = schema.search_fields
+
+    # ------------------------------------------------------------------ schema
+
+    def ensure(self, conn: Connection, fresh: Collection[str] = ()) -> bool:
+        """Create the index tables that are missing, each built over the rows already there;
+        those of `fresh` tables (just created: a dropped table's index describes rows that are
+        gone) are built anew. True when something was created."""
+        created = False
+        present = self._present(conn)
+        for field in self.fields:
+            if field.table.name in fresh and name(field) in present:
+                conn.exec_driver_sql(f"DROP TABLE {self._q(conn, name(field))}")
+            elif name(field) in present:
+                continue
+            fts, column = self._q(conn, name(field)), self._q(conn, field.column)
+            conn.exec_driver_sql(
+                f"CREATE VIRTUAL TABLE {fts} USING fts5({column}, "
+                f"content={_literal(field.table.name)}, content_rowid='rowid', "
+                f"tokenize={_literal(_TOKENIZER)})"
+            )
+            conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+            created = True
+        return created
+
+    def rebuild(self, conn: Connection) -> None:
+        """Drop and build every field's index again from the rows."""
+        for field in self.fields:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self._q(conn, name(field))}")
+        self.ensure(conn)
+
+    def present(self, conn: Connection) -> bool:
+        return {name(field) for field in self.fields} <= self._present(conn)
+
+    # ------------------------------------------------------------------ writes
+
+    def index(self, conn: Connection, doc_ids: Sequence[str]) -> None:
+        """Add the searchable values of these documents' rows (just inserted) to the index."""
+        self._each(conn, doc_ids, "", "")
+
+    def forget(self, conn: Connection, doc_ids: Sequence[str]) -> None:
+        """Take the values of these documents' rows (about to be deleted) out of the index."""
+        self._each(conn, doc_ids, "{fts}, ", "'delete', ")
+
+    def _each(self, conn: Connection, doc_ids: Sequence[str], command: str, value: str) -> None:
+        if not doc_ids or not self.fields or not self.present(conn):
+            return  # a database made before search: `init` or `reindex` builds it from the rows
+        for field in self.fields:
+            fts, table = self._q(conn, name(field)), self._q(conn, field.table.name)
+            column = self._q(conn, field.column)
+            owner = self._q(conn, field.parent_column or self.schema.id_column)
+            target = command.format(fts=fts)
+            for start in range(0, len(doc_ids), 500):
+                chunk = list(doc_ids[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                conn.exec_driver_sql(
+                    f"INSERT INTO {fts}({target}rowid, {column}) "
+                    f"SELECT {value}rowid, {column} FROM {table} WHERE {owner} IN ({marks})",
+                    tuple(chunk),
+                )
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, conn: Connection, query: SearchQuery, limit: int) -> list[SearchHit]:
+        """The `limit` best documents for `query`."""
+        if not self.fields:
+            return []
+        if not self.present(conn):
+            raise DatabaseError(
+                "the database's full-text index is missing or incomplete; "
+                "run `migrator reindex` to build it"
+            )
+        match = fts5_match(query)
+        arms = [self._arm(conn, index, field) for index, field in enumerate(self.fields)]
+        statement = (
+            "WITH hits AS (" + " UNION ALL ".join(arms) + "), "
+            "best AS (SELECT *, row_number() OVER (PARTITION BY doc_id "
+            "ORDER BY score, field, position) AS n FROM hits) "
+            "SELECT doc_id, partition, field, position, row, score FROM best WHERE n = 1 "
+            "ORDER BY score, doc_id LIMIT ?"
+        )
+        rows = [
+            RankedRow(*row)
+            for row in conn.exec_driver_sql(statement, (*[match] * len(arms), limit))
+        ]
+        return [self._hit(conn, match, row) for row in rows]
+
+    def _arm(self, conn: Connection, index: int, field: SearchField) -> str:
+        schema = self.schema
+        fts, table = self._q(conn, name(field)), self._q(conn, field.table.name)
+        root = self._q(conn, schema.root_table.name)
+        root_id = self._q(conn, schema.id_column)
+        part = self._q(conn, schema.partition_column)
+        if field.parent_column is None:
+            joined, position = f"{table} AS r ON r.rowid = {fts}.rowid", "NULL"
+        else:
+            parent = self._q(conn, field.parent_column)
+            joined = (
+                f"{table} AS t ON t.rowid = {fts}.rowid "
+                f"JOIN {root} AS r ON r.{root_id} = t.{parent}"
+            )
+            position = f"t.{self._q(conn, POSITION_COLUMN)}"
+        return (
+            f"SELECT r.{root_id} AS doc_id, r.{part} AS partition, {index} AS field, "
+            f"{position} AS position, {fts}.rowid AS row, bm25({fts}) AS score "
+            f"FROM {fts} JOIN {joined} WHERE {fts} MATCH ?"
+        )
+
+    def _hit(self, conn: Connection, match: str, row: RankedRow) -> SearchHit:
+        field = self.fields[row.field]
+        fts = self._q(conn, name(field))
+        snippet = conn.exec_driver_sql(
+            f"SELECT snippet({fts}, 0, '[', ']', '…', {SNIPPET_TOKENS}) FROM {fts} "
+            f"WHERE {fts} MATCH ? AND rowid = ?",
+            (match, row.row),
+        ).scalar()
+        return SearchHit(
+            doc_id=row.doc_id,
+            partition=row.partition,
+            score=-row.score,
+            field=field.located(row.position),
+            snippet=snippet or "",
+        )
+
+    # ------------------------------------------------------------------ health
+
+    def check(self, conn: Connection) -> list[Check]:
+        """Per field: the index exists, is sound and agrees with the rows."""
+        checks = []
+        present = self._present(conn)
+        for field in self.fields:
+            label = f"search index {field.path}"
+            if name(field) not in present:
+                checks.append(Check(label, "problem", f"missing {name(field)}"))
+                continue
+            fts, table = self._q(conn, name(field)), self._q(conn, field.table.name)
+            docsize = self._q(conn, name(field) + "_docsize")
+            indexed = conn.exec_driver_sql(f"SELECT count(*) FROM {docsize}").scalar_one()
+            rows = conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+            try:
+                conn.exec_driver_sql(
+                    f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 1)"
+                )
+            except sa_exc.DBAPIError as exc:
+                detail = f"disagrees with the rows ({exc.orig or exc})"
+                checks.append(Check(label, "problem", detail))
+                continue
+            if indexed != rows:
+                detail = f"{indexed} values indexed for {rows} rows"
+                checks.append(Check(label, "problem", detail))
+                continue
+            checks.append(Check(label, "ok", f"{rows} values indexed, agree with the rows", rows))
+        return checks
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _present(self, conn: Connection) -> set[str]:
+        return set(
+            conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name LIKE 'fts\\_%' ESCAPE '\\'"
+            ).scalars()
+        )
+
+    @staticmethod
+    def _q(conn: Connection, identifier: str) -> str:
+        return conn.dialect.identifier_preparer.quote(identifier)
+
+
+def name(field: SearchField) -> str:
+    """The index of one field: `fts_chat_messages_content`."""
+    return f"fts_{field.table.name}_{field.column}"
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def index_for(dialect_name: str, schema: Schema) -> FullTextIndex:
+    """The full-text index of `schema` on this kind of database."""
+    if dialect_name == "postgresql":
+        from adapters.fulltext_pg import PostgresFullTextIndex
+
+        return PostgresFullTextIndex(schema)
+    return FullTextIndex(schema)
