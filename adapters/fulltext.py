@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import exc as sa_exc
@@ -228,6 +229,25 @@ def name(field: SearchField) -> str:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def owned(schema: Schema, object_name: str | None, type_: str, parents: Any = None) -> bool:
+    """Whether a database object belongs to the full-text index, not to the declaration (the
+    `fts_*` tables and their shadow tables, indexes, PostgreSQL's `<column>_fts` columns):
+    schema comparisons (Alembic's autogenerate and check) leave these alone."""
+    if not object_name:
+        return False
+    names = {name(field) for field in schema.search_fields}
+    if type_ == "table":
+        return any(object_name == n or object_name.startswith(n + "_") for n in names)
+    if type_ == "index":
+        return object_name in names
+    if type_ == "column":
+        table = (parents or {}).get("table_name")
+        return any(
+            table == f.table.name and object_name == f"{f.column}_fts" for f in schema.search_fields
+        )
+    return False
 
 
 def index_for(dialect_name: str, schema: Schema) -> FullTextIndex:

@@ -99,6 +99,8 @@ def run_environment() -> None:
     """Alembic's env.py body: configure the context on the command's connection and run."""
     from alembic import context
 
+    from adapters.fulltext import owned as fulltext_owned
+
     setup: Setup | None = context.config.attributes.get("migrator")
     if setup is None:
         raise SchemaMigrationError("the migrator environment runs through `migrator db` only")
@@ -108,6 +110,8 @@ def run_environment() -> None:
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
         # Tables the declaration does not name (the toolkit's own, full-text indexes, the
         # version table, an application's others) are not the schema's: never compared.
+        if fulltext_owned(schema, name, type_, parent_names):
+            return False
         return type_ != "table" or name in metadata.tables
 
     context.configure(

@@ -125,6 +125,8 @@ def status(db: str | Path, schema: Schema, folder: Path) -> Status:
 def check(db: str | Path, schema: Schema, folder: Path) -> CheckReport:
     """Is the database at the newest revision, and does it match the declaration?"""
     require_folder(folder)
+    from adapters.fulltext import owned as fulltext_owned
+
     metadata = target_metadata(schema)
     with _session(db, schema, write=False) as conn:
         found = _status(conn, schema, folder, _scripts(schema, folder), db)
@@ -132,8 +134,9 @@ def check(db: str | Path, schema: Schema, folder: Path) -> CheckReport:
             conn,
             opts={
                 "compare_type": True,
-                "include_name": lambda name, type_, _parents: (
-                    type_ != "table" or name in metadata.tables
+                "include_name": lambda name, type_, parents: (
+                    not fulltext_owned(schema, name, type_, parents)
+                    and (type_ != "table" or name in metadata.tables)
                 ),
             },
         )
