@@ -4,6 +4,7 @@ scan, for a word held by about 1% of chat messages, and what the index costs the
 from __future__ import annotations
 
 import shutil
+import statistics
 from typing import Any
 
 #: The design doc's figure for full-text search (FTS5), beside ours.
@@ -26,7 +27,7 @@ def bench_search(run: Any, scale: str, reps: int, figures: list[Any]) -> None:
         ("search_sql", str(json_dir), str(db), word),
         ("search_json", str(json_dir), str(db), word, "1" if scale == "100k" else "3"),
     )
-    median = sorted(r.seconds for r in ours)[len(ours) // 2]
+    median = statistics.median(r.seconds for r in ours)
     figures.append(
         run.measured(
             f"full-text search (word in {share:.1%} of messages, 20 hits) vs JSON scan",
@@ -52,7 +53,7 @@ def bench_search(run: Any, scale: str, reps: int, figures: list[Any]) -> None:
     )
     figures.append(
         run.measured(
-            "import with the full-text index (triggers) vs without",
+            "import with the full-text index vs without",
             scale,
             with_index,
             without,
