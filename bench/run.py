@@ -389,6 +389,155 @@ def bench_queries(scale: str, reps: int, figures: list[Figure]) -> None:
         )
 
 
+def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
+    """Issue 19's targets, each beside its raw floor or its JSON side, in one run."""
+    json_dir = store(scale)
+    work = DATA / scale / "hotpath"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    db, base_db = work / "ours.db", work / "baseline.db"
+    log(f"{scale}: import vs sqlite3 executemany (issue 19: >= 0.8x)")
+    ours, base = pairs(
+        reps,
+        ("import_ours", str(json_dir), str(db)),
+        ("import_executemany", str(json_dir), str(base_db)),
+        prepare=lambda: (
+            fresh(db),
+            fresh(base_db),
+            shutil.rmtree(json_dir / ".migrator", ignore_errors=True),
+        ),
+    )
+    shutil.rmtree(json_dir / ".migrator", ignore_errors=True)
+    figures.append(
+        measured(
+            "import docs/s vs sqlite3 executemany (one transaction)",
+            scale,
+            ours,
+            base,
+            kind="throughput",
+            threshold=0.8,
+        )
+    )
+    log(f"{scale}: get(id) vs the stdlib floor and vs JSON with an id -> file index")
+    ours, raw = pairs(
+        reps, ("get_latency", str(json_dir), str(db), "ours"), ("get_latency", "-", str(db), "raw")
+    )
+    figures.append(
+        measured(
+            "get(id) vs stdlib sqlite3 (same rows, same dict)",
+            scale,
+            ours,
+            raw,
+            kind="ratio",
+            threshold=2.0,
+        )
+    )
+    ours, indexed = pairs(
+        reps,
+        ("get_latency", str(json_dir), str(db), "ours"),
+        ("get_latency", str(json_dir), str(db), "json_index"),
+    )
+    figures.append(
+        measured(
+            "get(id) vs JSON with an id -> file index (read that one file)",
+            scale,
+            ours,
+            indexed,
+            kind="speedup",
+            threshold=50.0,
+        )
+    )
+    log(f"{scale}: list(partition) vs orjson parse of the file")
+    ours, parse = pairs(
+        reps,
+        ("query_latency", str(json_dir), str(db), "sql", "list", "30"),
+        ("query_latency", str(json_dir), str(db), "json", "list", "30"),
+    )
+    figures.append(
+        measured(
+            "list(partition) of 100 from SQL vs orjson parse of the file",
+            scale,
+            ours,
+            parse,
+            kind="speedup",
+            threshold=1.0,
+        )
+    )
+    log(f"{scale}: validate (0.1% changed) vs its raw floor and vs DeepDiff")
+    changed = work / "json-changed"
+    task("copy_store", str(json_dir), str(changed))
+    task("change_fraction", str(changed), str(db), "0.001")
+    ours_v, floor = pairs(
+        reps,
+        ("validate_ours", str(changed), str(db)),
+        ("validate_raw_floor", str(changed), str(db)),
+    )
+    figures.append(
+        measured(
+            "validate vs raw floor (orjson parse of every file + stdlib fetch of every row)",
+            scale,
+            ours_v,
+            floor,
+            kind="ratio",
+            threshold=1.5,
+        )
+    )
+    deep = [task("validate_deepdiff_all", str(changed), str(db), "500") for _ in ours_v]
+    figures.append(
+        measured(
+            "validate vs DeepDiff on every pair",
+            scale,
+            ours_v,
+            deep,
+            kind="speedup",
+            threshold=20.0,
+            notes="DeepDiff timed on the first 500 pairs, scaled to all",
+        )
+    )
+    log(f"{scale}: put per phase vs json-only (median and p95)")
+    copies = {}
+    for phase in ("json-only", "dual-write", "sqlite-primary"):
+        target = work / phase
+        task("copy_store", str(json_dir), str(target / "json"))
+        shutil.copyfile(db, target / "db.sqlite")
+        copies[phase] = target
+    base_dir = copies["json-only"]
+    for phase, stat, threshold in (
+        ("dual-write", "median", 1.05),
+        ("dual-write", "p95", 1.15),
+        ("sqlite-primary", "median", 1.10),
+    ):
+        ours, json_only = pairs(
+            reps,
+            (
+                "put_latency",
+                str(copies[phase] / "json"),
+                str(copies[phase] / "db.sqlite"),
+                phase,
+                "30",
+                stat,
+            ),
+            (
+                "put_latency",
+                str(base_dir / "json"),
+                str(base_dir / "db.sqlite"),
+                "json-only",
+                "30",
+                stat,
+            ),
+        )
+        figures.append(
+            measured(
+                f"put in {phase} vs json-only ({stat} of 30 puts, 100-session partition)",
+                scale,
+                ours,
+                json_only,
+                kind="ratio",
+                threshold=threshold,
+            )
+        )
+
+
 def bench_postgres(scale: str, reps: int, figures: list[Figure]) -> None:
     """Import into and validate against PostgreSQL, each beside its PostgreSQL baseline, on a
     throwaway server (tests/pg_server.py); without one, a note says why they are missing."""
@@ -506,6 +655,19 @@ def machine() -> dict[str, str]:
     }
 
 
+#: Hand-written analysis in RESULTS.md that a new run keeps (it cites profiles, not one run).
+KEPT_SECTION = "## Hot path (issue 19)"
+
+
+def _kept_sections(path: Path) -> list[str]:
+    """The kept section of the previous results file, to go after the new tables."""
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    start = text.find(KEPT_SECTION)
+    return [] if start < 0 else ["", text[start:].rstrip("\n")]
+
+
 def write_results(
     figures: list[Figure], memory: dict[str, Any], reps: int, name: str = "RESULTS"
 ) -> None:
@@ -551,6 +713,7 @@ def write_results(
         lines.append("")
         verdict = "met" if mem_ratio <= 3 else "**not met**"
         lines.append(f"Import peak RSS 100k vs 10k: {mem_ratio:.2f}x (target <= 3x: {verdict}).")
+    lines += _kept_sections(HERE / f"{name}.md")
     (HERE / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     payload = {
         "machine": info,
@@ -577,7 +740,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["queries", "search"],
+        choices=["queries", "search", "hotpath"],
         help="measure one group alone, into bench/RESULTS-<group>.md (RESULTS.md is left as is)",
     )
     args = parser.parse_args()
@@ -592,6 +755,14 @@ def main() -> None:
         write_results(figures, memory, reps, name="RESULTS-queries")
         log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS-queries.md")
         print((HERE / "RESULTS-queries.md").read_text())
+        return
+    if args.only == "hotpath":
+        reps = args.reps or 3
+        bench_startup(reps, figures)
+        bench_hotpath(args.scale if args.scale != "1k" else "1k", reps, figures)
+        write_results(figures, memory, reps, name="RESULTS-hotpath")
+        log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS-hotpath.md")
+        print((HERE / "RESULTS-hotpath.md").read_text())
         return
     # At 100k the big store takes half the 15-minute budget: fewer repetitions elsewhere.
     args.reps = args.reps or (2 if args.scale == "100k" else 3)
