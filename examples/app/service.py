@@ -132,6 +132,19 @@ async def find_sessions(request: Request) -> Response:
     return JSONResponse({"items": list(page), "cursor": page.cursor})
 
 
+async def search_sessions(request: Request) -> Response:
+    """`store.search` from the query string: `?q=words "a phrase" prefix*&limit=20`, ranked
+    hits with a snippet each."""
+    params = request.query_params
+    limit = params.get("limit", "20")
+    if not limit.isdigit():
+        return _error(422, f"limit must be a whole number, not {limit!r}")
+    hits = await run_in_threadpool(
+        lambda: _store(request).search(params.get("q", ""), limit=int(limit))
+    )
+    return JSONResponse([hit.to_dict() for hit in hits])
+
+
 def _value(text: str) -> Any:
     try:
         return json.loads(text)
@@ -173,6 +186,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 routes = [
     Route("/health", health),
     Route("/sessions", find_sessions, methods=["GET"]),
+    Route("/search", search_sessions, methods=["GET"]),
     Route("/sessions/{session_id}", get_session, methods=["GET"]),
     Route("/sessions/{session_id}", delete_session, methods=["DELETE"]),
     Route("/workspaces/{workspace}/sessions", list_sessions, methods=["GET"]),

@@ -20,6 +20,7 @@ COLORS = {
     "delete": "tab:brown",
     "query": "tab:cyan",
     "summaries": "tab:olive",
+    "search": "tab:red",
 }
 PHASE_COLORS = {
     "json-only": "#fff4d6",

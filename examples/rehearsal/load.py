@@ -34,6 +34,7 @@ WEIGHTS = {
     "delete": 5,
     "query": 12,
     "summaries": 8,
+    "search": 6,
 }
 STATUSES = ("running", "completed", "failed", "paused")
 #: Sessions a client keeps alive at most: it creates while below, deletes now and then.
@@ -125,6 +126,7 @@ class Client:
             "delete": self.delete,
             "query": self.query,
             "summaries": self.summaries,
+            "search": self.search,
         }
 
     async def run(self, stop: threading.Event, deadline: float) -> None:
@@ -209,6 +211,20 @@ class Client:
             req.problem = f"status {response.status_code}: {response.text[:200]}"
         elif any("instances" in s or "chat_history" in s for s in response.json()):
             req.problem = "a summary holds a child list"
+
+    async def search(self) -> None:
+        """`store.search` through the service: a word of the tasks the clients write. Every
+        hit must name a session and carry a snippet (others write meanwhile, so the set
+        itself is not checked)."""
+        word = self.rng.choice(["fix", "refactor", "explain"])
+        params = {"q": word, "limit": "10"}
+        response, req = await self._send("search", "GET", "/search", params=params)
+        if response is None:
+            return
+        if response.status_code != 200:
+            req.problem = f"status {response.status_code}: {response.text[:200]}"
+        elif any(not hit.get("id") or not hit.get("snippet") for hit in response.json()):
+            req.problem = f"a search hit for {word!r} has no id or no snippet"
 
     async def create(self) -> None:
         if len(self.created) >= LIVE_PER_CLIENT:

@@ -156,3 +156,34 @@ def test_find_and_summaries_answer_the_same_in_json_only_and_sqlite_primary(
     bad = client.get("/sessions", params={"colour": "red"})
     assert bad.status_code == 422 and "colour" in bad.json()["error"]
     assert client.get("/sessions", params={"limit": "many"}).status_code == 422
+
+
+def test_search_answers_the_same_in_json_only_and_sqlite_primary(
+    client: TestClient, stores: tuple[Path, Path], sessions_schema: Schema
+) -> None:
+    """`GET /search?q=...` is `store.search`: ranked hits with a snippet, the same ids in the
+    same order whichever store serves them; text with nothing to find is a 422."""
+    tasks = {"s0": "refactor the parser", "s1": "explain the parser", "s2": "refactor it again"}
+    for doc_id, task in tasks.items():
+        assert (
+            client.post(f"/workspaces/{WS}/sessions", json=session(doc_id, task=task)).status_code
+            == 201
+        )
+
+    def answers() -> list[list[str]]:
+        found = []
+        for text in ("refactor", "parser", '"the parser"', "refac*"):
+            response = client.get("/search", params={"q": text})
+            assert response.status_code == 200, response.text
+            assert all(hit["snippet"] for hit in response.json())
+            found.append([hit["id"] for hit in response.json()])
+        return found
+
+    in_json = answers()
+    assert sorted(in_json[0]) == ["s0", "s2"] and sorted(in_json[1]) == ["s0", "s1"]
+    assert in_json[3] == in_json[0]
+    json_dir, db = stores
+    _to_sqlite_primary(json_dir, db, sessions_schema)
+    assert answers() == in_json
+    assert client.get("/search", params={"q": "  "}).status_code == 422
+    assert client.get("/search", params={"q": "x", "limit": "many"}).status_code == 422

@@ -114,7 +114,7 @@ def _assert_clean(summary: dict[str, Any], out: Path) -> None:
     assert summary["final_validation"]["ok"], report
     assert [w["phase"] for w in summary["windows"]] == PHASES
     assert all(w["all"]["requests"] > 0 for w in summary["windows"]), summary["windows"]
-    assert {"get", "update", "list", "create", "delete", "query", "summaries"} <= {
+    assert {"get", "update", "list", "create", "delete", "query", "summaries", "search"} <= {
         op for w in summary["windows"] for op in w["operations"]
     }
     assert [e["kind"] for e in summary["events"]].count("kill") == 1
