@@ -781,6 +781,7 @@ def main() -> None:
         reps = 1 if scale == "100k" else args.reps
         bench_scale(scale, reps, figures, memory)
     bench_phases("10k" if largest >= 1 else "1k", args.reps, figures)
+    bench_hotpath("10k" if largest >= 1 else "1k", args.reps, figures)  # issue 19's floors
     for scale in list(SCALES)[1 : largest + 1]:  # 10k, and 100k when asked
         bench_queries(scale, args.reps if scale == "10k" else 1, figures)
     bench_postgres("10k" if largest >= 1 else "1k", args.reps, figures)
