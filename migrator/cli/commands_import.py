@@ -238,20 +238,45 @@ def _bar(*columns: ProgressColumn) -> Progress:
 
 
 @contextmanager
-def _import_progress(*, enabled: bool) -> Iterator[Callable[[ImportProgress], None] | None]:
+def _import_progress(
+    *, enabled: bool, console: Console | None = None
+) -> Iterator[Callable[[ImportProgress], None] | None]:
+    """Labelled, terminal-wide: `importing`, files N/M, documents so far, elapsed and remaining."""
     if not enabled:
         yield None
         return
-    from rich.progress import DownloadColumn, TextColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    with _bar(
-        DownloadColumn(), TransferSpeedColumn(), TextColumn("{task.fields[documents]:,} docs")
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(bar_width=None),
+        TaskProgressColumn(),
+        TextColumn("files {task.fields[files]}"),
+        TextColumn("{task.fields[documents]:,} docs"),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=console,
+        expand=True,
+        transient=True,
     ) as bar:
-        task = bar.add_task("import", total=None, documents=0)
+        task = bar.add_task("import", total=None, documents=0, files="0/?")
 
         def update(step: ImportProgress) -> None:
             bar.update(
-                task, total=step.bytes_total, completed=step.bytes_done, documents=step.documents
+                task,
+                total=step.bytes_total,
+                completed=step.bytes_done,
+                documents=step.documents,
+                files=f"{step.files_done}/{step.files_total}",
             )
 
         yield update

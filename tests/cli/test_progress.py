@@ -1,0 +1,45 @@
+"""Issue 16 point 10: the import progress bar is labelled, has a total and fits the terminal."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+
+from migrator.cli.commands_import import _import_progress
+from migrator.import_summary import ImportProgress
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _render(width: int) -> list[str]:
+    """The bar's last drawn line, with the escape codes taken out."""
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=width)
+    with _import_progress(enabled=True, console=console) as update:
+        assert update is not None
+        update(ImportProgress("2026-01", 3, 12, 2_000_000, 8_000_000, 1234))
+    text = _ANSI.sub("", out.getvalue())
+    return [line for line in re.split(r"[\r\n]", text) if line.strip()]
+
+
+def test_the_import_bar_is_labelled_with_files_documents_and_times() -> None:
+    last = _render(80)[-1]
+    assert last.startswith("importing ")
+    assert "files 3/12" in last
+    assert "1,234 docs" in last
+    assert "25%" in last
+    assert "elapsed 0:00:0" in last
+    assert "left " in last
+
+
+def test_the_import_bar_uses_the_terminal_width_on_one_line() -> None:
+    for width in (80, 120):
+        last = _render(width)[-1]
+        assert len(last) == width, (width, last)
+
+
+def test_no_progress_when_disabled() -> None:
+    with _import_progress(enabled=False) as update:
+        assert update is None
