@@ -49,6 +49,21 @@ def exclusive_import(json_dir: Path, *, enabled: bool = True) -> Iterator[None]:
         lock.release()
 
 
+def running_import(json_dir: Path) -> str | None:
+    """The pid (or `unknown`) of the import that holds the store's lock now, else None: lets a
+    command that must wait for it (`phase set`) say so instead of waiting in silence."""
+    state_dir = StateDir(json_dir)
+    if not state_dir.file(IMPORT_LOCK).exists():
+        return None  # no import ever ran here; creates nothing
+    probe = state_dir.lock(IMPORT_LOCK, purpose="the import lock", timeout=0)
+    try:
+        probe.acquire()
+    except LockTimeoutError:
+        return _holder(state_dir)
+    probe.release()
+    return None
+
+
 def _write_pid(path: Path) -> None:
     """Best effort (the pid only makes a refusal's message better): written whole, then renamed."""
     try:

@@ -85,10 +85,13 @@ def phase_set(
     from adapters.phase_state import Phase
     from migrator.backup import snapshot_before
     from migrator.history import record_run
+    from migrator.import_lock import running_import
     from migrator.phases import set_phase
 
     with record_run(json_dir, "phase set"):
         step = f"phase-{Phase.parse(phase)}"  # an unknown phase is refused before the snapshot
+        if (pid := running_import(json_dir)) is not None:  # it holds the phase lock to its end
+            typer.echo(f"waiting for the running import (pid {pid}) to finish...", err=True)
         snapshot_before(step, json_dir, db, schema, enabled=not no_snapshot)
         change = set_phase(json_dir, db, schema, phase, force=force)
     if output_format is OutputFormat.json:
