@@ -28,7 +28,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -216,6 +216,7 @@ def validate(
     min_age: float | None = None,
     recheck: bool = False,
     recheck_delay: float = 1.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ValidationReport:
     """Compare the two stores document by document and report every difference.
 
@@ -225,7 +226,8 @@ def validate(
     `seed`); `max_details` caps each list of findings and each mismatch's differences, never
     the counts. On a live system, `min_age` (seconds) leaves out documents written that
     recently, and `recheck` re-reads each difference once after `recheck_delay` seconds (see
-    the module docstring)."""
+    the module docstring). `progress(partitions_done, partitions_total)` is called after each
+    partition compared in full (the CLI draws it)."""
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be at least 1, got {sample}")
     check_options(sql_store.schema, max_details, min_age, recheck_delay)
@@ -236,8 +238,10 @@ def validate(
         run.add_invalid(path.stem, -1, f"{path.name}: not a safe partition name, not compared")
     drawn: tuple[int, int] | None = None  # (seed, population) of a sample
     if sample is None:
-        for name in names:
+        for done, name in enumerate(names, 1):
             run.compare_partition(name, run.read_json(name), sql_store.read_partition(name))
+            if progress is not None:
+                progress(done, len(names))
     else:
         chosen_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
         drawn = chosen_seed, _sample_partitions(run, names, sample, chosen_seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -73,6 +74,7 @@ def validate_command(
     Exit 0 when they agree, 1 when there are differences, 2 on a usage or fatal error."""
     from adapters.json_store import JsonStore
     from adapters.sql_store import SqlStore
+    from migrator.cli.progress import validate_progress
     from migrator.history import record_run
     from migrator.phases import record_validation
     from migrator.report import render_validation, validation_summary, write_summary
@@ -84,7 +86,15 @@ def validate_command(
     sql_store = SqlStore(db, resolved, create=False)
     try:
         started = datetime.now(UTC)
-        with record_run(json_dir, "validate") as run:
+        with (
+            record_run(json_dir, "validate") as run,
+            validate_progress(
+                enabled=not quiet
+                and output_format is ReportFormat.text
+                and output is None
+                and sys.stdout.isatty()
+            ) as progress,
+        ):
             report = validate(
                 JsonStore(json_dir, resolved),
                 sql_store,
@@ -96,6 +106,7 @@ def validate_command(
                 min_age=min_age,
                 recheck=recheck,
                 recheck_delay=recheck_delay,
+                progress=progress,
             )
             run.outcome = "ok" if report.ok else "differences"
             run.counts = dict(report.counts)

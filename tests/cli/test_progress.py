@@ -43,3 +43,21 @@ def test_the_import_bar_uses_the_terminal_width_on_one_line() -> None:
 def test_no_progress_when_disabled() -> None:
     with _import_progress(enabled=False) as update:
         assert update is None
+
+
+def test_the_validate_bar_shows_partitions_done_of_total() -> None:
+    from migrator.cli.progress import validate_progress
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=80)
+    with validate_progress(enabled=True, console=console) as update:
+        assert update is not None
+        update(4, 10)
+    text = _ANSI.sub("", out.getvalue())
+    last = [line for line in re.split(r"[\r\n]", text) if line.strip()][-1]
+    assert last.startswith("validating ")
+    assert "40%" in last
+    assert "partitions 4/10" in last
+    assert "elapsed 0:00:0" in last
+    assert "left " in last
+    assert len(last) == 80
