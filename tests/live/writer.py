@@ -6,6 +6,9 @@ Rewrites the named documents in turn through `open_store` (whatever phase the st
 each time with `updated_at` set to now and a new `task`, as a live application does. Touches
 READY_FILE once each document was written once; stops when STOP_FILE exists (or after two
 minutes, so a test that dies never leaves it running) and prints how many writes it made.
+A write refused because the phase is unknown (`PhaseUnknownError`: the phase file missing or
+damaged) is not acknowledged: the writer waits and tries the same write again, as an
+application retrying a failed request would, so write n still sets `rewritten n`.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from adapters.dual_write import open_store
+from migrator.errors import PhaseUnknownError
 
 LIFETIME_SECONDS = 120.0
+RETRY_SECONDS = 0.02
 
 
 def main() -> None:
@@ -29,15 +34,20 @@ def main() -> None:
     deadline = time.monotonic() + LIFETIME_SECONDS
     with open_store(json_dir, db) as store:
         while not stop.exists() and time.monotonic() < deadline:
-            for partition, doc_id in targets:
+            partition, doc_id = targets[writes % len(targets)]
+            try:
                 doc = store.get(doc_id)
                 assert doc is not None, doc_id
                 now = datetime.now(UTC).isoformat(timespec="microseconds")
                 doc["updated_at"] = now.replace("+00:00", "Z")
                 doc["task"] = f"rewritten {writes}"
                 store.put(partition, doc)
-                writes += 1
-            ready.touch()
+            except PhaseUnknownError:
+                time.sleep(RETRY_SECONDS)
+                continue
+            writes += 1
+            if writes % len(targets) == 0:
+                ready.touch()
     print(writes)
 
 

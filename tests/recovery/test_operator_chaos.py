@@ -1,7 +1,9 @@
 """The seeded operator-chaos test: random sequences of the CLI's commands and the fixes they
 print (phase moves forward and back, validate, check and its fixes, repair, import --prune,
-export, backup, restore, a state file removed or damaged) run beside a live writer process
-(`tests/live/writer.py`), and afterwards every acknowledged write's newest version is in the
+export, backup, restore, a state file removed or damaged, the phase file removed, cut short or
+overwritten with garbage and then the `migrator phase recover` line that `status` prints pasted)
+run beside a live writer process (`tests/live/writer.py`, which retries a write refused while
+the phase is unknown), and afterwards every acknowledged write's newest version is in the
 primary store. Two sequences in `make test`; `--soak` runs twelve, longer."""
 # Each writer rewrites the targets from the version it reads, so a later sequence's newest
 # acknowledged write is judged from its own count alone.
@@ -47,6 +49,15 @@ def _choices(live: Live, n: int) -> list[Callable[[], Any]]:
         if path.exists():
             path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
+    def lose_phase(how: Callable[[], None]) -> None:
+        """The phase file lost, then the operator pastes what `status` says to run."""
+        how()
+        recover = [line for line in hints(_op(live, ("status",))) if "phase recover" in line]
+        for line in recover:
+            assert run_hint(live, line) == 0, line
+
+    phase = state / "phase.json"
+
     return [
         lambda: _op(live, ("phase", "set", "dual-write")),
         lambda: (_op(live, ("validate",)), _op(live, ("phase", "set", "sqlite-primary"))),
@@ -62,6 +73,9 @@ def _choices(live: Live, n: int) -> list[Callable[[], Any]]:
         restore,
         lambda: (state / "history.jsonl").unlink(missing_ok=True),
         lambda: damage("history.jsonl"),
+        lambda: lose_phase(lambda: phase.unlink(missing_ok=True)),
+        lambda: lose_phase(lambda: damage("phase.json")),
+        lambda: lose_phase(lambda: phase.write_bytes(b"\x00garbage{")),
     ]
 
 
