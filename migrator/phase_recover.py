@@ -139,7 +139,9 @@ def _decide(
     newest = max(evidence, key=lambda e: e.time) if evidence else None
     if wanted is not None:
         veto = facts.veto(wanted)
-        if newest is not None and newest.phase is not wanted and not force:
+        # Evidence the stores rule out (the refusal that asked for --phase) cannot refuse it.
+        credible = newest is not None and facts.veto(newest.phase) is None
+        if newest is not None and credible and newest.phase is not wanted and not force:
             raise PhaseError(
                 f"cannot record {wanted}: {newest.source} says {newest.phase} as of "
                 f"{newest.time}; pass --force to record {wanted} anyway"

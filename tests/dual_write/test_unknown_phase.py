@@ -125,6 +125,28 @@ def test_recover_asks_when_nothing_tells_and_refuses_against_the_evidence(env: E
     assert forced.phase is Phase.JSON_ONLY
 
 
+def test_recover_takes_the_asked_for_phase_when_the_stores_rule_the_evidence_out(
+    env: Env,
+) -> None:
+    """Found by the operator-chaos test: in sqlite-only, the history damaged and the journal's
+    newest write made in sqlite-primary; recover refuses that evidence (the JSON files are
+    archived) and asks for --phase. `--phase sqlite-only` was then refused by the same vetoed
+    journal entry, leaving only --force; now the evidence the stores rule out refuses nothing."""
+    _walk_to_sqlite_only(env)
+    journal = Journal(env.json_dir)
+    journal.finish([journal.begin("put", "ws-a-0", "ws-a", Side.SQL, "r")])
+    state = env.json_dir / ".migrator"
+    (state / "history.jsonl").write_bytes(b"{")
+    (state / "phase.json").write_text("garbage")
+    with pytest.raises(PhaseError, match=r"journal's newest write says sqlite-primary.*--phase"):
+        recover_phase(env.json_dir, env.db, env.schema)
+    recovery = recover_phase(env.json_dir, env.db, env.schema, phase="sqlite-only")
+    assert recovery.recorded and recovery.phase is Phase.SQLITE_ONLY
+    (state / "phase.json").write_text("garbage")
+    with pytest.raises(PhaseError, match=r"cannot record dual-write: dual-write reads the JSON"):
+        recover_phase(env.json_dir, env.db, env.schema, phase="dual-write")
+
+
 def test_an_unknown_phase_is_never_overwritten_with_json_only(env: Env) -> None:
     """Recording shadow settings on an unknown phase is refused, and a validation is not
     recorded (a warning says why): either would have written a fresh phase file in json-only."""

