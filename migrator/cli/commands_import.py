@@ -1,9 +1,10 @@
 """`migrator import` and `migrator generate`: fill the database from the JSON store, and make a
 synthetic store to rehearse on.
 
-A progress bar (bytes, documents, ETA) is drawn only when stdout is a terminal and `--quiet` is
-not given; the summary table follows pgloader's: per partition and in total, documents read,
-imported, unchanged, rejected, time, documents per second.
+A labelled progress bar (files N/M, documents so far, elapsed and remaining time) is drawn only
+for text output to a terminal (never with `--format json`, `--quiet` or a pipe); the summary
+table follows pgloader's: per partition and in total, documents read, imported, unchanged,
+rejected, time, documents per second.
 """
 
 from __future__ import annotations
@@ -146,7 +147,9 @@ def import_command(
         with (
             exclusive_import(json_dir, enabled=not dry_run),  # a second import is refused
             record_run(json_dir, "import", enabled=not dry_run) as run,
-            _import_progress(enabled=not quiet and sys.stdout.isatty()) as progress,
+            _import_progress(
+                enabled=not quiet and output_format is SummaryFormat.text and sys.stdout.isatty()
+            ) as progress,
         ):
             try:
                 summary = import_store(

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from rich.console import Console
 
 from migrator.cli.commands_import import _import_progress
 from migrator.import_summary import ImportProgress
 
+IMPORT = [sys.executable, "-m", "migrator", "import", "--no-snapshot"]
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -61,3 +66,43 @@ def test_the_validate_bar_shows_partitions_done_of_total() -> None:
     assert "elapsed 0:00:0" in last
     assert "left " in last
     assert len(last) == 80
+
+
+def _import_on_a_terminal(json_dir: Path, db: Path, *args: str) -> str:
+    """`migrator import` with stdout on a pseudo-terminal; everything it wrote there."""
+    leader, follower = os.openpty()
+    try:
+        done = subprocess.run(
+            [*IMPORT, "--json-dir", str(json_dir), "--db", str(db), *args],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "COLUMNS": "80"},
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO once the terminal is drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+
+
+def test_import_draws_the_bar_on_a_terminal_but_never_with_format_json(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    text = _import_on_a_terminal(fixture_store_dir, tmp_path / "a.db")
+    assert "importing" in text
+    as_json = _import_on_a_terminal(fixture_store_dir, tmp_path / "b.db", "--format", "json")
+    assert "importing" not in as_json
+    assert '"imported"' in as_json
