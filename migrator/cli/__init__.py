@@ -24,9 +24,12 @@ from migrator.cli import (  # noqa: F401  (register commands)
     commands_validate,
 )
 from migrator.cli.app import app, redacted_message
+from migrator.cli.help_text import tidy
 from migrator.errors import MigratorError
 
 __all__ = ["app", "main", "run"]
+
+tidy(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -76,7 +76,7 @@ def db_revision(
 def db_upgrade(
     db: Db,
     revision: Annotated[
-        str, typer.Argument(metavar="[REV]", help="The revision to reach (default: head).")
+        str, typer.Argument(metavar="REV", help="The revision to reach (default: head).")
     ] = "head",
     schema: SchemaRef = "sessions",
     migrations: Migrations = Path("migrations"),

@@ -75,12 +75,12 @@ def import_command(
             "--rejects",
             metavar="PATH",
             help="Where to write rejected records (JSON Lines) "
-            "\\[default: <json-dir>/.migrator/rejects-<UTC time>.jsonl, only if any].",
+            "\\[default: a rejects-<UTC time>.jsonl in <json-dir>/.migrator, only if any].",
             show_default=False,
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Documents per transaction.")
+        int, typer.Option("--batch-size", min=1, metavar="N", help="Documents per transaction.")
     ] = DEFAULT_BATCH_SIZE,
     max_errors: Annotated[
         int | None,
@@ -198,11 +198,15 @@ def import_command(
 
 @app.command("generate")
 def generate_command(
-    sessions: Annotated[int, typer.Option("--sessions", min=0, help="How many sessions.")],
+    sessions: Annotated[
+        int, typer.Option("--sessions", min=0, metavar="N", help="How many sessions.")
+    ],
     out: Annotated[
         Path, typer.Option("--out", help="Directory to write the partition files into (new).")
     ],
-    seed: Annotated[int, typer.Option("--seed", help="The same seed writes the same bytes.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="The same seed writes the same bytes.")
+    ] = 0,
     schema: SchemaRef = "sessions",
     quiet: Quiet = False,
 ) -> None:

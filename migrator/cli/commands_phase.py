@@ -153,6 +153,7 @@ def phase_configure(
             "--shadow-rate",
             min=0.0,
             max=1.0,
+            metavar="R",
             help="Share of reads in dual-write also read from SQL and compared (0 to 1).",
         ),
     ] = None,

@@ -75,9 +75,6 @@ def query_command(
     """Find documents: reads whichever store the current phase reads (JSON files in json-only
     and dual-write, SQL through its indexes after), with the same answers in every phase.
 
-    Example: migrator query --where status=failed --where 'created_at>=2025-01-01'
-    --order -created_at --limit 20
-
     A next page is announced on stderr as `--after CURSOR`. Exit 0, or 2 on a usage error
     (an unknown field, a value of the wrong type)."""
     from migrator.api import find

@@ -76,7 +76,9 @@ def backup(
 def restore(
     backup: Annotated[
         Path,
-        typer.Argument(help="A backup directory, its manifest.json, or a database file."),
+        typer.Argument(
+            metavar="BACKUP", help="A backup directory, its manifest.json, or a database file."
+        ),
     ],
     json_dir: JsonDir,
     db: Db,

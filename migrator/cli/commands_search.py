@@ -26,6 +26,7 @@ def search_command(
     text: Annotated[
         str,
         typer.Argument(
+            metavar="TEXT",
             help='Words (all must match), "quoted phrases", prefix* (see docs/search.md).',
             show_default=False,
         ),

@@ -58,7 +58,8 @@ def validate_command(
         typer.Option(min=1, metavar="N", help="Compare a random sample of N documents."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of --sample, to draw the same sample again.")
+        int | None,
+        typer.Option(metavar="N", help="Seed of --sample, to draw the same sample again."),
     ] = None,
     max_details: MaxDetails = None,
     output_format: Format = ReportFormat.text,

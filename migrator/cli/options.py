@@ -17,8 +17,8 @@ _JSON_DIR = typer.Option(
 _DB = typer.Option(
     "--db",
     envvar="MIGRATOR_DB",
-    help="The SQL database: a SQLite file path or a SQLAlchemy URL "
-    "(postgresql+psycopg://user@host/db).",
+    help="The SQL database: a SQLite file path, or a SQLAlchemy URL (for PostgreSQL "
+    "its scheme is postgresql+psycopg).",
     show_default=False,
 )
 JsonDir = Annotated[Path, _JSON_DIR]
