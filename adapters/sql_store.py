@@ -213,6 +213,21 @@ class SqlStore(Findable):
             return None
         return values["schema"], int(values.get("version", "0"))
 
+    def meta_value(self, key: str) -> str | None:
+        """One value of `migrator_meta` (None when absent, or no store was created yet)."""
+        with self._errors(), self.engine.connect() as conn:
+            if "migrator_meta" not in inspect(conn).get_table_names():
+                return None
+            return conn.execute(
+                select(meta_table.c.value).where(meta_table.c.key == key)
+            ).scalar_one_or_none()
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        """Write one value of `migrator_meta` (after `init_schema`), replacing any other."""
+        with self._errors(), self._write() as conn:
+            conn.execute(delete(meta_table).where(meta_table.c.key == key))
+            conn.execute(meta_table.insert().values(key=key, value=value))
+
     def _check_recorded_schema(self) -> None:
         recorded = self.recorded_schema()
         if recorded is None:

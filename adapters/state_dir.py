@@ -6,6 +6,8 @@ Layout::
     <json_dir>/.migrator/
         phase.json          the phase, its moves, shadow settings, the last validation
                             (adapters.phase_state; model `PhaseFile`)
+        store-id            this JSON store's identity, written once; the database it
+                            mirrors records it too (adapters.store_identity)
         phase.lock          held by a phase move and by an import, to its end (reentrant)
         journal.jsonl       dual writes that may have reached one store (adapters.journal;
                             one `JournalLine` per line), appended under journal.lock (shared;
@@ -42,6 +44,7 @@ from migrator.errors import StoreError
 NAME = ".migrator"
 PHASE = "phase.json"
 PHASE_LOCK = "phase.lock"
+STORE_ID = "store-id"
 JOURNAL = "journal.jsonl"
 JOURNAL_LOCK = "journal.lock"
 HISTORY = "history.jsonl"

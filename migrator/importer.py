@@ -53,6 +53,7 @@ from adapters.json_store import JsonStore, check_partition_name
 from adapters.phase_state import Phase, PhaseState
 from adapters.sql_store import ImportMark, PartitionWrite, SqlStore
 from adapters.state_dir import StateDir
+from adapters.store_identity import check_identity, record_identity
 from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
 from migrator.errors import (
     DocumentError,
@@ -92,6 +93,7 @@ def import_store(
     before_write: Callable[[], object] | None = None,
     max_errors: int | None = None,
     max_error_ratio: float | None = None,
+    force: bool = False,
 ) -> ImportSummary:
     """Import every partition file of `json_store` into `sql_store` (see the module docstring).
 
@@ -104,7 +106,8 @@ def import_store(
     `max_errors` and `max_error_ratio` stop the run once the rejects exceed them (see the module
     docstring); by default everything valid is imported and the rest reported. `prune` holds
     back the gone documents the JSON store may never have had (`migrator.prune_guard`);
-    `prune_all` deletes those too."""
+    `prune_all` deletes those too. A database that mirrors another JSON store is refused
+    unless `force` (`adapters.store_identity`)."""
     if not json_store.exists():
         raise UsageError(f"JSON store {json_store.root} does not exist or is not a directory")
     if batch_size < 1:
@@ -129,7 +132,11 @@ def import_store(
             else _importing(json_store.root, sql_store.location)
         )
         with held as phase:
+            if not dry_run:
+                check_identity(json_store.root, target, force=force)
             target.init_schema()
+            if not dry_run:
+                record_identity(json_store.root, target)
             run = _Import(
                 json_store,
                 target,

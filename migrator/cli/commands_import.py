@@ -112,6 +112,14 @@ def import_command(
     summary_file: SummaryFile = None,
     quiet: Quiet = False,
     no_snapshot: NoSnapshot = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Import even into a database that mirrors another JSON store (its documents "
+            "this store lacks are then reported gone).",
+        ),
+    ] = False,
 ) -> None:
     """Import the JSON store into the database: streamed file by file, idempotent, resumable.
 
@@ -137,6 +145,12 @@ def import_command(
 
     require_json_dir(json_dir)
     resolved = resolve(schema)
+    if not JsonStore(json_dir, resolved).partitions():
+        typer.echo(
+            f"warning: no partition files (*.json) in {json_dir}: nothing to import", err=True
+        )
+        if not _database_exists(db):
+            return  # no empty database made from an empty (or mistyped) folder
     # Taken right before the first write (an unchanged re-import takes none), of a database
     # that exists now; the database only, since an import never changes the JSON store.
     snapshot = snapshot_hook(
@@ -164,6 +178,7 @@ def import_command(
                     before_write=snapshot,
                     max_errors=max_errors,
                     max_error_ratio=max_error_ratio,
+                    force=force,
                 )
             except ImportInterrupted as stop:
                 run.message = str(stop)  # the history says interrupted, and how far it got
@@ -194,6 +209,13 @@ def import_command(
         typer.echo(stopped, err=True)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _database_exists(db: str) -> bool:
+    from adapters.dialects import database_url, dialect_for
+
+    url = database_url(db)
+    return dialect_for(url).database_exists(url)
 
 
 @app.command("generate")
