@@ -84,11 +84,12 @@ def test_whole_bad_store_imports_every_valid_record(
 def test_clean_import_writes_no_rejects_file(
     json_store: JsonStore, sql_store: SqlStore, tmp_path: Path
 ) -> None:
-    """No rejects, no rejects file (not even the state directory)."""
+    """No rejects, no rejects file: the state directory holds only the store's identity
+    (`adapters.store_identity`)."""
     summary = import_store(json_store, sql_store, rejects_path=tmp_path / "rejects.jsonl")
     assert summary.rejects_file is None
     assert not (tmp_path / "rejects.jsonl").exists()
-    assert not (json_store.root / STATE_DIR).exists()
+    assert [p.name for p in (json_store.root / STATE_DIR).iterdir()] == ["store-id"]
 
 
 def _records(path: Path) -> list[Any]:
