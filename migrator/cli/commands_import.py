@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,15 +18,15 @@ import typer
 
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef, SummaryFile
+from migrator.cli.progress import generate_progress, import_progress
 from migrator.cli.text import plural
 from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
 from migrator.errors import ImportInterrupted, require_json_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress, ProgressColumn
 
-    from migrator.import_summary import ImportProgress, ImportSummary
+    from migrator.import_summary import ImportSummary
 
 #: Above this many partitions the table lists only those with something to say.
 LISTED_PARTITIONS = 40
@@ -161,7 +159,7 @@ def import_command(
         with (
             exclusive_import(json_dir, enabled=not dry_run),  # a second import is refused
             record_run(json_dir, "import", enabled=not dry_run) as run,
-            _import_progress(
+            import_progress(
                 enabled=not quiet and output_format is SummaryFormat.text and sys.stdout.isatty()
             ) as progress,
         ):
@@ -240,7 +238,7 @@ def generate_command(
     from migrator.generate import generate_store
     from schemas.registry import resolve
 
-    with _generate_progress(sessions, enabled=not quiet and sys.stdout.isatty()) as progress:
+    with generate_progress(sessions, enabled=not quiet and sys.stdout.isatty()) as progress:
         result = generate_store(
             out, sessions=sessions, seed=seed, schema=resolve(schema), progress=progress
         )
@@ -248,79 +246,6 @@ def generate_command(
         f"wrote {result.sessions} sessions in {result.files} files "
         f"({result.bytes / 1e6:.1f} MB) to {result.directory}"
     )
-
-
-# --------------------------------------------------------------------------- progress
-
-
-def _bar(*columns: ProgressColumn) -> Progress:
-    """A bar that fits 80 columns: bar, percent, the given columns, ETA."""
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
-
-    return Progress(
-        BarColumn(bar_width=20),
-        TaskProgressColumn(),
-        *columns,
-        TimeRemainingColumn(),
-        transient=True,
-    )
-
-
-@contextmanager
-def _import_progress(
-    *, enabled: bool, console: Console | None = None
-) -> Iterator[Callable[[ImportProgress], None] | None]:
-    """Labelled, terminal-wide: `importing`, files N/M, documents so far, elapsed and remaining."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("importing"),
-        BarColumn(bar_width=None),
-        TaskProgressColumn(),
-        TextColumn("files {task.fields[files]}"),
-        TextColumn("{task.fields[documents]:,} docs"),
-        TextColumn("elapsed"),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=console,
-        expand=True,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("import", total=None, documents=0, files="0/?")
-
-        def update(step: ImportProgress) -> None:
-            bar.update(
-                task,
-                total=step.bytes_total,
-                completed=step.bytes_done,
-                documents=step.documents,
-                files=f"{step.files_done}/{step.files_total}",
-            )
-
-        yield update
-
-
-@contextmanager
-def _generate_progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    if not enabled:
-        yield None
-        return
-    from rich.progress import TextColumn
-
-    with _bar(TextColumn("{task.completed:,} sessions")) as bar:
-        task = bar.add_task("generate", total=total)
-        yield lambda sessions, _bytes: bar.update(task, completed=sessions)
 
 
 # --------------------------------------------------------------------------- summary

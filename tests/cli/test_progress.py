@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from migrator.cli.commands_import import _import_progress
+from migrator.cli.progress import import_progress
 from migrator.import_summary import ImportProgress
 
 IMPORT = [sys.executable, "-m", "migrator", "import", "--no-snapshot"]
@@ -22,7 +22,7 @@ def _render(width: int) -> list[str]:
     """The bar's last drawn line, with the escape codes taken out."""
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=width)
-    with _import_progress(enabled=True, console=console) as update:
+    with import_progress(enabled=True, console=console) as update:
         assert update is not None
         update(ImportProgress("2026-01", 3, 12, 2_000_000, 8_000_000, 1234))
     text = _ANSI.sub("", out.getvalue())
@@ -46,7 +46,7 @@ def test_the_import_bar_uses_the_terminal_width_on_one_line() -> None:
 
 
 def test_no_progress_when_disabled() -> None:
-    with _import_progress(enabled=False) as update:
+    with import_progress(enabled=False) as update:
         assert update is None
 
 
