@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 
 Document = dict[str, Any]
 

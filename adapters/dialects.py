@@ -24,9 +24,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
-from adapters import sqlite_files
-from adapters.redact import redact_text, redact_url
-from adapters.sqlite_files import Progress
+from migrator.adapters import sqlite_files
+from migrator.adapters.redact import redact_text, redact_url
+from migrator.adapters.sqlite_files import Progress
 from migrator.errors import BackupError, UsageError
 
 #: Seconds a writer waits for another writer before SQLite reports the database busy.
@@ -53,7 +53,8 @@ def database_url(db: str | Path) -> str:
 
 
 def redacted(db: str | Path) -> str:
-    """`db` as it may be shown to a person: every password hidden (`adapters.redact`), a file
+    """`db` as it may be shown to a person: every password hidden (`migrator.adapters.redact`), a
+    file
     path as given."""
     return redact_url(db)
 
@@ -77,7 +78,8 @@ class Dialect:
     name = "sqlite"
     #: Checks `doctor` can run here.
     supports_integrity_check = True
-    #: Queries (`adapters.sql_query`): the collation that orders text by code point (None: the
+    #: Queries (`migrator.adapters.sql_query`): the collation that orders text by code point (None:
+    #: the
     #: default does), whether NULL sorts first ascending by default, and the function giving a
     #: substring's position.
     code_point_collation: str | None = None
@@ -253,7 +255,8 @@ PSYCOPG_MISSING = (
 
 def require_psycopg() -> None:
     """A usage error naming the extra to install when psycopg cannot be imported. psycopg is
-    an optional extra a SQLite user never installs, so it (and `adapters.postgres_files`) is
+    an optional extra a SQLite user never installs, so it (and `migrator.adapters.postgres_files`)
+    is
     imported only by the PostgreSQL dialect's methods, which `dialect_for` guards with this."""
     try:
         import psycopg  # noqa: F401
@@ -329,13 +332,13 @@ class PostgresDialect(Dialect):
         return None
 
     # ------------------------------------------------------------ backup, restore, health
-    # pg_dump / pg_restore, in adapters.postgres_files.
+    # pg_dump / pg_restore, in migrator.adapters.postgres_files.
 
     backup_suffix = ".pgdump"
 
     def database_exists(self, url: str) -> bool:
         """Whether the database exists and holds a store (its `migrator_meta` table)."""
-        from adapters import postgres_files  # needs psycopg: only here
+        from migrator.adapters import postgres_files  # needs psycopg: only here
 
         return postgres_files.database_exists(url)
 
@@ -348,7 +351,7 @@ class PostgresDialect(Dialect):
         tables: Collection[str] = (),
     ) -> None:
         """`pg_dump --format=custom` of the store's tables: one snapshot while writers run."""
-        from adapters import postgres_files  # needs psycopg: only here
+        from migrator.adapters import postgres_files  # needs psycopg: only here
 
         postgres_files.dump(url, dest, tables)
         if progress is not None:
@@ -358,7 +361,7 @@ class PostgresDialect(Dialect):
         raise BackupError("a PostgreSQL database has no file to copy byte for byte")
 
     def dump_sql(self, backup_file: Path, dest_fd: int) -> None:
-        from adapters import postgres_files  # needs psycopg: only here
+        from migrator.adapters import postgres_files  # needs psycopg: only here
 
         postgres_files.dump_sql(backup_file, dest_fd)
 
@@ -367,13 +370,13 @@ class PostgresDialect(Dialect):
         return backup_file
 
     def inspect_backup(self, staged: Path) -> dict[str, str]:
-        from adapters import postgres_files  # needs psycopg: only here
+        from migrator.adapters import postgres_files  # needs psycopg: only here
 
         return postgres_files.inspect_archive(staged)
 
     def restore_database(self, url: str, staged: Path) -> None:
         """`pg_restore --clean --if-exists --single-transaction`: all of it or nothing."""
-        from adapters import postgres_files  # needs psycopg: only here
+        from migrator.adapters import postgres_files  # needs psycopg: only here
 
         postgres_files.restore(url, staged)
 
@@ -381,7 +384,7 @@ class PostgresDialect(Dialect):
         """What PostgreSQL can tell, and which of SQLite's file checks do not apply here."""
         version = conn.exec_driver_sql("SHOW server_version").scalar()
         checksums = conn.exec_driver_sql("SHOW data_checksums").scalar()
-        from adapters import postgres_files  # needs psycopg: only here
+        from migrator.adapters import postgres_files  # needs psycopg: only here
 
         unenforced = postgres_files.unenforced_foreign_keys(conn)
         if unenforced:

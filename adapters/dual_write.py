@@ -32,18 +32,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from adapters.dialects import database_url, redacted
-from adapters.faults import checkpoint
-from adapters.incidents import IncidentLog
-from adapters.journal import Journal, Side, revision_of
-from adapters.json_store import JsonStore, check_partition_name
-from adapters.phase_state import Phase, PhaseState
-from adapters.query import Findable, Page, Query, describe
-from adapters.search_query import SearchHit
-from adapters.shadow import ShadowOutcome, compare_document, compare_partition, error_outcome
-from adapters.sql_store import SqlStore
-from adapters.state_dir import FALLBACK_LOG, SHADOW_LOG, StateDir
-from adapters.state_lock import StateLock
+from migrator.adapters.dialects import database_url, redacted
+from migrator.adapters.faults import checkpoint
+from migrator.adapters.incidents import IncidentLog
+from migrator.adapters.journal import Journal, Side, revision_of
+from migrator.adapters.json_store import JsonStore, check_partition_name
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.query import Findable, Page, Query, describe
+from migrator.adapters.search_query import SearchHit
+from migrator.adapters.shadow import (
+    ShadowOutcome,
+    compare_document,
+    compare_partition,
+    error_outcome,
+)
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import FALLBACK_LOG, SHADOW_LOG, StateDir
+from migrator.adapters.state_lock import StateLock
 from migrator.errors import (
     DatabaseError,
     DocumentError,
@@ -52,10 +57,10 @@ from migrator.errors import (
     StoreError,
     UsageError,
 )
-from schemas.codec import validate
-from schemas.comparison import compile_ignore_paths
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.schemas.codec import validate
+from migrator.schemas.comparison import compile_ignore_paths
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +287,8 @@ class DualWriteStore(Findable):
 
     def search(self, text: str, *, limit: int = 20) -> builtins.list[SearchHit]:
         """The documents that best match `text`, from the store this phase reads
-        (`adapters.search_query` describes the language). Shadow reads compare SQLite's answer
+        (`migrator.adapters.search_query` describes the language). Shadow reads compare SQLite's
+        answer
         (PostgreSQL ranks otherwise: not compared)."""
         phase = self.phase
         if phase is Phase.DUAL_WRITE:

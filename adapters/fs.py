@@ -15,7 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from adapters.faults import checkpoint
+from migrator.adapters.faults import checkpoint
 from migrator.errors import StoreError
 
 #: Opened without following a final symlink; never inherited by a child process.

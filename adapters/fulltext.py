@@ -1,9 +1,9 @@
 """The full-text index of a SQL store: FTS5 on SQLite (here), tsvector + GIN on PostgreSQL
-(`adapters.fulltext_pg`).
+(`migrator.adapters.fulltext_pg`).
 
 SQLite: one external-content FTS5 table per searchable field (`fts_<table>_<column>`, the text
 read from the row by rowid, stored once), the `unicode61` tokenizer without diacritic folding
-(what `adapters.search_query` mirrors), ranked by `bm25`. A document's best-ranked value
+(what `migrator.adapters.search_query` mirrors), ranked by `bm25`. A document's best-ranked value
 represents it; documents are ordered by score, then id.
 
 The store keeps the index with explicit statements in the rows' own transaction (`index` after
@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy import exc as sa_exc
 
-from adapters.dialects import Check
-from adapters.search_query import SearchHit, SearchQuery, fts5_match
+from migrator.adapters.dialects import Check
+from migrator.adapters.search_query import SearchHit, SearchQuery, fts5_match
 from migrator.errors import DatabaseError
-from schemas.declaration import POSITION_COLUMN, Schema
-from schemas.searchable import SearchField
+from migrator.schemas.declaration import POSITION_COLUMN, Schema
+from migrator.schemas.searchable import SearchField
 
 #: Words shown around a match in a snippet.
 SNIPPET_TOKENS = 12
@@ -253,7 +253,7 @@ def owned(schema: Schema, object_name: str | None, type_: str, parents: Any = No
 def index_for(dialect_name: str, schema: Schema) -> FullTextIndex:
     """The full-text index of `schema` on this kind of database."""
     if dialect_name == "postgresql":
-        from adapters.fulltext_pg import PostgresFullTextIndex
+        from migrator.adapters.fulltext_pg import PostgresFullTextIndex
 
         return PostgresFullTextIndex(schema)
     return FullTextIndex(schema)

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from adapters.dialects import Check
-from adapters.fulltext import FullTextIndex, RankedRow, name
-from adapters.search_query import SearchHit, SearchQuery
+from migrator.adapters.dialects import Check
+from migrator.adapters.fulltext import FullTextIndex, RankedRow, name
+from migrator.adapters.search_query import SearchHit, SearchQuery
 from migrator.errors import DatabaseError
-from schemas.declaration import POSITION_COLUMN
-from schemas.searchable import SearchField
+from migrator.schemas.declaration import POSITION_COLUMN
+from migrator.schemas.searchable import SearchField
 
 #: Characters of a value the index covers (lexemes of at most 4 bytes each, twice over for
 #: hyphenated words, stay within a tsvector's 1 MB).

@@ -22,13 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.fs import append, read_nofollow, write_atomically
-from adapters.phase_state import timestamp
-from adapters.state_dir import FALLBACK_LOG, INCIDENTS, INCIDENTS_LOCK, SHADOW_LOG, StateDir
-from adapters.state_lock import StateLock
-from adapters.state_models import COUNTERS as COUNTERS_MODEL
-from adapters.state_models import parse
-from schemas.jsontext import JsonEncodeError, dumps_compact, dumps_pretty, loads
+from migrator.adapters.fs import append, read_nofollow, write_atomically
+from migrator.adapters.phase_state import timestamp
+from migrator.adapters.state_dir import (
+    FALLBACK_LOG,
+    INCIDENTS,
+    INCIDENTS_LOCK,
+    SHADOW_LOG,
+    StateDir,
+)
+from migrator.adapters.state_lock import StateLock
+from migrator.adapters.state_models import COUNTERS as COUNTERS_MODEL
+from migrator.adapters.state_models import parse
+from migrator.schemas.jsontext import JsonEncodeError, dumps_compact, dumps_pretty, loads
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ left (so a long outage's thousands of pending entries are rewritten once per dou
 every write: bounded, amortized constant time per write), it is rewritten atomically with only
 what is still pending, headed by a `summary` record that keeps the count and time of every
 write failure ever recorded and the size it left. Every line is validated when read
-(`adapters.state_models.JournalLine`): a line of the wrong shape is one `StateFileError`.
+(`migrator.adapters.state_models.JournalLine`): a line of the wrong shape is one `StateFileError`.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from typing import Any
 
 import orjson
 
-from adapters.fs import append, read_nofollow, write_atomically
-from adapters.phase_state import timestamp
-from adapters.state_dir import JOURNAL, JOURNAL_LOCK, StateDir
-from adapters.state_models import (
+from migrator.adapters.fs import append, read_nofollow, write_atomically
+from migrator.adapters.phase_state import timestamp
+from migrator.adapters.state_dir import JOURNAL, JOURNAL_LOCK, StateDir
+from migrator.adapters.state_models import (
     JOURNAL_LINE,
     DoneLine,
     FailedLine,
@@ -48,7 +48,7 @@ from adapters.state_models import (
     parse,
 )
 from migrator.errors import StoreError
-from schemas.codec import canonical_bytes
+from migrator.schemas.codec import canonical_bytes
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Queries answered by scanning the JSON files: the reference semantics of `adapters.query`.
+"""Queries answered by scanning the JSON files: the reference semantics of
+`migrator.adapters.query`.
 
 No index: every file of the store (or the one partition asked) is read and each document tested
 in Python. What the JSON phases answer, and what SQL must answer identically.
@@ -10,11 +11,19 @@ import heapq
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from adapters.query import ChildCriteria, Page, Query, SortPosition, matches, page_of, sort_values
-from schemas.declaration import Schema
+from migrator.adapters.query import (
+    ChildCriteria,
+    Page,
+    Query,
+    SortPosition,
+    matches,
+    page_of,
+    sort_values,
+)
+from migrator.schemas.declaration import Schema
 
 if TYPE_CHECKING:
-    from adapters.json_store import JsonStore
+    from migrator.adapters.json_store import JsonStore
 
 Document = dict[str, Any]
 

@@ -1,10 +1,11 @@
 """Full-text search over the JSON files: a scan that answers as SQLite's FTS5 index does.
 
-Every searchable value is cut into tokens the way `unicode61` cuts them (`adapters.search_query`)
+Every searchable value is cut into tokens the way `unicode61` cuts them
+(`migrator.adapters.search_query`)
 and scored with FTS5's own bm25 (k1 = 1.2, b = 0.75; the same arithmetic in the same order, so
 the scores are the same numbers): the row counts, average lengths and per-term document
 frequencies are those of all values of that field in the store, as the index holds them (a
-document's key that its SQL column cannot hold reads as the column does: `schemas.codec`).
+document's key that its SQL column cannot hold reads as the column does: `migrator.schemas.codec`).
 The same documents come back in the same order as from SQLite; the snippets are made here and
 differ in detail from FTS5's. What differs is documented in docs/search.md.
 """
@@ -16,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.search_query import TOKEN, SearchHit, SearchQuery, Term
-from schemas.codec import column_holds
-from schemas.declaration import Schema
-from schemas.searchable import SearchField
+from migrator.adapters.search_query import TOKEN, SearchHit, SearchQuery, Term
+from migrator.schemas.codec import column_holds
+from migrator.schemas.declaration import Schema
+from migrator.schemas.searchable import SearchField
 
 _K1 = 1.2
 _B = 0.75

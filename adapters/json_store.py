@@ -17,17 +17,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from adapters import json_query
-from adapters.fs import fsync_directory, write_atomically
-from adapters.json_search import search_documents
-from adapters.query import Findable, Page, Query
-from adapters.search_query import SearchHit, check_limit, parse
-from adapters.state_dir import StateDir
-from adapters.state_lock import StateLock
+from migrator.adapters import json_query
+from migrator.adapters.fs import fsync_directory, write_atomically
+from migrator.adapters.json_search import search_documents
+from migrator.adapters.query import Findable, Page, Query
+from migrator.adapters.search_query import SearchHit, check_limit, parse
+from migrator.adapters.state_dir import StateDir
+from migrator.adapters.state_lock import StateLock
 from migrator.errors import DocumentError, JsonFileError, StoreError, UnsafePartitionError
-from schemas.codec import validate
-from schemas.declaration import Schema
-from schemas.jsontext import JsonDecodeError, JsonEncodeError, dumps_pretty, loads
+from migrator.schemas.codec import validate
+from migrator.schemas.declaration import Schema
+from migrator.schemas.jsontext import JsonDecodeError, JsonEncodeError, dumps_pretty, loads
 
 Document = dict[str, Any]
 
@@ -131,7 +131,7 @@ class JsonStore(Findable):
                 yield partition, doc
 
     def run_query(self, query: Query) -> Page:
-        """`find`'s answer, by a scan of the files (`adapters.json_query`)."""
+        """`find`'s answer, by a scan of the files (`migrator.adapters.json_query`)."""
         return json_query.run(self, query)
 
     def summaries(self, partition: str) -> builtins.list[Document]:
@@ -143,7 +143,7 @@ class JsonStore(Findable):
 
     def search(self, text: str, *, limit: int = 20) -> builtins.list[SearchHit]:
         """The documents that best match `text`: a scan of every file, ranked as SQLite ranks
-        (`adapters.json_search`)."""
+        (`migrator.adapters.json_search`)."""
         query, limit = parse(text), check_limit(limit)
         return search_documents(self.schema, self.iter_documents(), query, limit)
 

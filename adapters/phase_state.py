@@ -30,11 +30,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from adapters.fs import read_nofollow, write_atomically
-from adapters.state_dir import HISTORY, JOURNAL, PHASE, PHASE_LOCK, StateDir
-from adapters.state_models import HistoryLine, MoveLine, PhaseFile, parse_model
+from migrator.adapters.fs import read_nofollow, write_atomically
+from migrator.adapters.state_dir import HISTORY, JOURNAL, PHASE, PHASE_LOCK, StateDir
+from migrator.adapters.state_models import HistoryLine, MoveLine, PhaseFile, parse_model
 from migrator.errors import MigratorError, PhaseError, PhaseUnknownError, StoreError
-from schemas.jsontext import dumps_pretty
+from migrator.schemas.jsontext import dumps_pretty
 
 _FORMAT_VERSION = 1
 

@@ -34,7 +34,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
-from adapters.redact import redact_url
+from migrator.adapters.redact import redact_url
 from migrator.errors import BackupError, DatabaseError
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ An application writes one call, whatever the phase::
 `where` reads like Django's `filter()` (`key` or `key__op`), over the schema's declared fields
 of the root table; `has` asks for at least one item of a child list matching all its criteria
 (an EXISTS). `build_query` checks every name, operator and value against the schema once, so
-a JSON scan (`adapters.json_query`) and compiled SQL (`adapters.sql_query`) never see a bad
+a JSON scan (`migrator.adapters.json_query`) and compiled SQL (`migrator.adapters.sql_query`) never
+see a bad
 criterion, and a mistake is one `QueryError` naming the field.
 
 Semantics, the same on every store (the JSON scan is the reference):
@@ -37,8 +38,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args, overload
 
 from migrator.errors import QueryError
-from schemas.declaration import ChildList, DocField, Schema, TableMapping
-from schemas.jsontext import JsonDecodeError, dumps_compact, loads
+from migrator.schemas.declaration import ChildList, DocField, Schema, TableMapping
+from migrator.schemas.jsontext import JsonDecodeError, dumps_compact, loads
 
 Op = Literal["eq", "ne", "in", "lt", "lte", "gt", "gte", "prefix", "null", "absent"]
 Returning = Literal["summaries", "documents", "ids"]
@@ -135,7 +136,7 @@ class Findable:
         """The documents meeting `where` and `has`, sorted by `order` (`-key`: descending;
         ties by id), at most `limit` after skipping `offset` or continuing after the cursor
         `after`: summaries (the root document without its child lists), whole documents, or
-        ids. See `adapters.query` for the operators."""
+        ids. See `migrator.adapters.query` for the operators."""
         query = build_query(
             self.schema,
             where=where,

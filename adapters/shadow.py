@@ -3,8 +3,9 @@
 In the spirit of GitHub's scientist and joealcorn's laboratory: the control (JSON) result is
 what the caller gets; the candidate (SQL) is read and compared on the side, and nothing the
 candidate does (raise, differ, be slow to compare) can change that result. These functions
-only judge one comparison; `adapters.dual_write` runs the experiment and publishes outcomes to
-`adapters.incidents`.
+only judge one comparison; `migrator.adapters.dual_write` runs the experiment and publishes
+outcomes to
+`migrator.adapters.incidents`.
 
 A difference whose DeepDiff path matches one of the team's ignore patterns (the validator's
 `--ignore-path` regular expressions, set once in the phase state) makes the read `ignored`,
@@ -18,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from schemas.codec import canonical_bytes
-from schemas.comparison import Difference, deep_differences
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.comparison import Difference, deep_differences
 
 Verdict = Literal["matched", "ignored", "mismatched", "error"]
 

@@ -1,6 +1,6 @@
 """Queries compiled to parameterized SQLAlchemy Core, with the JSON scan's exact semantics.
 
-A criterion becomes SQL only through the operators below (an allow-list: `adapters.query`
+A criterion becomes SQL only through the operators below (an allow-list: `migrator.adapters.query`
 checked every name and value already), over the typed columns the schema declares, so the
 declared indexes answer it. Two things make SQL agree with the scan exactly:
 
@@ -38,9 +38,9 @@ from sqlalchemy import (
     true,
 )
 
-from adapters.dialects import Dialect
-from adapters.json_query import has_match, summary_of
-from adapters.query import (
+from migrator.adapters.dialects import Dialect
+from migrator.adapters.json_query import has_match, summary_of
+from migrator.adapters.query import (
     ChildCriteria,
     Criterion,
     Page,
@@ -51,15 +51,21 @@ from adapters.query import (
     page_of,
     sort_values,
 )
-from schemas.codec import from_rows, summary_from_row
-from schemas.declaration import EXTRA_COLUMN, POSITION_COLUMN, DocField, Schema, TableMapping
-from schemas.jsontext import dumps_compact
+from migrator.schemas.codec import from_rows, summary_from_row
+from migrator.schemas.declaration import (
+    EXTRA_COLUMN,
+    POSITION_COLUMN,
+    DocField,
+    Schema,
+    TableMapping,
+)
+from migrator.schemas.jsontext import dumps_compact
 
 Document = dict[str, Any]
 Condition = ColumnElement[bool]
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FLOAT_MAX = 1.7976931348623157e308
-#: The marker of a row whose `extra` holds values of typed fields (see `schemas.codec`).
+#: The marker of a row whose `extra` holds values of typed fields (see `migrator.schemas.codec`).
 KEYS_MARK = '"keys":'
 _CHUNK = 500
 

@@ -1,6 +1,7 @@
 """The SQL backend: a schema's documents as normalized rows, through SQLAlchemy Core.
 
-Dialect-neutral: whatever differs between SQLite and PostgreSQL is asked of `adapters.dialects`.
+Dialect-neutral: whatever differs between SQLite and PostgreSQL is asked of
+`migrator.adapters.dialects`.
 A document is always written whole (root row and every child row) in one transaction; bulk work
 (the importer) replaces many documents per transaction with executemany inserts.
 """
@@ -29,15 +30,15 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
-from adapters import sql_query
-from adapters.dialects import Check, Dialect, database_url, dialect_for
-from adapters.faults import checkpoint
-from adapters.fulltext import FullTextIndex, index_for
-from adapters.json_store import check_partition_name
-from adapters.query import Findable, Page, Query
-from adapters.redact import redact_url
-from adapters.search_query import SearchHit, check_limit, parse
-from adapters.sql_query import plain_rows
+from migrator.adapters import sql_query
+from migrator.adapters.dialects import Check, Dialect, database_url, dialect_for
+from migrator.adapters.faults import checkpoint
+from migrator.adapters.fulltext import FullTextIndex, index_for
+from migrator.adapters.json_store import check_partition_name
+from migrator.adapters.query import Findable, Page, Query
+from migrator.adapters.redact import redact_url
+from migrator.adapters.search_query import SearchHit, check_limit, parse
+from migrator.adapters.sql_query import plain_rows
 from migrator.errors import (
     ConstraintError,
     DatabaseCorruptError,
@@ -47,8 +48,8 @@ from migrator.errors import (
     SchemaMismatchError,
     UsageError,
 )
-from schemas.codec import DocumentRows, from_rows, to_rows, validate
-from schemas.declaration import POSITION_COLUMN, Schema
+from migrator.schemas.codec import DocumentRows, from_rows, to_rows, validate
+from migrator.schemas.declaration import POSITION_COLUMN, Schema
 
 Document = dict[str, Any]
 
@@ -176,11 +177,11 @@ class SqlStore(Findable):
 
     @property
     def fulltext(self) -> FullTextIndex:
-        """The full-text index of the schema's searchable fields (`adapters.fulltext`)."""
+        """The full-text index of the schema's searchable fields (`migrator.adapters.fulltext`)."""
         return index_for(self.dialect.name, self.schema)
 
     def search(self, text: str, *, limit: int = 20) -> builtins.list[SearchHit]:
-        """The documents that best match `text` (`adapters.search_query`), best first."""
+        """The documents that best match `text` (`migrator.adapters.search_query`), best first."""
         query, limit = parse(text), check_limit(limit)
         self._ensure_ready()
         with self._errors(), self.engine.connect() as raw:
@@ -350,7 +351,7 @@ class SqlStore(Findable):
         return [from_rows(schema, row, grouped.get(row[schema.id_column], {})) for row in roots]
 
     def run_query(self, query: Query) -> Page:
-        """`find`'s answer, through the declared indexes (`adapters.sql_query`)."""
+        """`find`'s answer, through the declared indexes (`migrator.adapters.sql_query`)."""
         if query.partition is not None:
             check_partition_name(query.partition)
         self._ensure_ready()

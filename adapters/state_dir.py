@@ -5,16 +5,16 @@ Layout::
 
     <json_dir>/.migrator/
         phase.json          the phase, its moves, shadow settings, the last validation
-                            (adapters.phase_state; model `PhaseFile`)
+                            (migrator.adapters.phase_state; model `PhaseFile`)
         store-id            this JSON store's identity, written once; the database it
-                            mirrors records it too (adapters.store_identity)
+                            mirrors records it too (migrator.adapters.store_identity)
         phase.lock          held by a phase move and by an import, to its end (reentrant)
-        journal.jsonl       dual writes that may have reached one store (adapters.journal;
+        journal.jsonl       dual writes that may have reached one store (migrator.adapters.journal;
                             one `JournalLine` per line), appended under journal.lock (shared;
                             exclusive while compacting)
         history.jsonl       one `HistoryLine` per command run (migrator.history), under
                             history.lock
-        incidents.json      shadow-read and fallback counters (adapters.incidents), under
+        incidents.json      shadow-read and fallback counters (migrator.adapters.incidents), under
         shadow.jsonl          incidents.lock, with the capped logs of mismatches
         fallbacks.jsonl       and of reads served from JSON
         import.lock         one import at a time (never waited for), the holder's pid in
@@ -25,8 +25,9 @@ Layout::
         archive/            the JSON files packed by `archive` / `phase set sqlite-only`
         rejects-<UTC>.jsonl an import's rejected raw records (0600, like the backups)
 
-Every file is opened without following a symlink and replaced atomically (`adapters.fs`); each
-is validated when read (`adapters.state_models`); every lock is a `StateLock` with the one
+Every file is opened without following a symlink and replaced atomically (`migrator.adapters.fs`);
+each
+is validated when read (`migrator.adapters.state_models`); every lock is a `StateLock` with the one
 timeout setting.
 """
 
@@ -37,8 +38,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adapters.fs import keep_owner
-from adapters.state_lock import StateLock
+from migrator.adapters.fs import keep_owner
+from migrator.adapters.state_lock import StateLock
 from migrator.errors import StoreError
 
 NAME = ".migrator"

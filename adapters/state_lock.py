@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from adapters.fs import open_nofollow
+from migrator.adapters.fs import open_nofollow
 from migrator.errors import LockTimeoutError, StoreError, UsageError
 
 LOCK_TIMEOUT_SECONDS = 60.0

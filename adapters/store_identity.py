@@ -14,9 +14,9 @@ import re
 import secrets
 from pathlib import Path
 
-from adapters.fs import read_nofollow, write_atomically
-from adapters.sql_store import SqlStore
-from adapters.state_dir import STORE_ID, StateDir
+from migrator.adapters.fs import read_nofollow, write_atomically
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import STORE_ID, StateDir
 from migrator.errors import StateFileError, StoreError
 
 ID_KEY = "store_id"

@@ -7,9 +7,9 @@ import time
 from collections import Counter
 from typing import Any
 
-from adapters.json_store import JsonStore
-from adapters.search_query import tokenize
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.search_query import tokenize
+from migrator.adapters.sql_store import SqlStore
 
 
 def register(task: Any, schema: Any) -> None:
@@ -58,7 +58,7 @@ def register(task: Any, schema: Any) -> None:
     def import_without_index(json_dir: str, db: str) -> dict[str, Any]:
         """The import with the full-text index left out (its triggers never created): what the
         index costs the bulk path."""
-        from adapters.fulltext import FullTextIndex
+        from migrator.adapters.fulltext import FullTextIndex
         from migrator.importer import import_store
 
         FullTextIndex.ensure = lambda self, conn, fresh=(): False  # type: ignore[method-assign]

@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 import search_tasks  # noqa: E402  (bench/, this script's directory)
 
-from adapters.json_store import JsonStore  # noqa: E402
-from adapters.sql_store import SqlStore  # noqa: E402
-from schemas.codec import to_rows  # noqa: E402
-from schemas.registry import resolve  # noqa: E402
+from migrator.adapters.json_store import JsonStore  # noqa: E402
+from migrator.adapters.sql_store import SqlStore  # noqa: E402
+from migrator.schemas.codec import to_rows  # noqa: E402
+from migrator.schemas.registry import resolve  # noqa: E402
 
 SCHEMA = resolve("sessions")
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {}
@@ -210,7 +210,7 @@ def read_both(json_dir: str, db: str) -> dict[str, Any]:
 
 
 def _phase_store(json_dir: str, db: str, phase: str) -> Any:
-    from adapters.dual_write import open_store
+    from migrator.adapters.dual_write import open_store
     from migrator.phases import set_phase
 
     order = ["json-only", "dual-write", "sqlite-primary", "sqlite-only"]
@@ -280,7 +280,7 @@ def get_latency(json_dir: str, db: str, side: str, count: str = "200") -> dict[s
     each child table by parent and position) and building the same dict with the codec's
     `from_rows`; `json_index` the JSON store given an id -> file index built beforehand
     (untimed), so one get is reading and parsing that one file and picking the document."""
-    from schemas.codec import from_rows
+    from migrator.schemas.codec import from_rows
 
     ids = _sample_ids(db, int(count))
     times = []

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.dual_write import DualWriteStore, open_store
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase
-from adapters.query import Page
-from adapters.sql_store import SqlStore
 from migrator import importer, validator
+from migrator.adapters.dual_write import DualWriteStore, open_store
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.query import Page
+from migrator.adapters.sql_store import SqlStore
 from migrator.archive import ArchiveResult, archive_json_store, restore_archive
 from migrator.backup import BackupResult, create_backup, list_backups, snapshot_before
 from migrator.check import CheckItem, CheckResult, check
@@ -27,10 +27,10 @@ from migrator.import_summary import ImportSummary
 from migrator.phases import PhaseChange, check_move, set_phase
 from migrator.repair import RepairReport, repair
 from migrator.restore import RestoreResult, restore_backup
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 from migrator.status import StatusReport, status
 from migrator.validator import ValidationReport
-from schemas.declaration import Schema
-from schemas.registry import resolve
 
 __all__ = [
     "ArchiveResult",
@@ -112,8 +112,8 @@ def find(
     schema: str | Schema = "sessions",
     **query: Any,
 ) -> Page:
-    """`find` on the store the current phase reads, for scripts (query: see `adapters.query`:
-    where, has, partition, order, limit, offset, after, returning)."""
+    """`find` on the store the current phase reads, for scripts (query: see
+    `migrator.adapters.query`: where, has, partition, order, limit, offset, after, returning)."""
     with open_store(json_dir, db, schema) as store:
         return store.find(**query)
 

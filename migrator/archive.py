@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.fs import fsync_directory, write_atomically
-from adapters.json_store import JsonStore, check_partition_name
-from adapters.state_dir import StateDir
 from migrator import __version__
+from migrator.adapters.fs import fsync_directory, write_atomically
+from migrator.adapters.json_store import JsonStore, check_partition_name
+from migrator.adapters.state_dir import StateDir
 from migrator.errors import BackupError, UnsafePartitionError
 
 logger = logging.getLogger(__name__)

@@ -30,19 +30,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.dialects import Dialect, database_url, dialect_for, redacted
-from adapters.faults import checkpoint
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore, table_names
-from adapters.sqlite_files import Progress, fsync_directory
-from adapters.state_dir import StateDir
 from migrator import __version__
+from migrator.adapters.dialects import Dialect, database_url, dialect_for, redacted
+from migrator.adapters.faults import checkpoint
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore, table_names
+from migrator.adapters.sqlite_files import Progress, fsync_directory
+from migrator.adapters.state_dir import StateDir
 from migrator.archive import file_sha256, pack_partitions
 from migrator.defaults import DEFAULT_KEEP
 from migrator.errors import BackupError, DatabaseCorruptError, UsageError
 from migrator.history import current_phase
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 

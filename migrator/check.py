@@ -21,17 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, now
-from adapters.sql_store import SqlStore
 from migrator import hints
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, now
+from migrator.adapters.sql_store import SqlStore
 from migrator.doctor import DoctorReport, diagnose
 from migrator.errors import MigratorError, UsageError, require_json_dir
 from migrator.phases import Guard, catch_up_commands, check_move, read_phase, record_validation
+from migrator.schemas.comparison import compile_ignore_paths
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 from migrator.validator import FINDINGS, ValidationReport, check_options, validate
-from schemas.comparison import compile_ignore_paths
-from schemas.declaration import Schema
-from schemas.registry import resolve
 
 __all__ = ["CheckItem", "CheckResult", "check"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from adapters.dialects import database_url, dialect_for
-from adapters.sql_store import SqlStore
+from migrator.adapters.dialects import database_url, dialect_for
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import MigratorError
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 
 
 def database_problem(db: str | Path, schema: Schema) -> str | None:

@@ -14,15 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from adapters.dialects import Check, CheckStatus, database_url, dialect_for, redacted
-from adapters.journal import Journal
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.dialects import Check, CheckStatus, database_url, dialect_for, redacted
+from migrator.adapters.journal import Journal
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import CorruptRowError, JsonFileError, MigratorError
 from migrator.history import current_phase
 from migrator.repair import settled_pending
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from adapters.state_dir import NAME as STATE_DIR
-from adapters.state_dir import StateDir
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import NAME as STATE_DIR
+from migrator.adapters.state_dir import StateDir
 from migrator.errors import UsageError
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from migrator.errors import UsageError
-from schemas.declaration import Schema, TableMapping
-from schemas.jsontext import dumps_pretty
+from migrator.schemas.declaration import Schema, TableMapping
+from migrator.schemas.jsontext import dumps_pretty
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.dialects import redacted
-from schemas.declaration import Schema
-from schemas.registry import reference_of
+from migrator.adapters.dialects import redacted
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import reference_of
 
 #: The schema every command uses when `--schema` is not given.
 DEFAULT_SCHEMA = "sessions"

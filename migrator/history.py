@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from adapters.fs import append, read_nofollow
-from adapters.phase_state import PhaseState
-from adapters.redact import redact_text
-from adapters.state_dir import HISTORY, HISTORY_LOCK, StateDir
-from adapters.state_models import HistoryLine
 from migrator import __version__
+from migrator.adapters.fs import append, read_nofollow
+from migrator.adapters.phase_state import PhaseState
+from migrator.adapters.redact import redact_text
+from migrator.adapters.state_dir import HISTORY, HISTORY_LOCK, StateDir
+from migrator.adapters.state_models import HistoryLine
 from migrator.errors import MigratorError, PhaseUnknownError
 
 logger = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapters.fs import read_nofollow, write_atomically
-from adapters.state_dir import IMPORT_LOCK, IMPORT_PID, StateDir
+from migrator.adapters.fs import read_nofollow, write_atomically
+from migrator.adapters.state_dir import IMPORT_LOCK, IMPORT_PID, StateDir
 from migrator.errors import LockTimeoutError, MigratorError, UsageError
 
 logger = logging.getLogger(__name__)

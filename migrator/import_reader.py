@@ -27,11 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore
 from migrator.errors import DocumentError, JsonFileError, StoreError
 from migrator.in_flight import version_time
 from migrator.prune_guard import newest_version
-from schemas.codec import DocumentRows, canonical_bytes, to_rows, validate
+from migrator.schemas.codec import DocumentRows, canonical_bytes, to_rows, validate
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from adapters.sql_store import PartitionWrite, SqlStore
+from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.errors import ConstraintError, DocumentError
-from schemas.codec import DocumentRows
+from migrator.schemas.codec import DocumentRows
 
 logger = logging.getLogger(__name__)
 

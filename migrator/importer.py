@@ -49,11 +49,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.json_store import JsonStore, check_partition_name
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import ImportMark, PartitionWrite, SqlStore
-from adapters.state_dir import StateDir
-from adapters.store_identity import check_identity, record_identity
+from migrator.adapters.json_store import JsonStore, check_partition_name
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import ImportMark, PartitionWrite, SqlStore
+from migrator.adapters.state_dir import StateDir
+from migrator.adapters.store_identity import check_identity, record_identity
 from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
 from migrator.errors import (
     DocumentError,
@@ -70,8 +70,8 @@ from migrator.import_writer import BatchWriter, WriteJob, WriteOutcome
 from migrator.in_flight import version_time
 from migrator.prune_guard import PruneGuard
 from migrator.rejects import Reject, RejectsFile
-from schemas.codec import DocumentRows, from_rows, validate
-from schemas.declaration import POSITION_COLUMN
+from migrator.schemas.codec import DocumentRows, from_rows, validate
+from migrator.schemas.declaration import POSITION_COLUMN
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def import_store(
     docstring); by default everything valid is imported and the rest reported. `prune` holds
     back the gone documents the JSON store may never have had (`migrator.prune_guard`);
     `prune_all` deletes those too. A database that mirrors another JSON store is refused
-    unless `force` (`adapters.store_identity`)."""
+    unless `force` (`migrator.adapters.store_identity`)."""
     if not json_store.exists():
         raise UsageError(f"JSON store {json_store.root} does not exist or is not a directory")
     if batch_size < 1:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore
 from migrator.errors import StoreError
 
 logger = logging.getLogger(__name__)

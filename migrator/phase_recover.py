@@ -25,17 +25,17 @@ from typing import Any
 
 import orjson
 
-from adapters.dialects import database_url, dialect_for, redacted
-from adapters.fs import read_nofollow
-from adapters.journal import Journal, Side
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseMove, PhaseRecord, PhaseState, timestamp
-from adapters.sql_store import SqlStore
-from adapters.state_dir import HISTORY, StateDir
-from adapters.state_models import HistoryLine
+from migrator.adapters.dialects import database_url, dialect_for, redacted
+from migrator.adapters.fs import read_nofollow
+from migrator.adapters.journal import Journal, Side
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseMove, PhaseRecord, PhaseState, timestamp
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import HISTORY, StateDir
+from migrator.adapters.state_models import HistoryLine
 from migrator.errors import MigratorError, PhaseError, PhaseUnknownError
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 

@@ -28,11 +28,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.dialects import redacted
-from adapters.dual_write import wait_for_writers
-from adapters.journal import Journal
-from adapters.json_store import JsonStore
-from adapters.phase_state import (
+from migrator import hints
+from migrator.adapters.dialects import redacted
+from migrator.adapters.dual_write import wait_for_writers
+from migrator.adapters.journal import Journal
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import (
     Phase,
     PhaseRecord,
     PhaseState,
@@ -41,16 +42,15 @@ from adapters.phase_state import (
     parse_time,
     timestamp,
 )
-from adapters.sql_store import SqlStore
-from migrator import hints
+from migrator.adapters.sql_store import SqlStore
 from migrator.archive import ArchiveResult, archive_json_store, archived_modes
 from migrator.db_probe import database_problem
 from migrator.errors import MigratorError, PhaseError, UsageError
 from migrator.repair import RepairReport, repair, settled_pending
+from migrator.schemas.declaration import Schema
+from migrator.schemas.jsontext import dumps_pretty
+from migrator.schemas.registry import resolve
 from migrator.validator import ValidationReport, validate
-from schemas.declaration import Schema
-from schemas.jsontext import dumps_pretty
-from schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def configure_shadow(
     if rate is not None and not 0.0 <= rate <= 1.0:
         raise UsageError(f"--shadow-rate must be between 0 and 1, got {rate}")
     if ignore_paths is not None:
-        from schemas.comparison import compile_ignore_paths
+        from migrator.schemas.comparison import compile_ignore_paths
 
         compile_ignore_paths(ignore_paths)  # a bad pattern is a usage error now, not at a read
 

@@ -26,9 +26,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.phase_state import Phase, PhaseState, parse_time
+from migrator.adapters.phase_state import Phase, PhaseState, parse_time
 from migrator.in_flight import version_time
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from migrator.errors import QueryError
-from schemas.declaration import DocField, Schema, TableMapping
+from migrator.schemas.declaration import DocField, Schema, TableMapping
 
 _SYMBOLS = {"=": "eq", "!=": "ne", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 _CRITERION = re.compile(r"^(?P<key>[^=<>!]+?)(?P<symbol>!=|<=|>=|=|<|>)(?P<value>.*)$", re.DOTALL)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.query import Page
-from schemas.jsontext import dumps_compact
+from migrator.adapters.query import Page
+from migrator.schemas.jsontext import dumps_compact
 
 WIDTH = 80
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from adapters.fs import open_nofollow
-from adapters.state_dir import PRIVATE_MODE
+from migrator.adapters.fs import open_nofollow
+from migrator.adapters.state_dir import PRIVATE_MODE
 from migrator.errors import DocumentError, JsonFileError, StoreError
-from schemas.jsontext import dumps_compact
+from migrator.schemas.jsontext import dumps_compact
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """`migrator repair`: bring the two stores back to agreement from the journal.
 
-The journal (`adapters.journal`) holds every dual write that may have reached only its
+The journal (`migrator.adapters.journal`) holds every dual write that may have reached only its
 primary store: the secondary raised, or the process died between the two stores. Repair
 replays them, idempotently, with one rule:
 
@@ -36,15 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.dialects import redacted
-from adapters.journal import Journal, PendingWrite, Side, revision_of
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import SqlStore
+from migrator.adapters.dialects import redacted
+from migrator.adapters.journal import Journal, PendingWrite, Side, revision_of
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import MigratorError
-from schemas.codec import canonical_bytes
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 

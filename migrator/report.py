@@ -26,9 +26,9 @@ from rich.text import Text
 
 from migrator.check import CheckResult
 from migrator.errors import UsageError
+from migrator.schemas.comparison import PARTITION_CHANGED, Difference
+from migrator.schemas.jsontext import dumps_compact, dumps_pretty
 from migrator.validator import FINDINGS, ValidationReport
-from schemas.comparison import PARTITION_CHANGED, Difference
-from schemas.jsontext import dumps_compact, dumps_pretty
 
 #: Characters XML 1.0 cannot hold at all (documents may: NUL, other C0 controls, lone
 #: surrogates); they are written as `\xNN` / `\uNNNN` escapes instead.

@@ -10,7 +10,7 @@ The application must be stopped first: a process that keeps a connection open wo
 using the old, replaced file, and what it writes afterwards would be lost. SQLite restore
 therefore refuses while another process holds the database open.
 
-On PostgreSQL (`adapters.postgres_files`) the same checks read the `pg_dump` archive with
+On PostgreSQL (`migrator.adapters.postgres_files`) the same checks read the `pg_dump` archive with
 `pg_restore`, and the replacement is one transaction over the store's tables.
 """
 
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.dialects import database_url, dialect_for, redacted
-from adapters.json_store import JsonStore
+from migrator.adapters.dialects import database_url, dialect_for, redacted
+from migrator.adapters.json_store import JsonStore
 from migrator.archive import UnpackResult, unpack_partitions, verify_tarball
 from migrator.backup import (
     JSON_ARTIFACT,
@@ -35,8 +35,8 @@ from migrator.backup import (
 )
 from migrator.errors import BackupError
 from migrator.restore_guard import after_restore, refuse_thinner_json
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 

@@ -20,13 +20,13 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.dialects import redacted
-from adapters.journal import Journal, Side
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
+from migrator.adapters.dialects import redacted
+from migrator.adapters.journal import Journal, Side
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.archive import read_tarball
 from migrator.errors import BackupError, JsonFileError
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 
 #: Phases in which the application reads the JSON store (sqlite-primary: its fallback reads).
 _READS_JSON = (Phase.JSON_ONLY, Phase.DUAL_WRITE, Phase.SQLITE_PRIMARY)

@@ -1,7 +1,8 @@
 """`search` and `reindex`: full-text search from whichever store the phase reads, and the
 rebuild of the SQL index from the rows.
 
-The search itself is a store capability (`store.search`, see `adapters.search_query` for the
+The search itself is a store capability (`store.search`, see `migrator.adapters.search_query` for
+the
 language); this verb opens the application's store for a caller that has paths, and says which
 store answered.
 """
@@ -12,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.dual_write import DualWriteStore
-from adapters.search_query import SearchHit
-from adapters.sql_store import SqlStore
+from migrator.adapters.dual_write import DualWriteStore
+from migrator.adapters.search_query import SearchHit
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DatabaseError, UsageError
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 
 @dataclass(frozen=True)

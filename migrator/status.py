@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.dialects import redacted
-from adapters.incidents import IncidentLog
-from adapters.journal import Journal
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseMove, PhaseState, ValidationRecord
-from adapters.sql_store import SqlStore
+from migrator.adapters.dialects import redacted
+from migrator.adapters.incidents import IncidentLog
+from migrator.adapters.journal import Journal
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseMove, PhaseState, ValidationRecord
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DatabaseCorruptError, MigratorError
 from migrator.history import read_runs
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 #: How many pending ids and recent mismatches a status lists.
 LISTED = 10
@@ -148,7 +148,7 @@ def status(json_dir: Path | str, db: str | Path, schema: str | Schema = "session
 def _damage(sql: SqlStore) -> list[str]:
     """A SQLite file's `PRAGMA quick_check` findings, as one problem (none on a server, where
     `doctor` says what to run)."""
-    from adapters import sqlite_files
+    from migrator.adapters import sqlite_files
 
     file = sql.dialect.database_file(sql.url)
     if file is None or not file.exists():

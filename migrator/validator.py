@@ -2,7 +2,8 @@
 difference.
 
 Partition by partition, each side's documents are keyed by id and compared by their canonical
-bytes (`schemas.codec.canonical_bytes`); DeepDiff runs only on the pairs whose bytes differ, so
+bytes (`migrator.schemas.codec.canonical_bytes`); DeepDiff runs only on the pairs whose bytes
+differ, so
 validating costs little more than reading both stores. Memory holds one partition's documents:
 an id seen on one side only is kept as a reference until the end, where an id found on both
 sides in different partitions becomes one mismatch (a moved document), not two missing ones.
@@ -34,18 +35,18 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import migrator.in_flight as live
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import UsageError
-from schemas.codec import canonical_bytes
-from schemas.comparison import (
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.comparison import (
     PARTITION_CHANGED,
     Difference,
     compare_documents,
     compile_ignore_paths,
     deep_differences,
 )
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 
 __all__ = [
     "Difference",

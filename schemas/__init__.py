@@ -1,6 +1,7 @@
 """Declarations and the codec: what a document is, and how it becomes rows. No I/O.
 
-The names below are looked up on first use, not imported here: `schemas.jsontext`, which the
+The names below are looked up on first use, not imported here: `migrator.schemas.jsontext`, which
+the
 command line needs at start-up, would otherwise pull SQLModel and SQLAlchemy in with the
 package (about half a second before `migrator --help` could print anything).
 """
@@ -11,8 +12,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from schemas.codec import DocumentRows, canonical_bytes, from_rows, to_rows, validate
-    from schemas.declaration import (
+    from migrator.schemas.codec import DocumentRows, canonical_bytes, from_rows, to_rows, validate
+    from migrator.schemas.declaration import (
         ChildList,
         DocField,
         DocumentRow,
@@ -21,22 +22,22 @@ if TYPE_CHECKING:
         choices_field,
         json_field,
     )
-    from schemas.registry import resolve
+    from migrator.schemas.registry import resolve
 
 _WHERE = {
-    "ChildList": "schemas.declaration",
-    "DocField": "schemas.declaration",
-    "DocumentRow": "schemas.declaration",
-    "DocumentRows": "schemas.codec",
-    "Schema": "schemas.declaration",
-    "TableMapping": "schemas.declaration",
-    "canonical_bytes": "schemas.codec",
-    "choices_field": "schemas.declaration",
-    "from_rows": "schemas.codec",
-    "json_field": "schemas.declaration",
-    "resolve": "schemas.registry",
-    "to_rows": "schemas.codec",
-    "validate": "schemas.codec",
+    "ChildList": "migrator.schemas.declaration",
+    "DocField": "migrator.schemas.declaration",
+    "DocumentRow": "migrator.schemas.declaration",
+    "DocumentRows": "migrator.schemas.codec",
+    "Schema": "migrator.schemas.declaration",
+    "TableMapping": "migrator.schemas.declaration",
+    "canonical_bytes": "migrator.schemas.codec",
+    "choices_field": "migrator.schemas.declaration",
+    "from_rows": "migrator.schemas.codec",
+    "json_field": "migrator.schemas.declaration",
+    "resolve": "migrator.schemas.registry",
+    "to_rows": "migrator.schemas.codec",
+    "validate": "migrator.schemas.codec",
 }
 
 __all__ = [

@@ -24,8 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.errors import CorruptRowError, DocumentError
-from schemas.declaration import EXTRA_COLUMN, POSITION_COLUMN, DocField, Schema, TableMapping
-from schemas.jsontext import JsonEncodeError, dumps_compact, dumps_sorted, loads
+from migrator.schemas.declaration import (
+    EXTRA_COLUMN,
+    POSITION_COLUMN,
+    DocField,
+    Schema,
+    TableMapping,
+)
+from migrator.schemas.jsontext import JsonEncodeError, dumps_compact, dumps_sorted, loads
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -550,7 +556,7 @@ def canonical_bytes(doc: Any) -> bytes:
 
 
 # --------------------------------------------------------------------------- for revisions
-# Schema revisions move values between typed columns and `extra` (`schemas.relayout`,
+# Schema revisions move values between typed columns and `extra` (`migrator.schemas.relayout`,
 # `migrator.schema_migrations.moves`); they must encode exactly as `to_rows` does.
 
 

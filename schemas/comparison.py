@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrator.errors import UsageError
-from schemas.codec import canonical_bytes
+from migrator.schemas.codec import canonical_bytes
 
 #: The kinds of difference, in the order they are listed.
 KINDS = (

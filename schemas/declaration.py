@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from schemas.searchable import SearchField, resolve_searchable
+from migrator.schemas.searchable import SearchField, resolve_searchable
 
 Kind = Literal["str", "int", "float", "bool", "json"]
 
@@ -261,7 +261,7 @@ def _unique_within_list(table: Table, parent: str | None) -> set[str]:
 
 def _add_extra_keys_index(table: Table, column: str) -> None:
     """The few rows whose `extra` holds values of typed fields ("keys"): a query must judge
-    those in Python (`adapters.sql_query`), and finds them through this partial index."""
+    those in Python (`migrator.adapters.sql_query`), and finds them through this partial index."""
     name = f"ix_{table.name}_extra_keys"
     if any(index.name == name for index in table.indexes):
         return

@@ -6,9 +6,9 @@ import importlib
 import sys
 
 from migrator.errors import SchemaNotFoundError
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 
-_BUILTIN = {"sessions": "schemas.sessions:SESSIONS"}
+_BUILTIN = {"sessions": "migrator.schemas.sessions:SESSIONS"}
 
 
 def builtin_names() -> tuple[str, ...]:

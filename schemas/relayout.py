@@ -2,7 +2,7 @@
 
 Pure functions for schema revisions (`migrator.schema_migrations.moves` does the I/O). A row
 stores its document's key order only when it is not the layout's usual order (see
-`schemas.codec`), so a layout change could silently reorder documents. Each move therefore
+`migrator.schemas.codec`), so a layout change could silently reorder documents. Each move therefore
 works from the usual orders `before` and `after` the change: it reads the document's real
 order under `before`, moves the key, and records that order explicitly exactly when `after`
 would not give it back, as `to_rows` would under the new declaration. The usual orders list
@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from schemas.codec import column_value
-from schemas.declaration import DocField
-from schemas.jsontext import dumps_compact, loads
+from migrator.schemas.codec import column_value
+from migrator.schemas.declaration import DocField
+from migrator.schemas.jsontext import dumps_compact, loads
 
 Extra = dict[str, Any]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Table
 
 if TYPE_CHECKING:
-    from schemas.declaration import ChildList, DocField, Schema, TableMapping
+    from migrator.schemas.declaration import ChildList, DocField, Schema, TableMapping
 
 
 @dataclass(frozen=True)

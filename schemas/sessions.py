@@ -3,7 +3,7 @@
 One JSON file per workspace hash holds sessions; each session has a list of instances and a
 chat history. The tables, CHECK constraints, foreign keys (ON DELETE CASCADE) and indexes are
 those of the design's "Design SQLite schema", plus what a lossless mapping needs: each mapped
-table has a `position` (list order) and an `extra` column (see `schemas.codec`).
+table has a `position` (list order) and an `extra` column (see `migrator.schemas.codec`).
 
 The indexes are also what `find` uses (docs/querying.md): besides the design's, composite ones
 for its documented query shapes (a status or type, newest first; a session's instances by
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from schemas.declaration import ChildList, DocumentRow, Schema, choices_field, json_field
+from migrator.schemas.declaration import ChildList, DocumentRow, Schema, choices_field, json_field
 
 SESSION_TYPES = ("competition", "ensemble", "debate")
 SESSION_STATUSES = ("running", "completed", "failed", "paused")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.declaration import Schema
-from schemas.registry import resolve
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 
 # The throwaway PostgreSQL server and its fixtures (`pg_url`, `pg_db_url`).
 pytest_plugins = ["tests.pg_server"]

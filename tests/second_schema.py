@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Text
 from sqlmodel import Field
 
-from schemas.declaration import ChildList, DocumentRow, Schema, choices_field, json_field
+from migrator.schemas.declaration import ChildList, DocumentRow, Schema, choices_field, json_field
 
 NOTE_KINDS = ("memo", "todo", "journal")
 TAG_COLORS = ("red", "green", "blue")

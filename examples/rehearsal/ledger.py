@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.codec import canonical_bytes
+from migrator.schemas.codec import canonical_bytes
 
 Document = dict[str, Any]
 

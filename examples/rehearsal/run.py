@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.dialects import redacted
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
 from examples.rehearsal.chart import draw
 from examples.rehearsal.ledger import Document, Ledger, Verdict
 from examples.rehearsal.load import LoadResult, LoadSettings, run_load
@@ -32,9 +29,12 @@ from examples.rehearsal.operator import Operator
 from examples.rehearsal.report import closing_lines, summarize, window_line
 from examples.rehearsal.server import Service, child_env
 from examples.rehearsal.timeline import Timeline
+from migrator.adapters.dialects import redacted
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.generate import generate_store
 from migrator.phases import read_phase
-from schemas.registry import resolve
+from migrator.schemas.registry import resolve
 
 #: Between the rehearsal's clock and the wall-clock time the phase file records.
 CLOCK_MARGIN_SECONDS = 0.5

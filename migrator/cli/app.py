@@ -82,6 +82,6 @@ def root(
 def redacted_message(exc: Exception) -> str:
     """The error's line with every database password hidden (imported only on an error: the
     CLI starts without the adapters)."""
-    from adapters.redact import redact_text
+    from migrator.adapters.redact import redact_text
 
     return redact_text(str(exc))

@@ -26,7 +26,7 @@ def show_config(
     """Print the effective settings (flag > environment > config file > default)."""
     from rich.console import Console
 
-    from adapters.dialects import redacted
+    from migrator.adapters.dialects import redacted
     from migrator.cli.tables import settings_table
 
     project: ConfigFile = ctx.obj["config"]

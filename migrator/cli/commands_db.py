@@ -14,7 +14,7 @@ from migrator.cli.options import Db, MaybeJsonDir, NoSnapshot, SchemaRef
 
 if TYPE_CHECKING:
     from migrator.schema_migrations.verbs import Move, Status
-    from schemas.declaration import Schema
+    from migrator.schemas.declaration import Schema
 
 db_app = typer.Typer(
     help="Evolve the database schema with the declaration: Alembic revisions that move the "
@@ -168,7 +168,7 @@ def db_check(
 
 
 def _resolve(reference: str) -> Schema:
-    from schemas.registry import resolve
+    from migrator.schemas.registry import resolve
 
     return resolve(reference)
 

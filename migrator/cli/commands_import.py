@@ -132,14 +132,14 @@ def import_command(
     # The verbs (and SQLAlchemy with them) are imported when a command runs, not at start-up.
     from rich.console import Console
 
-    from adapters.json_store import JsonStore
-    from adapters.sql_store import SqlStore
+    from migrator.adapters.json_store import JsonStore
+    from migrator.adapters.sql_store import SqlStore
     from migrator.backup import snapshot_hook
     from migrator.history import record_run
     from migrator.import_lock import exclusive_import
     from migrator.importer import import_store
     from migrator.report import json_text, write_summary
-    from schemas.registry import resolve
+    from migrator.schemas.registry import resolve
 
     require_json_dir(json_dir)
     resolved = resolve(schema)
@@ -210,7 +210,7 @@ def import_command(
 
 
 def _database_exists(db: str) -> bool:
-    from adapters.dialects import database_url, dialect_for
+    from migrator.adapters.dialects import database_url, dialect_for
 
     url = database_url(db)
     return dialect_for(url).database_exists(url)
@@ -236,7 +236,7 @@ def generate_command(
     outputs of a few KB (some large), unicode, optional fields sometimes absent, sometimes
     null. The same seed writes the same bytes."""
     from migrator.generate import generate_store
-    from schemas.registry import resolve
+    from migrator.schemas.registry import resolve
 
     with generate_progress(sessions, enabled=not quiet and sys.stdout.isatty()) as progress:
         result = generate_store(

@@ -11,8 +11,8 @@ from migrator.cli.options import Db, SchemaRef
 @app.command()
 def init(db: Db, schema: SchemaRef = "sessions") -> None:
     """Create the database tables for a schema. Safe to run twice."""
-    from adapters.sql_store import SqlStore
-    from schemas.registry import resolve
+    from migrator.adapters.sql_store import SqlStore
+    from migrator.schemas.registry import resolve
 
     store = SqlStore(db, resolve(schema))
     try:

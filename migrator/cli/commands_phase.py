@@ -11,17 +11,17 @@ import typer
 from migrator.cli.app import app
 from migrator.cli.options import Db, JsonDir, MaybeDb, NoSnapshot, SchemaRef, SummaryFile
 from migrator.cli.text import moment
-from schemas.jsontext import dumps_pretty
+from migrator.schemas.jsontext import dumps_pretty
 
 if TYPE_CHECKING:
-    from adapters.phase_state import PhaseRecord
+    from migrator.adapters.phase_state import PhaseRecord
     from migrator.phase_recover import Recovery
     from migrator.phases import PhaseChange
     from migrator.repair import RepairReport
     from migrator.status import StatusReport
 
 #: The phases in order, for --help without importing the phase machinery at start-up
-#: (tests/cli keeps it equal to adapters.phase_state.Phase).
+#: (tests/cli keeps it equal to migrator.adapters.phase_state.Phase).
 PHASE_NAMES = ("json-only", "dual-write", "sqlite-primary", "sqlite-only")
 
 phase_app = typer.Typer(
@@ -82,7 +82,7 @@ def phase_set(
     """Move to PHASE: forward one guarded step at a time, or back to any earlier phase.
 
     Moving back first brings the JSON store up to date from SQL."""
-    from adapters.phase_state import Phase
+    from migrator.adapters.phase_state import Phase
     from migrator.backup import snapshot_before
     from migrator.history import record_run
     from migrator.import_lock import running_import

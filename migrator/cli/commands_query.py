@@ -80,7 +80,7 @@ def query_command(
     from migrator.api import find
     from migrator.query_args import parse_criteria
     from migrator.query_report import default_columns, render_page
-    from schemas.registry import resolve
+    from migrator.schemas.registry import resolve
 
     resolved = resolve(schema)
     criteria, children = parse_criteria(resolved, where or [], has or [])

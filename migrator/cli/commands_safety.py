@@ -286,10 +286,10 @@ def archive(
 
     The originals are removed only after every file's sha256 is read back from the archive.
     `migrator phase set sqlite-only` runs this; by hand it needs the sqlite-only phase."""
-    from adapters.json_store import JsonStore
+    from migrator.adapters.json_store import JsonStore
     from migrator.archive import archive_json_store
     from migrator.history import current_phase, record_run
-    from schemas.registry import resolve
+    from migrator.schemas.registry import resolve
 
     phase = current_phase(json_dir)
     if phase != "sqlite-only" and not force:

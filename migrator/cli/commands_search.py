@@ -47,8 +47,8 @@ def search_command(
 
     Exit 0 (also when nothing matches), 2 on a usage or fatal error."""
     from migrator.report import json_text
+    from migrator.schemas.jsontext import dumps_compact
     from migrator.search import search
-    from schemas.jsontext import dumps_compact
 
     result = search(json_dir, db, text, schema, limit=limit)
     if output_format is SearchFormat.json:

@@ -73,14 +73,14 @@ def validate_command(
     """Compare the JSON store with the SQL database, document by document; read-only.
 
     Exit 0 when they agree, 1 when there are differences, 2 on a usage or fatal error."""
-    from adapters.json_store import JsonStore
-    from adapters.sql_store import SqlStore
+    from migrator.adapters.json_store import JsonStore
+    from migrator.adapters.sql_store import SqlStore
     from migrator.cli.progress import validate_progress
     from migrator.history import record_run
     from migrator.phases import record_validation
     from migrator.report import render_validation, validation_summary, write_summary
+    from migrator.schemas.registry import resolve
     from migrator.validator import validate
-    from schemas.registry import resolve
 
     require_json_dir(json_dir)
     resolved = resolve(schema)

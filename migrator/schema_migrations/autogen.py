@@ -19,7 +19,7 @@ from alembic.operations import ops
 from sqlalchemy import Column, Connection, inspect
 
 from migrator.schema_migrations.environment import layouts
-from schemas.declaration import ChildList, Kind, Schema, TableMapping
+from migrator.schemas.declaration import ChildList, Kind, Schema, TableMapping
 
 Layouts = dict[str, list[str]]
 

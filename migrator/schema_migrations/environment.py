@@ -20,8 +20,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, MetaData
 
 from migrator.errors import SchemaMigrationError
-from schemas.codec import usual_order
-from schemas.declaration import Schema
+from migrator.schemas.codec import usual_order
+from migrator.schemas.declaration import Schema
 
 ENV_DIR = Path(__file__).with_name("alembic_env")
 VERSIONS = "versions"
@@ -99,7 +99,7 @@ def run_environment() -> None:
     """Alembic's env.py body: configure the context on the command's connection and run."""
     from alembic import context
 
-    from adapters.fulltext import owned as fulltext_owned
+    from migrator.adapters.fulltext import owned as fulltext_owned
 
     setup: Setup | None = context.config.attributes.get("migrator")
     if setup is None:

@@ -23,9 +23,9 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, inspect
 from sqlalchemy import exc as sa_exc
 
-from adapters.dialects import Dialect, database_url, dialect_for, redacted
-from adapters.faults import checkpoint
-from adapters.sql_store import SqlStore, meta_table
+from migrator.adapters.dialects import Dialect, database_url, dialect_for, redacted
+from migrator.adapters.faults import checkpoint
+from migrator.adapters.sql_store import SqlStore, meta_table
 from migrator.backup import snapshot_before
 from migrator.errors import MigratorError, SchemaMigrationError, UsageError
 from migrator.history import record_run
@@ -37,7 +37,7 @@ from migrator.schema_migrations.environment import (
     target_metadata,
     versions_dir,
 )
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def status(db: str | Path, schema: Schema, folder: Path) -> Status:
 def check(db: str | Path, schema: Schema, folder: Path) -> CheckReport:
     """Is the database at the newest revision, and does it match the declaration?"""
     require_folder(folder)
-    from adapters.fulltext import owned as fulltext_owned
+    from migrator.adapters.fulltext import owned as fulltext_owned
 
     metadata = target_metadata(schema)
     with _session(db, schema, write=False) as conn:

@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy import Connection, delete, inspect, select
 
-from adapters.sql_store import meta_table
+from migrator.adapters.sql_store import meta_table
 from migrator.errors import SchemaMigrationError
 
 VERSION_TABLE = "alembic_version"

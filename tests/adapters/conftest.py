@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.declaration import Schema
-from schemas.sessions import SESSIONS
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.declaration import Schema
+from migrator.schemas.sessions import SESSIONS
 from tests.second_schema import NOTES
 
 Store = JsonStore | SqlStore

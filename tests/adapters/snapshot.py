@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import inspect, text
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 
 
 def snapshot(store: JsonStore | SqlStore) -> dict[str, Any]:

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from filelock import FileLock, Timeout
 
-from adapters.fs import write_atomically
-from adapters.json_store import JsonStore
-from adapters.state_dir import NAME as STATE_DIR
+from migrator.adapters.fs import write_atomically
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.state_dir import NAME as STATE_DIR
 from migrator.errors import JsonFileError, StoreError
-from schemas.registry import resolve
-from schemas.sessions import SESSIONS
+from migrator.schemas.registry import resolve
+from migrator.schemas.sessions import SESSIONS
 from tests.adapters.snapshot import files_under
 from tests.conftest import FIXTURES
 from tests.schemas.samples import session

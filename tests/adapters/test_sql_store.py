@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect, text
 
-from adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import (
     DatabaseCorruptError,
     DatabaseError,
@@ -20,7 +20,7 @@ from migrator.errors import (
     PartitionConflictError,
     SchemaMismatchError,
 )
-from schemas.sessions import SESSIONS
+from migrator.schemas.sessions import SESSIONS
 from tests.adapters.snapshot import snapshot
 from tests.schemas.samples import instance, message, session
 from tests.schemas.strategies import assert_same_document

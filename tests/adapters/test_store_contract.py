@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore
 from migrator.errors import DocumentError, UnsafePartitionError
 from tests.adapters.conftest import Store
 from tests.adapters.snapshot import files_under, snapshot

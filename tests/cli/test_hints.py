@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore
 from migrator.hints import command
 from tests.cli.hints import commands_in, run, run_hint
 from tests.second_schema import NOTES, note

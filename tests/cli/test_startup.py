@@ -101,7 +101,7 @@ def test_a_postgresql_url_without_psycopg_is_one_line_naming_the_extra(tmp_path:
 
 def test_the_phase_names_in_help_are_the_phases() -> None:
     """`phase set --help` lists the phases without importing them: the list stays true."""
-    from adapters.phase_state import Phase
+    from migrator.adapters.phase_state import Phase
     from migrator.cli.commands_phase import PHASE_NAMES
 
     assert tuple(p.value for p in Phase) == PHASE_NAMES

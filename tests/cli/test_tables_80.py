@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console, RenderableType
 
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.sql_store import SqlStore
 from migrator.backup import create_backup, list_backups, snapshot_before
 from migrator.cli.commands_import import _print_summary
 from migrator.cli.tables import backups_table, doctor_table, history_table, settings_table
@@ -25,8 +25,8 @@ from migrator.history import read_runs, record_run
 from migrator.importer import import_store
 from migrator.phases import set_phase
 from migrator.report import validation_text
+from migrator.schemas.declaration import Schema
 from migrator.validator import validate
-from schemas.declaration import Schema
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "store"
 WIDTH = 80

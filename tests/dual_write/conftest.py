@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from adapters.dual_write import DualWriteStore, open_store
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import SqlStore
+from migrator.adapters.dual_write import DualWriteStore, open_store
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DatabaseError
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.declaration import Schema
+from migrator.schemas.registry import resolve
 from migrator.validator import ValidationReport, validate
-from schemas.codec import canonical_bytes
-from schemas.declaration import Schema
-from schemas.registry import resolve
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_STORE = REPO / "fixtures" / "store"

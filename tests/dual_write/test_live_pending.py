@@ -7,10 +7,10 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapters.journal import Journal, Side
-from adapters.json_store import JsonStore
+from migrator.adapters.journal import Journal, Side
+from migrator.adapters.json_store import JsonStore
 from migrator.repair import settled_pending
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 
 
 class _BusyStore(JsonStore):

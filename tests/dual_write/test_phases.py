@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from adapters.dual_write import DualWriteStore
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import SqlStore
+from migrator.adapters.dual_write import DualWriteStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import PhaseError
 from migrator.importer import import_store
 from migrator.phases import check_move, record_validation, set_phase
 from migrator.repair import repair
+from migrator.schemas.registry import resolve
 from migrator.status import status
-from schemas.registry import resolve
 from tests.dual_write.conftest import FIXTURE_STORE, Env, session
 
 

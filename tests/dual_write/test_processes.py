@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from adapters.journal import Journal
-from adapters.phase_state import Phase
+from migrator.adapters.journal import Journal
+from migrator.adapters.phase_state import Phase
 from migrator.phases import record_validation, set_phase
 from tests.dual_write.conftest import WRITER, Env
 

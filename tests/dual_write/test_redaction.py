@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.dialects import dialect_for
-from adapters.redact import redact_text, redact_url
+from migrator.adapters.dialects import dialect_for
+from migrator.adapters.redact import redact_text, redact_url
 from migrator.errors import DocumentError, UsageError
 from migrator.history import Run, append_run
 from tests.dual_write.conftest import Env, session
@@ -76,7 +76,7 @@ def test_a_query_password_is_neither_printed_nor_stored(env: Env, tmp_path: Path
     append_run(env.json_dir, Run("x", "2026-01-01T00:00:00+00:00", message=f"at {url}"))
     history = (env.json_dir / ".migrator" / "history.jsonl").read_text()
     assert SECRET not in history and "password=***" in history
-    from adapters.sql_store import SqlStore
+    from migrator.adapters.sql_store import SqlStore
 
     store = SqlStore(url, env.schema, create=False)
     try:
@@ -88,7 +88,7 @@ def test_a_query_password_is_neither_printed_nor_stored(env: Env, tmp_path: Path
 def test_an_integer_too_long_for_json_text_is_refused_by_every_phase(env: Env) -> None:
     """A 5000-digit integer through `put`: a DocumentError naming the field, in every phase,
     and neither store changes (it was a raw ValueError from the JSON encoder)."""
-    from adapters.phase_state import Phase
+    from migrator.adapters.phase_state import Phase
 
     doc = session("big") | {"huge": 7 * 10**5000}
     for phase in Phase:

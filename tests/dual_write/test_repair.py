@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from adapters.journal import Journal
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase
-from adapters.sql_store import SqlStore
+from migrator.adapters.journal import Journal
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.sql_store import SqlStore
 from migrator.repair import repair
 from tests.dual_write.conftest import Env, session
 

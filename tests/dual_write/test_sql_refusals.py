@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from adapters.journal import Journal
-from adapters.phase_state import Phase
-from adapters.sql_store import SqlStore
+from migrator.adapters.journal import Journal
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DocumentError, MigratorError, PartitionConflictError
 from tests.dual_write.conftest import Env, session
 

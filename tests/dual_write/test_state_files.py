@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters import journal as journal_module
-from adapters.incidents import IncidentLog
-from adapters.journal import Journal, Side, revision_of
-from adapters.phase_state import Phase, PhaseRecord, PhaseState
-from adapters.state_dir import SHADOW_LOG
+from migrator.adapters import journal as journal_module
+from migrator.adapters.incidents import IncidentLog
+from migrator.adapters.journal import Journal, Side, revision_of
+from migrator.adapters.phase_state import Phase, PhaseRecord, PhaseState
+from migrator.adapters.state_dir import SHADOW_LOG
 from migrator.errors import PhaseError, PhaseUnknownError, StateFileError, StoreError
 
 
@@ -55,7 +55,7 @@ def test_change_by_another_process_is_noticed_at_the_next_call(tmp_path: Path) -
     state = PhaseState(tmp_path)
     assert state.current().phase is Phase.JSON_ONLY
     code = (
-        "import sys; from adapters.phase_state import PhaseState, Phase;"
+        "import sys; from migrator.adapters.phase_state import PhaseState, Phase;"
         "PhaseState(sys.argv[1]).update(lambda r: r.moved(Phase.DUAL_WRITE))"
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=60)

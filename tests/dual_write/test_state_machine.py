@@ -18,16 +18,16 @@ from hypothesis.stateful import (
     rule,
 )
 
-from adapters.dual_write import DualWriteStore, open_store
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import SqlStore
+from migrator.adapters.dual_write import DualWriteStore, open_store
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DatabaseError, StoreError
 from migrator.phases import record_validation, set_phase
 from migrator.repair import repair
+from migrator.schemas.codec import to_rows
+from migrator.schemas.registry import resolve
 from migrator.validator import validate
-from schemas.codec import to_rows
-from schemas.registry import resolve
 from tests.dual_write.conftest import PARTITIONS, session
 
 SCHEMA = resolve("sessions")

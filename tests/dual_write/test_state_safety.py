@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.phase_state import Phase
-from adapters.state_dir import StateDir
-from adapters.state_lock import LOCK_TIMEOUT_ENV, StateLock, lock_timeout
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.state_dir import StateDir
+from migrator.adapters.state_lock import LOCK_TIMEOUT_ENV, StateLock, lock_timeout
 from migrator.errors import LockTimeoutError, StoreError, UsageError
 from tests.dual_write.conftest import Env, seed, session
 
@@ -85,7 +85,7 @@ def test_state_files_made_by_root_stay_usable_by_the_store_owner(env: Env) -> No
     assert {p.name: p.lstat().st_uid for p in made if p.lstat().st_uid != NOBODY} == {}
     owner_put = (
         "import os, sys\n"
-        "from adapters.dual_write import open_store\n"
+        "from migrator.adapters.dual_write import open_store\n"
         "from tests.dual_write.conftest import session\n"
         "import sqlalchemy.dialects.sqlite.pysqlite, encodings.idna\n"
         f"os.setgid({NOBODY}); os.setuid({NOBODY})\n"

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.base import DocumentStore
-from adapters.dual_write import DualWriteStore, open_store
-from adapters.incidents import IncidentLog
-from adapters.journal import Journal, Side
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase
-from adapters.sql_store import SqlStore
+from migrator.adapters.base import DocumentStore
+from migrator.adapters.dual_write import DualWriteStore, open_store
+from migrator.adapters.incidents import IncidentLog
+from migrator.adapters.journal import Journal, Side
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DocumentError, UnsafePartitionError, UsageError
 from tests.dual_write.conftest import Env, session
 

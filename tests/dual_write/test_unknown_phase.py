@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.journal import Journal, Side
-from adapters.phase_state import Phase, PhaseState
+from migrator.adapters.journal import Journal, Side
+from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.errors import PhaseError, PhaseUnknownError
 from migrator.phase_recover import recover_phase
 from tests.dual_write.conftest import Env, session

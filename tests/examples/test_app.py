@@ -15,11 +15,11 @@ with warnings.catch_warnings():  # Starlette 1.x would rather use httpx2; httpx 
     warnings.filterwarnings("ignore", message=".*httpx2")
     from starlette.testclient import TestClient
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
 from migrator import import_store, validate
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.phases import record_validation, set_phase
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 
 WS = "00000000feed0000"
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.phases import set_phase
 from tests.live.conftest import FIXTURE_STORE, MIGRATOR_ENV, P1, import_fixture_store, sid
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DocumentError, JsonFileError
 from migrator.generate import generate_store
-from schemas.codec import canonical_bytes, validate
-from schemas.declaration import Schema
+from migrator.schemas.codec import canonical_bytes, validate
+from migrator.schemas.declaration import Schema
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

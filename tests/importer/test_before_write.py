@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.importer import import_store
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.importer.conftest import stored_documents
 
 

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.cli import app
 from migrator.errors import UsageError
 from migrator.history import read_runs
 from migrator.importer import RATIO_MIN_DOCUMENTS, import_store
+from migrator.schemas.declaration import Schema
 from migrator.validator import validate
-from schemas.declaration import Schema
 from tests.importer.conftest import stored_documents, valid_documents
 
 #: The generated store's four files hold 73, 133, 97 and 97 sessions; where bad records go in

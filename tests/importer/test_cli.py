@@ -9,10 +9,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.cli import app
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.importer.conftest import stored_documents, valid_documents
 
 ISSUE_KEYS = {

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.declaration import Schema
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.declaration import Schema
 from tests.importer.conftest import stored_documents, valid_documents
 
 

@@ -15,18 +15,18 @@ from typing import Any
 import pytest
 from filelock import FileLock, Timeout
 
-from adapters.dual_write import open_store
-from adapters.journal import Journal
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import SqlStore
-from adapters.state_dir import NAME as STATE_DIR
 from migrator import importer
+from migrator.adapters.dual_write import open_store
+from migrator.adapters.journal import Journal
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import NAME as STATE_DIR
 from migrator.import_summary import ImportSummary
 from migrator.importer import import_store
 from migrator.phases import set_phase
-from schemas.codec import canonical_bytes
-from schemas.declaration import Schema
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.declaration import Schema
 from tests.importer.conftest import table_rows
 from tests.importer.counter_writer import versioned
 from tests.reliability.harness import (

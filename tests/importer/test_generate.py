@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore
 from migrator.generate import generate_store
-from schemas.codec import validate
-from schemas.declaration import Schema
+from migrator.schemas.codec import validate
+from migrator.schemas.declaration import Schema
 from tests.importer.conftest import tree_digest
 
 

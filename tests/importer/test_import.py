@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import UsageError
 from migrator.import_summary import ImportProgress
 from migrator.importer import import_store
-from schemas.declaration import Schema
-from schemas.jsontext import dumps_pretty
+from migrator.schemas.declaration import Schema
+from migrator.schemas.jsontext import dumps_pretty
 from tests.importer.conftest import stored_documents, table_rows, valid_documents
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from adapters.state_dir import NAME as STATE_DIR
+from migrator.adapters.state_dir import NAME as STATE_DIR
 from migrator.cli import app
 from migrator.errors import UsageError
 from migrator.import_lock import PID_FILE, exclusive_import

@@ -12,7 +12,7 @@ from migrator.import_lock import running_import
 HOLDER = (
     "import sys\n"
     "from pathlib import Path\n"
-    "from adapters.phase_state import PhaseState\n"
+    "from migrator.adapters.phase_state import PhaseState\n"
     "from migrator.import_lock import exclusive_import\n"
     "with exclusive_import(Path(sys.argv[1])), PhaseState(Path(sys.argv[1])).lock():\n"
     "    print('held', flush=True)\n"

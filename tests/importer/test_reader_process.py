@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.import_reader import read_file, read_files
 from migrator.importer import import_store
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.importer.conftest import FIXTURES, stored_documents, table_rows, valid_documents
 
 
@@ -73,10 +73,10 @@ def test_helper_exits_when_the_importer_is_killed(
     """SIGKILL of the importer mid-run: its helper process ends on its own (no orphan)."""
     marker = f"MIGRATOR_TEST_MARKER={uuid.uuid4().hex}"
     script = (
-        "from adapters.json_store import JsonStore\n"
-        "from adapters.sql_store import SqlStore\n"
+        "from migrator.adapters.json_store import JsonStore\n"
+        "from migrator.adapters.sql_store import SqlStore\n"
         "from migrator.importer import import_store\n"
-        "from schemas.registry import resolve\n"
+        "from migrator.schemas.registry import resolve\n"
         "schema = resolve('sessions')\n"
         f"store = SqlStore({str(tmp_path / 'kill.db')!r}, schema)\n"
         f"import_store(JsonStore({str(generated_store_dir)!r}, schema), store, batch_size=20,"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from adapters.state_dir import NAME as STATE_DIR
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import NAME as STATE_DIR
 from migrator.importer import import_store
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.importer.conftest import FIXTURES, stored_documents, valid_documents
 
 # file -> (rejects as (index, id, field, words of the error), ids imported)
@@ -85,7 +85,7 @@ def test_clean_import_writes_no_rejects_file(
     json_store: JsonStore, sql_store: SqlStore, tmp_path: Path
 ) -> None:
     """No rejects, no rejects file: the state directory holds only the store's identity
-    (`adapters.store_identity`)."""
+    (`migrator.adapters.store_identity`)."""
     summary = import_store(json_store, sql_store, rejects_path=tmp_path / "rejects.jsonl")
     assert summary.rejects_file is None
     assert not (tmp_path / "rejects.jsonl").exists()

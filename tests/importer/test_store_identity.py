@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adapters.sql_store import SqlStore
-from adapters.store_identity import ID_KEY, json_store_id
-from schemas.declaration import Schema
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.store_identity import ID_KEY, json_store_id
+from migrator.schemas.declaration import Schema
 from tests.importer.conftest import table_rows
 
 

@@ -1,6 +1,7 @@
 """Live-system fixtures: the fixture store imported into a real SQLite database, helpers that
 change one side as a write in flight would, and a writer process that keeps changing documents
-through the application's store (`adapters.dual_write.open_store`) while a validation runs."""
+through the application's store (`migrator.adapters.dual_write.open_store`) while a validation
+runs."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import SqlStore
 from migrator.cli import app
 from migrator.importer import import_store
+from migrator.schemas.declaration import Schema
 from migrator.validator import ValidationReport, validate
-from schemas.declaration import Schema
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_STORE = REPO / "fixtures" / "store"

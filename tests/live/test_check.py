@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.dual_write import open_store
-from adapters.phase_state import Phase
-from adapters.sql_store import SqlStore
+from migrator.adapters.dual_write import open_store
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.sql_store import SqlStore
 from migrator.check import CheckResult, check
 from migrator.errors import DatabaseError, UsageError
 from migrator.phases import set_phase

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import UsageError
 from migrator.in_flight import version_time
 from tests.live.conftest import P1, P2, P3, Live, sid, stamp

@@ -9,8 +9,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from adapters.phase_state import Phase
-from schemas.codec import canonical_bytes
+from migrator.adapters.phase_state import Phase
+from migrator.schemas.codec import canonical_bytes
 from tests.live.conftest import P1, P2, P3, Live, Writer, sid
 
 #: The documents the writer keeps rewriting: two of each partition.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 import migrator.validator
-from adapters.phase_state import Phase
+from migrator.adapters.phase_state import Phase
 from migrator.phases import check_move
 from tests.live.conftest import P1, Live, sid
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import migrator.validator
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.jsontext import dumps_pretty, loads
 from migrator.validator import ValidationReport
-from schemas.jsontext import dumps_pretty, loads
 from tests.live.conftest import P1, P2, P3, Live, sid, stamp
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.phase_state import Phase
+from migrator.adapters.phase_state import Phase
 from tests.live.conftest import P1, Live, sid
 
 

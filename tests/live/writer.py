@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from adapters.dual_write import open_store
+from migrator.adapters.dual_write import open_store
 from migrator.errors import PhaseUnknownError
 
 LIFETIME_SECONDS = 120.0

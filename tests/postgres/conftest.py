@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.sql_store import SqlStore
-from schemas.declaration import Schema
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.declaration import Schema
 
 
 @pytest.fixture

@@ -21,15 +21,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from adapters import postgres_files
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore, table_names
+from migrator.adapters import postgres_files
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore, table_names
 from migrator.backup import MANIFEST, create_backup, default_backup_dir, list_backups
 from migrator.doctor import diagnose
 from migrator.errors import BackupError
 from migrator.restore import restore_backup
+from migrator.schemas.registry import resolve
 from migrator.validator import validate
-from schemas.registry import resolve
 from tests.pg_server import create_database, drop_database, libpq_url
 from tests.safety.conftest import Setup, import_into, invoke
 from tests.safety.test_backup import WRITER, _wait_for

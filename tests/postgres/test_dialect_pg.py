@@ -20,9 +20,14 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
-from adapters.dialects import CONNECT_TIMEOUT_SECONDS, PostgresDialect, database_url, dialect_for
-from adapters.sql_store import SqlStore
-from schemas.sessions import SESSIONS
+from migrator.adapters.dialects import (
+    CONNECT_TIMEOUT_SECONDS,
+    PostgresDialect,
+    database_url,
+    dialect_for,
+)
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.sessions import SESSIONS
 from tests.postgres.test_store_pg import session
 
 pytestmark = pytest.mark.postgres

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.incidents import IncidentLog
-from adapters.journal import Journal, Side
-from adapters.phase_state import Phase
+from migrator.adapters.incidents import IncidentLog
+from migrator.adapters.journal import Journal, Side
+from migrator.adapters.phase_state import Phase
 from migrator.errors import DatabaseError
 from migrator.repair import repair
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.dual_write.conftest import FIXTURE_STORE, PARTITIONS, Env, seed, session
 from tests.dual_write.conftest import failing as failing
 from tests.dual_write.conftest import store as store

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.importer import import_store
+from migrator.schemas.declaration import Schema
+from migrator.schemas.jsontext import dumps_pretty, loads
 from migrator.validator import validate
-from schemas.declaration import Schema
-from schemas.jsontext import dumps_pretty, loads
 from tests.validator.conftest import FIXTURE_STORE, P1, P2, P3, sid
 
 pytestmark = pytest.mark.postgres

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import Float, inspect, select
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 
-from adapters.sql_store import SqlStore
-from schemas.declaration import Schema
-from schemas.sessions import SESSIONS
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.declaration import Schema
+from migrator.schemas.sessions import SESSIONS
 from tests.pg_server import create_database, drop_database
 from tests.schemas.strategies import assert_same_document, documents, huge_texts, with_huge_text
 from tests.second_schema import NOTES, note

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect, text
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DatabaseError, DocumentError, PartitionConflictError
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.pg_server import PgServer, create_database, libpq_url
 from tests.schemas.strategies import assert_same_document
 

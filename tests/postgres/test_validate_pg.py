@@ -19,10 +19,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.codec import canonical_bytes
-from schemas.declaration import Schema
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.declaration import Schema
 from tests.pg_server import create_database, drop_database, libpq_url, with_database
 from tests.validator.conftest import (
     FIXTURE_STORE,

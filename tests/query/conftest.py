@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.codec import to_rows
-from schemas.declaration import Schema
-from schemas.sessions import SESSIONS
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.codec import to_rows
+from migrator.schemas.declaration import Schema
+from migrator.schemas.sessions import SESSIONS
 
 
 def fill(

@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from schemas.declaration import DocField, Schema
+from migrator.schemas.declaration import DocField, Schema
 from tests.schemas.strategies import documents, floats, integers, texts
 
 _COMPARE = ("eq", "ne", "in", "lt", "lte", "gt", "gte")

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore
 from migrator.errors import QueryError
 from migrator.query_args import parse_criteria
-from schemas.sessions import SESSIONS
+from migrator.schemas.sessions import SESSIONS
 from tests.schemas.samples import instance, session
 
 REPO = Path(__file__).resolve().parents[2]

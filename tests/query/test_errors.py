@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import QueryError, UsageError
 from tests.query.conftest import fill
 from tests.schemas.samples import session

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from adapters.sql_store import SqlStore
-from schemas.codec import to_rows
-from schemas.sessions import SESSIONS
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.codec import to_rows
+from migrator.schemas.sessions import SESSIONS
 from tests.schemas.samples import instance, message, session
 
 #: shape -> (the call, the declared indexes its main statement may use: one of them must be)

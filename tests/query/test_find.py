@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.codec import canonical_bytes
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.codec import canonical_bytes
 from tests.query.conftest import fill
 from tests.schemas.samples import instance, session
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.codec import canonical_bytes
+from migrator.schemas.codec import canonical_bytes
 from tests.query.conftest import fill, open_pair
 from tests.second_schema import NOTES, note
 

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import migrator
-from adapters.dual_write import DualWriteStore
-from adapters.incidents import IncidentLog
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase
-from adapters.sql_store import SqlStore
+from migrator.adapters.dual_write import DualWriteStore
+from migrator.adapters.incidents import IncidentLog
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.sql_store import SqlStore
 from migrator.phases import set_phase
-from schemas.codec import canonical_bytes
-from schemas.sessions import SESSIONS
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.sessions import SESSIONS
 from tests.schemas.samples import instance, session
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "store"

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.codec import canonical_bytes, from_rows, summary_from_row, to_rows
-from schemas.sessions import SESSIONS
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.codec import canonical_bytes, from_rows, summary_from_row, to_rows
+from migrator.schemas.sessions import SESSIONS
 from tests.query.conftest import fill
 from tests.query.strategies import stores_and_queries
 from tests.schemas.strategies import documents

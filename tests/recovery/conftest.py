@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.codec import canonical_bytes
-from schemas.declaration import Schema
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.declaration import Schema
 from tests.live.conftest import live, start_writer
 
 __all__ = ["corrupt", "json_documents", "live", "sql_documents", "start_writer"]

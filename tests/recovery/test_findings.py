@@ -9,7 +9,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adapters.phase_state import Phase
+from migrator.adapters.phase_state import Phase
 from migrator.restore import RestorePlan, restore_backup
 from tests.live.conftest import P1, P3, Live, sid
 from tests.recovery.conftest import canonical, corrupt, json_documents, sql_documents

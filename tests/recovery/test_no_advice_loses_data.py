@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.sql_store import SqlStore
 from tests.live.conftest import P1, P3, Live, sid, stamp
 from tests.recovery.conftest import json_documents, sql_documents
 
@@ -141,7 +141,7 @@ def test_following_doctors_and_status_advice_loses_nothing(live: Live) -> None:
     """doctor's and status's details name commands too: run as printed, nothing is lost."""
     _forward(live, Phase.DUAL_WRITE)
     precious = _plant(live)
-    from adapters.journal import Journal, Side, revision_of
+    from migrator.adapters.journal import Journal, Side, revision_of
 
     revision = revision_of(precious[sid(0, 5)])
     Journal(live.json_dir).begin("put", sid(0, 5), P1, Side.JSON, revision)

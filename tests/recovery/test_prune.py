@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from adapters.phase_state import Phase
+from migrator.adapters.phase_state import Phase
 from tests.live.conftest import P1, P2, Live, sid, stamp
 from tests.recovery.conftest import sql_documents
 
@@ -68,7 +68,7 @@ def test_a_delete_made_in_json_only_is_still_pruned(live: Live) -> None:
     json-only, after an import: it is deleted from SQL, nothing held back."""
     live.put_json(P1, live.doc(sid(0, 1)) | {"id": "new-in-json", "updated_at": stamp(), **EMPTY})
     assert live.cli("import", "--no-snapshot").exit_code == 0
-    from adapters.json_store import JsonStore
+    from migrator.adapters.json_store import JsonStore
 
     assert JsonStore(live.json_dir, live.schema).delete(sid(0, 2))
     assert _prune(live) == {"gone": 1, "pruned": 1, "held": 0}

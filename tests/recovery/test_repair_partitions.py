@@ -4,9 +4,9 @@ there."""
 
 from __future__ import annotations
 
-from adapters.journal import Journal, Side, revision_of
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase
+from migrator.adapters.journal import Journal, Side, revision_of
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase
 from migrator.repair import repair
 from tests.live.conftest import P1, P2, Live, sid
 from tests.recovery.conftest import canonical, json_documents, sql_documents
@@ -26,7 +26,7 @@ def test_sqlite_primary_repair_does_not_bring_a_moved_document_back(live: Live) 
     doc = live.doc(MOVED) | {"task": "moved"}
     sql = sql_documents(live.db, live.schema)
     assert MOVED in sql
-    from adapters.sql_store import SqlStore
+    from migrator.adapters.sql_store import SqlStore
 
     store = SqlStore(live.db, live.schema)
     try:

@@ -9,7 +9,7 @@ import shlex
 from pathlib import Path
 
 import migrator
-from adapters.phase_state import Phase, PhaseState
+from migrator.adapters.phase_state import Phase, PhaseState
 from tests.live.conftest import P1, P2, Live, sid, stamp
 from tests.recovery.conftest import canonical, json_documents, sql_documents
 
@@ -105,7 +105,7 @@ def test_a_pending_sql_write_does_not_copy_the_older_version_over_json(live: Liv
     newer = live.doc(sid(1, 3)) | {"updated_at": stamp(), "task": "newer, in JSON"}
     with migrator.open_store(live.json_dir, live.db) as app:
         app.put(P2, newer)
-    from adapters.journal import Journal, Side, revision_of
+    from migrator.adapters.journal import Journal, Side, revision_of
 
     journal = Journal(live.json_dir)
     journal.begin("put", sid(1, 3), P2, Side.SQL, revision_of(newer))

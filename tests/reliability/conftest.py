@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from migrator.generate import generate_store
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.conftest import FIXTURES
 from tests.reliability import tally
 

@@ -1,5 +1,6 @@
 """Crash injection: run a real command in a child process, kill it with SIGKILL at a named
-checkpoint (`MIGRATOR_CRASH_AT=point:N`, see `adapters.faults`) or after a random delay, then
+checkpoint (`MIGRATOR_CRASH_AT=point:N`, see `migrator.adapters.faults`) or after a random delay,
+then
 let the caller recover (re-run, `migrator repair`) and check what is left.
 
 Children run in parallel (a few at a time, each in its own directory): most of a child's time
@@ -21,14 +22,14 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from adapters.state_dir import NAME as STATE_DIR
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import NAME as STATE_DIR
 from migrator.cli import app
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.declaration import Schema
+from migrator.schemas.jsontext import JsonDecodeError, loads
 from migrator.validator import ValidationReport, validate
-from schemas.codec import canonical_bytes
-from schemas.declaration import Schema
-from schemas.jsontext import JsonDecodeError, loads
 
 REPO = Path(__file__).resolve().parents[2]
 #: A child that takes longer than this is a hang: killed, and the test fails.

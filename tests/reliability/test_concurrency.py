@@ -16,14 +16,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from adapters.dual_write import open_store
-from adapters.journal import JOURNAL_FILE, Journal
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, timestamp
-from adapters.sql_store import SqlStore
-from adapters.state_dir import NAME as STATE_DIR
+from migrator.adapters.dual_write import open_store
+from migrator.adapters.journal import JOURNAL_FILE, Journal
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, timestamp
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import NAME as STATE_DIR
 from migrator.phases import set_phase
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.reliability import tally
 from tests.reliability.faults import break_json_writes
 from tests.reliability.harness import (

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.phase_state import Phase, PhaseState
+from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.backup import default_backup_dir, list_backups
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.reliability import tally
 from tests.reliability.harness import (
     KillPoint,

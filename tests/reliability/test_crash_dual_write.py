@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.journal import Journal
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import SqlStore
-from schemas.codec import to_rows
-from schemas.declaration import Schema
+from migrator.adapters.journal import Journal
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.codec import to_rows
+from migrator.schemas.declaration import Schema
 from tests.reliability import tally
 from tests.reliability.harness import (
     KillPoint,

@@ -11,10 +11,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.codec import canonical_bytes
-from schemas.declaration import Schema
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.declaration import Schema
 from tests.importer.conftest import valid_documents
 from tests.reliability import tally
 from tests.reliability.harness import (

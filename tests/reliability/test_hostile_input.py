@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from adapters.dual_write import open_store
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import SqlStore
+from migrator.adapters.dual_write import open_store
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DocumentError, UnsafePartitionError
-from schemas.codec import MAX_DEPTH, canonical_bytes
-from schemas.declaration import Schema
-from schemas.jsontext import JsonDecodeError, loads
+from migrator.schemas.codec import MAX_DEPTH, canonical_bytes
+from migrator.schemas.declaration import Schema
+from migrator.schemas.jsontext import JsonDecodeError, loads
 from tests.conftest import FIXTURES
 from tests.reliability import tally
 from tests.reliability.harness import CHILD_TIMEOUT, child_env, cli, run_all

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from adapters.dual_write import open_store
-from adapters.journal import Journal
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
-from adapters.sql_store import SqlStore
-from adapters.state_dir import NAME as STATE_DIR
+from migrator.adapters.dual_write import open_store
+from migrator.adapters.journal import Journal
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import NAME as STATE_DIR
 from migrator.backup import create_backup, list_backups
 from migrator.cli import app
 from migrator.errors import BackupError, DatabaseError, MigratorError, StoreError
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.reliability import tally
 from tests.reliability.faults import (
     JSON_FAULTS,
@@ -134,7 +134,7 @@ def test_sql_bulk_replace_on_a_full_disk_changes_nothing(
     stores: tuple[Path, Path], sessions_schema: Schema
 ) -> None:
     """replace_documents (the importer's write) deletes, then fails to insert: rolled back whole."""
-    from schemas.codec import to_rows
+    from migrator.schemas.codec import to_rows
 
     _, db = stores
     store = SqlStore(db, sessions_schema, create=False)

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.codec import canonical_bytes
+from migrator.schemas.codec import canonical_bytes
 from tests.schemas.samples import message, session
 
 PARTITIONS = ("ws-a", "ws-b", "ws-c")

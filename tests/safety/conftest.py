@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.cli import app
-from schemas.codec import canonical_bytes
-from schemas.declaration import Schema
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.declaration import Schema
 
 
 @dataclass

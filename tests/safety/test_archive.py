@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase, PhaseState
 from migrator import archive as archive_module
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.archive import (
     archive_json_store,
     restore_archive,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters import sqlite_files
 from migrator import __version__
+from migrator.adapters import sqlite_files
 from migrator.backup import (
     MANIFEST,
     create_backup,
@@ -220,8 +220,8 @@ def test_stepped_backup_survives_writes_between_steps(
 WRITER = textwrap.dedent(
     """
     import sys, pathlib
-    from adapters.sql_store import SqlStore
-    from schemas.registry import resolve
+    from migrator.adapters.sql_store import SqlStore
+    from migrator.schemas.registry import resolve
 
     db, progress = sys.argv[1], pathlib.Path(sys.argv[2])
     store = SqlStore(db, resolve("sessions"))

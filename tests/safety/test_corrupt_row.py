@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.dual_write import open_store
-from adapters.phase_state import Phase, PhaseState
+from migrator.adapters.dual_write import open_store
+from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.doctor import diagnose
 from migrator.errors import CorruptRowError
 from tests.safety.conftest import Setup, raw_sql

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from adapters.journal import Journal, Side
-from adapters.phase_state import Phase, PhaseState
+from migrator.adapters.journal import Journal, Side
+from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.doctor import diagnose
 from tests.safety.conftest import Setup, corrupt_table_page, invoke, raw_sql
 
@@ -140,7 +140,7 @@ def test_a_write_in_flight_is_not_a_pending_repair(setup: Setup) -> None:
     `check`) waits for the lock and then sees it done, instead of reporting a repair."""
     import threading
 
-    from adapters.json_store import JsonStore
+    from migrator.adapters.json_store import JsonStore
 
     partition = JsonStore(setup.json_dir, setup.schema).partitions()[0]
     journal = Journal(setup.json_dir)

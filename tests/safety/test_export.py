@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore
 from migrator.errors import UsageError
 from migrator.export import export_store
+from migrator.schemas.jsontext import loads
 from migrator.validator import validate
-from schemas.jsontext import loads
 from tests.conftest import FIXTURES
 from tests.safety.conftest import Setup, invoke
 

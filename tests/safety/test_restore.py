@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.backup import MANIFEST, create_backup, default_backup_dir, list_backups
 from migrator.errors import BackupError
 from migrator.restore import restore_backup
-from schemas.registry import resolve
+from migrator.schemas.registry import resolve
 from tests.safety.conftest import Setup, corrupt_table_page, sha256
 
 NOTES = "tests.second_schema:NOTES"

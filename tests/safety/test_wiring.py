@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.backup import MANIFEST, default_backup_dir, list_backups, load_manifest
 from migrator.errors import BackupError
 from migrator.restore import restore_backup
-from schemas.codec import canonical_bytes
-from schemas.registry import resolve
+from migrator.schemas.codec import canonical_bytes
+from migrator.schemas.registry import resolve
 from tests.conftest import FIXTURES
 from tests.safety.conftest import Setup, invoke
 

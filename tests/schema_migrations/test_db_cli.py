@@ -148,7 +148,7 @@ def test_database_newer_than_the_code_is_refused(project: Project) -> None:
     ):
         assert "the code is older than the database" in one_line_error(p.cli(*args))
     writer = p.python(
-        "from adapters.sql_store import SqlStore\n"
+        "from migrator.adapters.sql_store import SqlStore\n"
         "from bookmarks_schema import BOOKMARKS\n"
         f"s = SqlStore({p.db!r}, BOOKMARKS, create=False)\n"
         "s.put('inbox', {'id': 'b9', 'url': 'u', 'state': 'read'})\n"
@@ -194,7 +194,7 @@ def _writer(p: Project, module: str, doc_id: str) -> subprocess.Popen[str]:
     """A writer that opens its store (schema version checked), says so, then puts a doc."""
     code = (
         "import pathlib\n"
-        "from adapters.sql_store import SqlStore\n"
+        "from migrator.adapters.sql_store import SqlStore\n"
         f"from {module} import BOOKMARKS\n"
         f"s = SqlStore({p.db!r}, BOOKMARKS, create=False)\n"
         "s.count()\n"

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from adapters.dialects import database_url
+from migrator.adapters.dialects import database_url
 from tests.schema_migrations.project import Project
 
 V1 = """
 from sqlmodel import Field
-from schemas import ChildList, DocumentRow, Schema
+from migrator.schemas import ChildList, DocumentRow, Schema
 
 class Item(DocumentRow, table=True):
     __tablename__ = "evo_items"
@@ -107,7 +107,7 @@ class Step:
         code = (
             "import json, logging\n"
             "logging.basicConfig()\n"
-            "from adapters.dual_write import open_store\n"
+            "from migrator.adapters.dual_write import open_store\n"
             f"with open_store({str(self.p.json_dir)!r}, {self.p.db!r}, "
             f"'evo_v{self.version}:SCHEMA') as store:\n"
             f"    store.put({partition!r}, json.loads({json.dumps(doc)!r}))\n"

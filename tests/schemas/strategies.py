@@ -15,8 +15,8 @@ from typing import Any
 from deepdiff import DeepDiff
 from hypothesis import strategies as st
 
-from schemas.codec import INT64_MAX, INT64_MIN, canonical_bytes
-from schemas.declaration import DocField, Schema, TableMapping
+from migrator.schemas.codec import INT64_MAX, INT64_MIN, canonical_bytes
+from migrator.schemas.declaration import DocField, Schema, TableMapping
 
 _ABSENT = object()
 

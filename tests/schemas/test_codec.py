@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from migrator.errors import DocumentError
-from schemas.codec import INT64_MAX, canonical_bytes, from_rows, to_rows, validate
-from schemas.declaration import Schema
-from schemas.sessions import SESSIONS
+from migrator.schemas.codec import INT64_MAX, canonical_bytes, from_rows, to_rows, validate
+from migrator.schemas.declaration import Schema
+from migrator.schemas.sessions import SESSIONS
 from tests.schemas.samples import instance, message, session
 from tests.schemas.strategies import assert_same_document
 from tests.second_schema import NOTES, note

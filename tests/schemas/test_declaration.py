@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import CheckConstraint, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from schemas.declaration import ChildList, DocField, DocumentRow, Schema
-from schemas.sessions import SESSIONS
+from migrator.schemas.declaration import ChildList, DocField, DocumentRow, Schema
+from migrator.schemas.sessions import SESSIONS
 from tests.second_schema import NOTES
 
 

@@ -1,4 +1,4 @@
-"""`schemas.jsontext`: exact JSON in and out, in the legacy application's format."""
+"""`migrator.schemas.jsontext`: exact JSON in and out, in the legacy application's format."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from schemas.jsontext import (
+from migrator.schemas.jsontext import (
     JsonDecodeError,
     JsonEncodeError,
     dumps_compact,

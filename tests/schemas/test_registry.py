@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from migrator.errors import MigratorError, SchemaNotFoundError
-from schemas.registry import builtin_names, resolve
-from schemas.sessions import SESSIONS
+from migrator.schemas.registry import builtin_names, resolve
+from migrator.schemas.sessions import SESSIONS
 from tests.second_schema import NOTES
 
 
@@ -21,7 +21,7 @@ def test_builtin_name() -> None:
 def test_module_attribute() -> None:
     """`package.module:attribute` imports the module and returns its Schema."""
     assert resolve("tests.second_schema:NOTES") is NOTES
-    assert resolve("schemas.sessions:SESSIONS") is SESSIONS
+    assert resolve("migrator.schemas.sessions:SESSIONS") is SESSIONS
 
 
 def test_schema_value_passes_through() -> None:
@@ -34,11 +34,17 @@ def test_schema_value_passes_through() -> None:
     [
         ("nope", "not a built-in schema (sessions) nor of the form package.module:attribute"),
         ("", "not a built-in schema (sessions) nor of the form package.module:attribute"),
-        ("schemas.sessions:", "not a built-in schema (sessions) nor of the form"),
+        ("migrator.schemas.sessions:", "not a built-in schema (sessions) nor of the form"),
         (":SESSIONS", "not a built-in schema (sessions) nor of the form"),
         ("no_such_module_x:S", "cannot import no_such_module_x: No module named"),
-        ("schemas.sessions:NOPE", "schemas.sessions:NOPE is nothing, not a Schema"),
-        ("schemas.sessions:SESSION_TYPES", "schemas.sessions:SESSION_TYPES is tuple, not a Schema"),
+        (
+            "migrator.schemas.sessions:NOPE",
+            "migrator.schemas.sessions:NOPE is nothing, not a Schema",
+        ),
+        (
+            "migrator.schemas.sessions:SESSION_TYPES",
+            "migrator.schemas.sessions:SESSION_TYPES is tuple, not a Schema",
+        ),
     ],
 )
 def test_unresolvable(reference: str, reason: str) -> None:

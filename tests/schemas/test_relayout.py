@@ -1,6 +1,6 @@
 """Moving a key between `extra` and a column or a child table keeps every document exact:
 the rows one declaration wrote, relaid out, read back under the next declaration as the same
-document, key order included (`schemas.relayout`, what `moves` applies to each row)."""
+document, key order included (`migrator.schemas.relayout`, what `moves` applies to each row)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import Field
 
-from schemas import relayout
-from schemas.codec import (
+from migrator.schemas import relayout
+from migrator.schemas.codec import (
     DocumentRows,
     column_value,
     decode_item,
@@ -22,7 +22,7 @@ from schemas.codec import (
     validate,
     value_of_column,
 )
-from schemas.declaration import ChildList, DocField, DocumentRow, Schema
+from migrator.schemas.declaration import ChildList, DocField, DocumentRow, Schema
 from tests.schemas.strategies import json_values, texts
 
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas import codec
-from schemas.codec import from_rows, to_rows, validate
-from schemas.declaration import EXTRA_COLUMN, Schema
-from schemas.sessions import SESSIONS
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas import codec
+from migrator.schemas.codec import from_rows, to_rows, validate
+from migrator.schemas.declaration import EXTRA_COLUMN, Schema
+from migrator.schemas.sessions import SESSIONS
 from tests.schemas.strategies import (
     assert_same_document,
     documents,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.search_query import SearchHit
-from adapters.sql_store import SqlStore
+from migrator.adapters.search_query import SearchHit
+from migrator.adapters.sql_store import SqlStore
 from tests.schemas.samples import instance, message, session
 
 

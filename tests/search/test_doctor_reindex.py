@@ -10,12 +10,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.backup import create_backup
 from migrator.cli import app
 from migrator.doctor import diagnose
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.conftest import FIXTURES
 from tests.search.helpers import index_problems, ranked
 

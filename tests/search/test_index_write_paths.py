@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from adapters.fulltext import name
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
 from migrator import api
+from migrator.adapters.fulltext import name
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.backup import create_backup
 from migrator.errors import DatabaseError, DocumentError
 from migrator.generate import generate_store
 from migrator.restore import restore_backup
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.search.helpers import doc, index_problems, ranked
 
 #: Words the generated store holds in some values and not others, and words it never holds.

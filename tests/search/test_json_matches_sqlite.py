@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
-from schemas.sessions import SESSIONS
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.sessions import SESSIONS
 from tests.search.helpers import doc, ranked
 
 WORDS = ["alpha", "Alpha", "beta", "gamma", "fox", "foxes", "Über", "über", "naïve", "x1", "e-mail"]

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.json_store import JsonStore
-from adapters.search_query import Term, fts5_match, parse
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.search_query import Term, fts5_match, parse
+from migrator.adapters.sql_store import SqlStore
 from migrator.errors import SearchQueryError, UsageError
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.search.helpers import doc
 
 

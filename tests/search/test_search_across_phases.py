@@ -8,13 +8,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from adapters.dual_write import DualWriteStore
-from adapters.json_search import search_documents
-from adapters.search_query import parse
-from adapters.sql_store import SqlStore
 from migrator import api
+from migrator.adapters.dual_write import DualWriteStore
+from migrator.adapters.json_search import search_documents
+from migrator.adapters.search_query import parse
+from migrator.adapters.sql_store import SqlStore
 from migrator.phases import record_validation, set_phase
-from schemas.declaration import Schema
+from migrator.schemas.declaration import Schema
 from tests.conftest import FIXTURES
 from tests.search.helpers import doc, index_problems, ranked
 

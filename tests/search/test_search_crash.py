@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.json_store import JsonStore
-from adapters.phase_state import Phase
-from adapters.sql_store import SqlStore
-from schemas.declaration import Schema
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.sql_store import SqlStore
+from migrator.schemas.declaration import Schema
 from tests.reliability.harness import KillPoint, run_all
 from tests.reliability.test_crash_dual_write import Scenario, _kill_writer, _recover_and_check
 from tests.search.helpers import index_problems, ranked

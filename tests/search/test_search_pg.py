@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
 from migrator import api
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.cli import app
 from migrator.generate import generate_store
-from schemas.declaration import Schema
-from schemas.sessions import SESSIONS
+from migrator.schemas.declaration import Schema
+from migrator.schemas.sessions import SESSIONS
 from tests.search.helpers import doc, index_problems
 
 pytestmark = pytest.mark.postgres

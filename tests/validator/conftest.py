@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from adapters.json_store import JsonStore
-from adapters.sql_store import SqlStore
+from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_store import SqlStore
 from migrator.cli import app
+from migrator.schemas.declaration import Schema
+from migrator.schemas.jsontext import dumps_pretty, loads
 from migrator.validator import ValidationReport, validate
-from schemas.declaration import Schema
-from schemas.jsontext import dumps_pretty, loads
 
 P1, P2, P3 = "3f2a9c1e7b6d4a10", "8c1d2e3f4a5b6c7d", "a0b1c2d3e4f5a6b7"
 FIXTURE_STORE = Path(__file__).resolve().parents[2] / "fixtures" / "store"

@@ -8,7 +8,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from schemas.codec import canonical_bytes
+from migrator.schemas.codec import canonical_bytes
 from tests.validator.conftest import (
     P1,
     P2,

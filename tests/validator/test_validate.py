@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from migrator.errors import DatabaseError, JsonFileError, UsageError
-from schemas.codec import canonical_bytes
+from migrator.schemas.codec import canonical_bytes
 from tests.validator.conftest import (
     P1,
     P2,
