@@ -11,15 +11,8 @@ import heapq
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from migrator.adapters.query import (
-    ChildCriteria,
-    Page,
-    Query,
-    SortPosition,
-    matches,
-    page_of,
-    sort_values,
-)
+from migrator.adapters.query import ChildCriteria, Page, Query
+from migrator.adapters.query_semantics import SortPosition, matches, page_of, sort_values
 from migrator.schemas.declaration import Schema
 
 if TYPE_CHECKING:

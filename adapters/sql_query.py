@@ -40,17 +40,8 @@ from sqlalchemy import (
 
 from migrator.adapters.dialects import Dialect
 from migrator.adapters.json_query import has_match, summary_of
-from migrator.adapters.query import (
-    ChildCriteria,
-    Criterion,
-    Page,
-    Query,
-    SortKey,
-    SortPosition,
-    matches,
-    page_of,
-    sort_values,
-)
+from migrator.adapters.query import ChildCriteria, Criterion, Page, Query, SortKey
+from migrator.adapters.query_semantics import SortPosition, matches, page_of, sort_values
 from migrator.schemas.codec import from_rows, summary_from_row
 from migrator.schemas.declaration import (
     EXTRA_COLUMN,
