@@ -1,0 +1,168 @@
+"""Reads routed by the phase: JSON until `sqlite-primary`, SQL from then on.
+
+In `dual-write` JSON answers and a sampled share of reads is shadowed on SQL
+(`migrator.adapters.shadow_reads`); in `sqlite-primary` a read SQL fails (a `DatabaseError`,
+a corrupt row included) is served from JSON and recorded in the fallback log, with whether a
+pending journal entry means JSON may be stale for it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from migrator.adapters.incidents import IncidentLog
+from migrator.adapters.journal import Journal, Side
+from migrator.adapters.json_store import JsonStore, check_partition_name
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.query import Page, Query, describe
+from migrator.adapters.search_query import SearchHit
+from migrator.adapters.shadow_reads import ShadowReads
+from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.state_dir import FALLBACK_LOG
+from migrator.errors import DatabaseError
+
+logger = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+T = TypeVar("T")
+
+
+class PhaseReads:
+    """The reads of one store pair, each asked of the store its phase reads.
+
+    `phase` and `sql` are called at each read: the phase another process may just have set,
+    and the SQL store opened on first use."""
+
+    def __init__(
+        self,
+        json: JsonStore,
+        sql: Callable[[], SqlStore],
+        phase: Callable[[], Phase],
+        journal: Journal,
+        incidents: IncidentLog,
+        shadow: ShadowReads,
+        *,
+        sqlite: bool,
+    ) -> None:
+        self._json = json
+        self._sql = sql
+        self._phase = phase
+        self._journal = journal
+        self._incidents = incidents
+        self._shadow = shadow
+        #: Search is shadowed on SQLite only: PostgreSQL ranks otherwise by design.
+        self._shadow_search = sqlite
+
+    def get(self, doc_id: str) -> Document | None:
+        phase = self._phase()
+        if phase is Phase.DUAL_WRITE:
+            result = self._json.get(doc_id)
+            if self._shadow.sampled():
+                self._shadow.compare(
+                    "get",
+                    doc_id,
+                    result,
+                    lambda: self._sql().get(doc_id),
+                    lambda: self._json.get(doc_id),
+                )
+            return result
+        return self._read(phase, "get", doc_id, lambda store: store.get(doc_id))
+
+    def list(self, partition: str) -> builtins.list[Document]:
+        check_partition_name(partition)
+        phase = self._phase()
+        if phase is Phase.DUAL_WRITE:
+            result = self._json.list(partition)
+            if self._shadow.sampled():
+                self._shadow.compare(
+                    "list",
+                    partition,
+                    result,
+                    lambda: self._sql().list(partition),
+                    lambda: self._json.list(partition),
+                )
+            return result
+        return self._read(phase, "list", partition, lambda store: store.list(partition))
+
+    def search(self, text: str, *, limit: int) -> builtins.list[SearchHit]:
+        phase = self._phase()
+        if phase is Phase.DUAL_WRITE:
+            result = self._json.search(text, limit=limit)
+            if self._shadow_search and self._shadow.sampled():
+                self._shadow.compare(
+                    "search",
+                    text,
+                    self._hits(result),
+                    lambda: self._hits(self._sql().search(text, limit=limit)),
+                    lambda: self._hits(self._json.search(text, limit=limit)),
+                )
+            return result
+        return self._read(phase, "search", text, lambda s: s.search(text, limit=limit))
+
+    def _hits(self, hits: builtins.list[SearchHit]) -> builtins.list[Document]:
+        """Hits as the shadow comparison pairs them (by id; snippets differ by design)."""
+        id_key = self._json.schema.id_key
+        return [
+            {id_key: h.doc_id, "partition": h.partition, "field": h.field, "score": h.score}
+            for h in hits
+        ]
+
+    def partitions(self) -> builtins.list[str]:
+        return self._read(self._phase(), "partitions", "", lambda store: store.partitions())
+
+    def run_query(self, query: Query) -> Page:
+        phase = self._phase()
+        if phase is Phase.DUAL_WRITE:
+            result = self._json.run_query(query)
+            if self._shadow.sampled():
+                self._shadow.compare(
+                    "find",
+                    describe(query),
+                    result.items,
+                    lambda: self._sql().run_query(query).items,
+                    lambda: self._json.run_query(query).items,
+                )
+            return result
+        return self._read(phase, "find", describe(query), lambda store: store.run_query(query))
+
+    def summaries(self, partition: str) -> builtins.list[Document]:
+        check_partition_name(partition)
+        phase = self._phase()
+        if phase is Phase.DUAL_WRITE:
+            result = self._json.summaries(partition)
+            if self._shadow.sampled():
+                self._shadow.compare(
+                    "summaries",
+                    partition,
+                    result,
+                    lambda: self._sql().summaries(partition),
+                    lambda: self._json.summaries(partition),
+                )
+            return result
+        return self._read(phase, "summaries", partition, lambda s: s.summaries(partition))
+
+    def _read(
+        self, phase: Phase, what: str, key: str, read: Callable[[JsonStore | SqlStore], T]
+    ) -> T:
+        if not phase.sql_is_primary:
+            return read(self._json)
+        if phase is Phase.SQLITE_ONLY:
+            return read(self._sql())
+        try:
+            return read(self._sql())
+        except DatabaseError as exc:
+            self._record_fallback(what, key, exc)
+            return read(self._json)
+
+    def _record_fallback(self, what: str, key: str, exc: DatabaseError) -> None:
+        logger.warning("%s %r served from JSON: SQL failed: %s", what, key, exc)
+        try:
+            pending = self._journal.read().pending
+            stale = any(p.primary is Side.SQL and key in (p.doc_id, p.partition) for p in pending)
+            entry = {"read": what, "key": key, "error": str(exc), "json_may_be_stale": stale}
+            self._incidents.record(FALLBACK_LOG, "fallbacks", [entry])
+        except Exception:  # recording must never fail the read it describes
+            logger.exception("cannot record a fallback read")

@@ -1,0 +1,186 @@
+"""Writes routed by the phase, each journaled when it goes to both stores.
+
+A write validates the document first (a `DocumentError` is raised before any store is
+touched), then, holding the JSON partition's file lock for the whole write: reads the phase,
+journals an intent, writes the primary, writes the secondary, and journals `done`. The
+primary's result is the caller's; a secondary that raises is journaled as failed and never
+raised. Holding the partition lock across both stores keeps the order of writes to one
+document the same in both (no JSON-A, JSON-B, SQL-B, SQL-A), and lets a phase move wait for
+every write begun under the old phase (`migrator.adapters.dual_write.wait_for_writers`).
+
+Repair rule (what `migrator repair` relies on): the primary of the newest pending journal
+entry of a document holds its newest version, so repair copies that store's *current* version
+(or its absence: a delete stays deleted) to the other store, never the journal's older one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from migrator.adapters.faults import checkpoint
+from migrator.adapters.journal import Journal, Side, revision_of
+from migrator.adapters.json_store import JsonStore, check_partition_name
+from migrator.adapters.phase_state import Phase
+from migrator.adapters.sql_store import SqlStore
+from migrator.errors import (
+    DocumentError,
+    MigratorError,
+    PartitionConflictError,
+    StoreError,
+)
+from migrator.schemas.codec import validate
+
+logger = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+T = TypeVar("T")
+
+
+class PhaseWrites:
+    """The writes of one store pair. `phase` and `sql` are called at each write: the phase
+    another process may just have set, and the SQL store opened on first use."""
+
+    def __init__(
+        self,
+        json: JsonStore,
+        sql: Callable[[], SqlStore],
+        phase: Callable[[], Phase],
+        journal: Journal,
+    ) -> None:
+        self._json = json
+        self._sql = sql
+        self._phase = phase
+        self._journal = journal
+        self._schema = json.schema
+
+    def put(self, partition: str, doc: Document) -> None:
+        check_partition_name(partition)
+        try:
+            validate(self._schema, doc)
+        except DocumentError as exc:
+            raise exc.located(partition=partition) from None
+        doc_id = doc[self._schema.id_key]
+        with self._json.lock(partition):
+            phase = self._phase()
+            if phase is Phase.JSON_ONLY:
+                self._json.put(partition, doc)
+            elif phase is Phase.SQLITE_ONLY:
+                self._sql().put(partition, doc)
+            else:
+                if phase is Phase.DUAL_WRITE:
+                    self._refuse_what_sql_cannot_hold(partition, doc)
+                self._dual(
+                    phase,
+                    "put",
+                    doc_id,
+                    partition,
+                    revision_of(doc),
+                    lambda side: self._store(side).put(partition, doc),
+                )
+
+    def delete(self, doc_id: str) -> bool:
+        for _ in range(5):
+            phase = self._phase()
+            partition = self._partition_of(phase, doc_id)
+            if partition is None:
+                return False
+            with self._json.lock(partition):
+                if self._phase() is phase:
+                    return self._delete_locked(phase, partition, doc_id)
+            # The phase moved while we looked: look again under the new one.
+        raise StoreError(f"cannot delete {doc_id!r}: the phase kept changing; try again")
+
+    def _delete_locked(self, phase: Phase, partition: str, doc_id: str) -> bool:
+        if not phase.writes_sql:
+            return self._delete_in(Side.JSON, partition, doc_id)
+        if not phase.writes_json:
+            return self._delete_in(Side.SQL, partition, doc_id)
+        return self._dual(
+            phase,
+            "delete",
+            doc_id,
+            partition,
+            None,
+            lambda side: self._delete_in(side, partition, doc_id),
+        )
+
+    def _dual(
+        self,
+        phase: Phase,
+        op: str,
+        doc_id: str,
+        partition: str,
+        revision: str | None,
+        write: Callable[[Side], T],
+    ) -> T:
+        primary = Side.SQL if phase.sql_is_primary else Side.JSON
+        entry = self._journal.begin(op, doc_id, partition, primary, revision)
+        try:
+            result = write(primary)
+        except (DocumentError, PartitionConflictError):
+            self._finish(entry, by="refused")  # refused before anything was written
+            raise
+        checkpoint("dual.between_writes")
+        try:
+            write(primary.other)
+        except Exception as exc:
+            logger.warning(
+                "%s of %r reached %s, not %s: %s", op, doc_id, primary, primary.other, exc
+            )
+            try:
+                self._journal.fail(entry, f"{type(exc).__name__}: {exc}")
+            except StoreError:  # the intent is durable already: repair will still see it
+                logger.exception("cannot journal the failure of %s %r", op, doc_id)
+            return result
+        self._finish(entry, by="writer")
+        return result
+
+    def _refuse_what_sql_cannot_hold(self, partition: str, doc: Document) -> None:
+        """Raise, before JSON accepts it, what SQL would refuse for this document (the same
+        error as in `sqlite-primary`): otherwise it would be journaled, and repair would fail
+        on it at every run. A SQL store that cannot answer (down) refuses nothing: the write
+        goes on and its secondary failure is journaled as usual."""
+        try:
+            self._sql().check_put(partition, doc)
+        except (DocumentError, PartitionConflictError):
+            raise
+        except MigratorError as exc:
+            logger.info("cannot check %r against SQL before the write: %s", partition, exc)
+
+    def _finish(self, entry: str, *, by: str) -> None:
+        try:
+            self._journal.finish([entry], by=by)
+        except StoreError:  # a lost `done` only makes repair copy an equal document
+            logger.exception("cannot journal the end of write %s", entry)
+
+    def _store(self, side: Side) -> JsonStore | SqlStore:
+        return self._json if side is Side.JSON else self._sql()
+
+    def _delete_in(self, side: Side, partition: str, doc_id: str) -> bool:
+        if side is Side.SQL:
+            return self._sql().delete(doc_id)
+        id_key = self._schema.id_key
+        with self._json.lock(partition):
+            docs = self._json.read_partition(partition)
+            kept = [d for d in docs if not (isinstance(d, dict) and d.get(id_key) == doc_id)]
+            if len(kept) == len(docs):
+                return False
+            self._json.write_partition(partition, kept)
+        return True
+
+    def _partition_of(self, phase: Phase, doc_id: str) -> str | None:
+        if phase.sql_is_primary:
+            return self._sql().partition_of(doc_id)
+        return json_partition_of(self._json, doc_id)
+
+
+def json_partition_of(store: JsonStore, doc_id: str) -> str | None:
+    """The partition whose file holds `doc_id` (a scan: the JSON store has no index)."""
+    id_key = store.schema.id_key
+    for partition in store.partitions():
+        for doc in store.list(partition):
+            if doc.get(id_key) == doc_id:
+                return partition
+    return None
