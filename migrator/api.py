@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from migrator import importer, validator
+from migrator import validator
 from migrator.adapters.dual_write import DualWriteStore, open_store
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase
@@ -27,6 +27,7 @@ from migrator.import_summary import ImportSummary
 from migrator.phases import PhaseChange, check_move, set_phase
 from migrator.repair import RepairReport, repair
 from migrator.restore import RestoreResult, restore_backup
+from migrator.run_import import import_store
 from migrator.schemas.declaration import Schema
 from migrator.schemas.registry import resolve
 from migrator.status import StatusReport, status
@@ -70,21 +71,6 @@ __all__ = [
     "status",
     "validate",
 ]
-
-
-def import_store(
-    json_dir: Path | str,
-    db: str | Path,
-    schema: str | Schema = "sessions",
-    **options: Any,
-) -> ImportSummary:
-    """Import the JSON store at `json_dir` into `db` (options: see `migrator.importer`)."""
-    resolved = resolve(schema)
-    sql_store = SqlStore(db, resolved, create=not options.get("dry_run", False))
-    try:
-        return importer.import_store(JsonStore(json_dir, resolved), sql_store, **options)
-    finally:
-        sql_store.close()
 
 
 def validate(

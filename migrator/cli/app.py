@@ -12,15 +12,19 @@ from typer.core import TyperGroup
 from migrator import __version__
 from migrator.cli.defaults import default_map
 from migrator.config import CONFIG_ENV, find_config
-from migrator.errors import MigratorError
+from migrator.errors import ImportInterrupted, MigratorError
 
 
 class _MigratorGroup(TyperGroup):
-    """The one place a `MigratorError` becomes a one-line message and its exit code."""
+    """The one place a `MigratorError` becomes a one-line message and its exit code (and an
+    interrupted import its line and 130)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except ImportInterrupted as stop:  # printed once the command's progress bar is gone
+            typer.echo(str(stop), err=True)
+            raise typer.Exit(130) from None
         except MigratorError as exc:
             if ctx.params.get("debug"):
                 raise

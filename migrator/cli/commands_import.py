@@ -9,7 +9,6 @@ rejected, time, documents per second.
 
 from __future__ import annotations
 
-import enum
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,11 +16,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, NoSnapshot, Quiet, SchemaRef, SummaryFile
+from migrator.cli.options import (
+    Db,
+    JsonDir,
+    NoSnapshot,
+    OutputFormat,
+    Quiet,
+    SchemaRef,
+    SummaryFile,
+)
+from migrator.cli.output import warn
 from migrator.cli.progress import generate_progress, import_progress
 from migrator.cli.text import plural
 from migrator.defaults import DEFAULT_BATCH_SIZE, RATIO_MIN_DOCUMENTS
-from migrator.errors import ImportInterrupted, require_json_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,9 +40,78 @@ LISTED_PARTITIONS = 40
 LISTED_REJECTS = 10
 
 
-class SummaryFormat(enum.StrEnum):
-    text = "text"
-    json = "json"
+Prune = Annotated[
+    bool,
+    typer.Option(
+        "--prune",
+        help="Delete documents gone from their file (default: only report them); those "
+        "the JSON store may never have had are kept and counted (see --prune-all).",
+    ),
+]
+PruneAll = Annotated[
+    bool,
+    typer.Option(
+        "--prune-all",
+        help="Also delete the gone documents --prune keeps: those whose file is missing, "
+        "or newer in SQL than their file.",
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Do the whole job in a throwaway in-memory database and compare what it reads "
+        "back; write nothing (no database, no rejects file).",
+    ),
+]
+Rejects = Annotated[
+    Path | None,
+    typer.Option(
+        "--rejects",
+        metavar="PATH",
+        help="Where to write rejected records (JSON Lines) "
+        "\\[default: a rejects-<UTC time>.jsonl in <json-dir>/.migrator, only if any].",
+        show_default=False,
+    ),
+]
+BatchSize = Annotated[
+    int, typer.Option("--batch-size", min=1, metavar="N", help="Documents per transaction.")
+]
+MaxErrors = Annotated[
+    int | None,
+    typer.Option(
+        "--max-errors",
+        min=0,
+        metavar="N",
+        help="Stop once more than N records were rejected (at the next batch boundary; "
+        "what was committed stays, and a re-run finishes the job) \\[default: no limit].",
+        show_default=False,
+    ),
+]
+MaxErrorRatio = Annotated[
+    float | None,
+    typer.Option(
+        "--max-error-ratio",
+        min=0.0,
+        max=1.0,
+        metavar="R",
+        help="Stop once rejects exceed this share of the documents read in this run, "
+        f"counted from the {RATIO_MIN_DOCUMENTS}th document on (0.01 = 1%) "
+        "\\[default: no limit].",
+        show_default=False,
+    ),
+]
+SummaryFormat = Annotated[
+    OutputFormat, typer.Option("--format", help="Summary as text (a table) or json.")
+]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Import even into a database that mirrors another JSON store (its documents "
+        "this store lacks are then reported gone).",
+    ),
+]
 
 
 @app.command("import")
@@ -43,81 +119,18 @@ def import_command(
     json_dir: JsonDir,
     db: Db,
     schema: SchemaRef = "sessions",
-    prune: Annotated[
-        bool,
-        typer.Option(
-            "--prune",
-            help="Delete documents gone from their file (default: only report them); those "
-            "the JSON store may never have had are kept and counted (see --prune-all).",
-        ),
-    ] = False,
-    prune_all: Annotated[
-        bool,
-        typer.Option(
-            "--prune-all",
-            help="Also delete the gone documents --prune keeps: those whose file is missing, "
-            "or newer in SQL than their file.",
-        ),
-    ] = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run",
-            help="Do the whole job in a throwaway in-memory database and compare what it reads "
-            "back; write nothing (no database, no rejects file).",
-        ),
-    ] = False,
-    rejects: Annotated[
-        Path | None,
-        typer.Option(
-            "--rejects",
-            metavar="PATH",
-            help="Where to write rejected records (JSON Lines) "
-            "\\[default: a rejects-<UTC time>.jsonl in <json-dir>/.migrator, only if any].",
-            show_default=False,
-        ),
-    ] = None,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, metavar="N", help="Documents per transaction.")
-    ] = DEFAULT_BATCH_SIZE,
-    max_errors: Annotated[
-        int | None,
-        typer.Option(
-            "--max-errors",
-            min=0,
-            metavar="N",
-            help="Stop once more than N records were rejected (at the next batch boundary; "
-            "what was committed stays, and a re-run finishes the job) \\[default: no limit].",
-            show_default=False,
-        ),
-    ] = None,
-    max_error_ratio: Annotated[
-        float | None,
-        typer.Option(
-            "--max-error-ratio",
-            min=0.0,
-            max=1.0,
-            metavar="R",
-            help="Stop once rejects exceed this share of the documents read in this run, "
-            f"counted from the {RATIO_MIN_DOCUMENTS}th document on (0.01 = 1%) "
-            "\\[default: no limit].",
-            show_default=False,
-        ),
-    ] = None,
-    output_format: Annotated[
-        SummaryFormat, typer.Option("--format", help="Summary as text (a table) or json.")
-    ] = SummaryFormat.text,
+    prune: Prune = False,
+    prune_all: PruneAll = False,
+    dry_run: DryRun = False,
+    rejects: Rejects = None,
+    batch_size: BatchSize = DEFAULT_BATCH_SIZE,
+    max_errors: MaxErrors = None,
+    max_error_ratio: MaxErrorRatio = None,
+    output_format: SummaryFormat = OutputFormat.text,
     summary_file: SummaryFile = None,
     quiet: Quiet = False,
     no_snapshot: NoSnapshot = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Import even into a database that mirrors another JSON store (its documents "
-            "this store lacks are then reported gone).",
-        ),
-    ] = False,
+    force: Force = False,
 ) -> None:
     """Import the JSON store into the database: streamed file by file, idempotent, resumable.
 
@@ -129,91 +142,50 @@ def import_command(
 
     Exit 0 when everything was imported, 1 when some records were rejected (or the import
     stopped past --max-errors / --max-error-ratio), 2 on a usage or fatal error."""
-    # The verbs (and SQLAlchemy with them) are imported when a command runs, not at start-up.
+    # The verb (and SQLAlchemy with it) is imported when the command runs, not at start-up.
+    from migrator.run_import import import_store
+
+    bar = not quiet and output_format is OutputFormat.text and sys.stdout.isatty()
+    with import_progress(enabled=bar) as progress:
+        summary = import_store(
+            json_dir,
+            db,
+            schema,
+            prune=prune,
+            prune_all=prune_all,
+            dry_run=dry_run,
+            rejects=rejects,
+            batch_size=batch_size,
+            max_errors=max_errors,
+            max_error_ratio=max_error_ratio,
+            force=force,
+            snapshot=not no_snapshot,
+            progress=progress,
+            notice=warn,
+        )
+    _show(summary, output_format, summary_file)
+
+
+def _show(summary: ImportSummary, output_format: OutputFormat, summary_file: Path | None) -> None:
+    """The summary as a table or JSON, the stopped line on stderr; exit 1 unless all went in."""
     from rich.console import Console
 
-    from migrator.adapters.json_store import JsonStore
-    from migrator.adapters.sql_store import SqlStore
-    from migrator.backup import snapshot_hook
-    from migrator.history import record_run
-    from migrator.import_lock import exclusive_import
-    from migrator.importer import import_store
     from migrator.report import json_text, write_summary
-    from migrator.schemas.registry import resolve
+    from migrator.run_import import stopped_line
 
-    require_json_dir(json_dir)
-    resolved = resolve(schema)
-    if not JsonStore(json_dir, resolved).partitions():
-        typer.echo(
-            f"warning: no partition files (*.json) in {json_dir}: nothing to import", err=True
-        )
-        if not _database_exists(db):
-            return  # no empty database made from an empty (or mistyped) folder
-    # Taken right before the first write (an unchanged re-import takes none), of a database
-    # that exists now; the database only, since an import never changes the JSON store.
-    snapshot = snapshot_hook(
-        "import", json_dir, db, resolved, enabled=not (no_snapshot or dry_run), include_json=False
-    )
-    sql_store = SqlStore(db, resolved)
-    try:
-        with (
-            exclusive_import(json_dir, enabled=not dry_run),  # a second import is refused
-            record_run(json_dir, "import", enabled=not dry_run) as run,
-            import_progress(
-                enabled=not quiet and output_format is SummaryFormat.text and sys.stdout.isatty()
-            ) as progress,
-        ):
-            try:
-                summary = import_store(
-                    JsonStore(json_dir, resolved),
-                    sql_store,
-                    prune=prune,
-                    prune_all=prune_all,
-                    dry_run=dry_run,
-                    rejects_path=rejects,
-                    batch_size=batch_size,
-                    progress=progress,
-                    before_write=snapshot,
-                    max_errors=max_errors,
-                    max_error_ratio=max_error_ratio,
-                    force=force,
-                )
-            except ImportInterrupted as stop:
-                run.message = str(stop)  # the history says interrupted, and how far it got
-                raise
-            run.outcome = "ok" if summary.ok else "rejected"
-            run.message = _stopped_line(summary)
-            run.counts = {
-                "documents": summary.documents,
-                "imported": summary.imported,
-                "unchanged": summary.unchanged,
-                "rejected": summary.rejected,
-            }
-    except ImportInterrupted as stop:  # printed once the progress bar is gone
-        typer.echo(str(stop), err=True)
-        raise typer.Exit(130) from None
-    finally:
-        sql_store.close()
     if summary_file is not None:
         write_summary(summary.to_dict(), summary_file)
-    if output_format is SummaryFormat.json:
+    if output_format is OutputFormat.json:
         typer.echo(json_text(summary.to_dict()), nl=False)
     else:
         # Piped output is not cut to 80 columns: the table is read later, in a log or a file.
         width = None if sys.stdout.isatty() else 120
         _print_summary(Console(highlight=False, width=width), summary)
-    stopped = _stopped_line(summary)
+    stopped = stopped_line(summary)
     if stopped is not None:
         typer.echo(stopped, err=True)
     if not summary.ok:
         raise typer.Exit(1)
-
-
-def _database_exists(db: str) -> bool:
-    from migrator.adapters.dialects import database_url, dialect_for
-
-    url = database_url(db)
-    return dialect_for(url).database_exists(url)
 
 
 @app.command("generate")
@@ -249,16 +221,6 @@ def generate_command(
 
 
 # --------------------------------------------------------------------------- summary
-
-
-def _stopped_line(summary: ImportSummary) -> str | None:
-    """The one line that says an import stopped past its error budget, or None."""
-    if summary.stopped is None:
-        return None
-    if summary.dry_run:
-        return f"stopped: {summary.stopped}; dry run, nothing written"
-    documents = plural(summary.imported, "document")
-    return f"stopped: {summary.stopped}; {documents} committed, rejects in {summary.rejects_file}"
 
 
 def _print_summary(console: Console, summary: ImportSummary) -> None:

@@ -55,6 +55,14 @@ SummaryFile = Annotated[
 ]
 
 
+class OutputFormat(enum.StrEnum):
+    """How a command prints its result: text for people, json for programs (every command
+    with a --format of these two uses this one enum)."""
+
+    text = "text"
+    json = "json"
+
+
 class ReportFormat(enum.StrEnum):
     """How `validate` and `check` print their report."""
 

@@ -10,6 +10,11 @@ import typer
 from migrator.cli.options import ReportFormat
 
 
+def warn(line: str) -> None:
+    """Where a library verb's notices go on the command line: one line on stderr."""
+    typer.echo(line, err=True)
+
+
 def emit_report(
     *,
     render: Callable[[str], str],

@@ -1,0 +1,142 @@
+"""The run protocol belongs to the library: each verb called from Python (`migrator.<verb>`)
+takes its lock, its automatic snapshot and its history line, and records a validation, as the
+command line does (issue 20 point 1)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import migrator
+from migrator.adapters.state_dir import HISTORY, IMPORT_LOCK, StateDir
+from migrator.errors import UsageError
+
+#: A process that takes one lock of the state directory, says so, and holds it until its
+#: stdin closes.
+HOLDER = (
+    "import sys\n"
+    "from migrator.adapters.state_dir import StateDir\n"
+    "lock = StateDir(sys.argv[1]).lock(sys.argv[2], purpose='a test', timeout=0)\n"
+    "with lock:\n"
+    "    print('held', flush=True)\n"
+    "    sys.stdin.read()\n"
+)
+
+
+@pytest.fixture
+def hold() -> Iterator[object]:
+    """`hold(json_dir, lock_name)`: another process holds that lock until the test ends."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(json_dir: Path, name: str) -> int:
+        process = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(json_dir), name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        processes.append(process)
+        assert process.stdout is not None and process.stdout.readline() == "held\n"
+        return process.pid
+
+    yield start
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def short_locks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every state-directory lock is waited for a fifth of a second."""
+    monkeypatch.setenv("MIGRATOR_LOCK_TIMEOUT", "0.2")
+
+
+def runs(json_dir: Path) -> list[dict[str, object]]:
+    """The history lines, oldest first."""
+    path = StateDir(json_dir).file(HISTORY)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def snapshots(json_dir: Path, step: str) -> list[Path]:
+    """The automatic snapshots taken before `step`."""
+    backups = StateDir(json_dir).backups()
+    return sorted(backups.glob(f"*-before-{step}")) if backups.is_dir() else []
+
+
+def change_a_document(json_dir: Path) -> None:
+    """Edit one document of the first partition file, so an import has something to write."""
+    first = sorted(json_dir.glob("*.json"))[0]
+    documents = json.loads(first.read_text())
+    documents[0]["task"] = "changed by the test"
+    first.write_text(json.dumps(documents))
+
+
+# --------------------------------------------------------------------------- import
+
+
+def test_import_from_python_is_refused_while_another_process_imports(
+    fixture_store_dir: Path, tmp_path: Path, hold: object
+) -> None:
+    """`migrator.import_store` takes the import lock: held elsewhere, it refuses at once, writes
+    no database and records nothing."""
+    db = tmp_path / "app.db"
+    hold(fixture_store_dir, IMPORT_LOCK)  # type: ignore[operator]
+    with pytest.raises(UsageError, match="another import is running"):
+        migrator.import_store(fixture_store_dir, db)
+    assert not db.exists()
+    assert runs(fixture_store_dir) == []
+
+
+def test_import_from_python_records_its_run_and_snapshots_before_writing(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """The first import makes the database (nothing to snapshot); a second one with a change
+    snapshots the database (only) before its first write; an unchanged third takes none. Each
+    run is one history line with its counts."""
+    db = tmp_path / "app.db"
+    migrator.import_store(fixture_store_dir, db)
+    assert snapshots(fixture_store_dir, "import") == []
+    change_a_document(fixture_store_dir)
+    migrator.import_store(fixture_store_dir, db)
+    (taken,) = snapshots(fixture_store_dir, "import")
+    manifest = json.loads((taken / "manifest.json").read_text())
+    assert manifest["holds"] == ["database"]
+    migrator.import_store(fixture_store_dir, db)
+    assert len(snapshots(fixture_store_dir, "import")) == 1
+    lines = runs(fixture_store_dir)
+    assert [line["command"] for line in lines] == ["import"] * 3
+    assert [line["outcome"] for line in lines] == ["ok"] * 3
+    assert [line["counts"]["imported"] for line in lines] == [36, 12, 0]  # type: ignore[index]
+
+
+def test_import_from_python_without_snapshot_or_as_a_dry_run(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """`snapshot=False` takes none (the CLI's --no-snapshot); a dry run records no run."""
+    db = tmp_path / "app.db"
+    migrator.import_store(fixture_store_dir, db)
+    change_a_document(fixture_store_dir)
+    migrator.import_store(fixture_store_dir, db, dry_run=True)
+    migrator.import_store(fixture_store_dir, db, snapshot=False)
+    assert snapshots(fixture_store_dir, "import") == []
+    assert len(runs(fixture_store_dir)) == 2
+
+
+def test_import_of_an_empty_folder_makes_no_database(tmp_path: Path) -> None:
+    """No partition file and no database: a notice, an empty summary, nothing created."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    notices: list[str] = []
+    summary = migrator.import_store(empty, tmp_path / "app.db", notice=notices.append)
+    assert summary.files == 0 and summary.ok
+    assert not (tmp_path / "app.db").exists()
+    assert notices == [f"warning: no partition files (*.json) in {empty}: nothing to import"]
+
