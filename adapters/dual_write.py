@@ -20,7 +20,6 @@ import builtins
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from migrator.adapters.dialects import database_url, redacted
@@ -116,12 +115,7 @@ class DualWriteStore(Findable):
     def __enter__(self) -> DualWriteStore:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def put(self, partition: str, doc: Document) -> None:

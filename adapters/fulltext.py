@@ -116,15 +116,19 @@ class FullTextIndex:
 
     # ------------------------------------------------------------------ search
 
-    def search(self, conn: Connection, query: SearchQuery, limit: int) -> list[SearchHit]:
-        """The `limit` best documents for `query`."""
-        if not self.fields:
-            return []
+    def require_present(self, conn: Connection) -> None:
+        """Refuse to search an index that is missing or incomplete (it would miss matches)."""
         if not self.present(conn):
             raise DatabaseError(
                 "the database's full-text index is missing or incomplete; "
                 "run `migrator reindex` to build it"
             )
+
+    def search(self, conn: Connection, query: SearchQuery, limit: int) -> list[SearchHit]:
+        """The `limit` best documents for `query`."""
+        if not self.fields:
+            return []
+        self.require_present(conn)
         match = fts5_match(query)
         arms = [self._arm(conn, index, field) for index, field in enumerate(self.fields)]
         statement = (

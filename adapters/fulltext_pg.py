@@ -19,7 +19,6 @@ from sqlalchemy import Connection
 from migrator.adapters.dialects import Check
 from migrator.adapters.fulltext import FullTextIndex, RankedRow, name
 from migrator.adapters.search_query import SearchHit, SearchQuery
-from migrator.errors import DatabaseError
 from migrator.schemas.declaration import POSITION_COLUMN
 from migrator.schemas.searchable import SearchField
 
@@ -75,11 +74,7 @@ class PostgresFullTextIndex(FullTextIndex):
     def search(self, conn: Connection, query: SearchQuery, limit: int) -> list[SearchHit]:
         if not self.fields:
             return []
-        if not self.present(conn):
-            raise DatabaseError(
-                "the database's full-text index is missing or incomplete; "
-                "run `migrator reindex` to build it"
-            )
+        self.require_present(conn)
         tsquery, params = _tsquery(query)
         arms = [
             self._pg_arm(conn, index, field, tsquery) for index, field in enumerate(self.fields)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -122,13 +122,7 @@ class ValidationRecord:
         return parse_time(self.started or self.time)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "time": self.time,
-            "started": self.started,
-            "ok": self.ok,
-            "sampled": self.sampled,
-            "counts": dict(self.counts),
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ import os
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 
 from migrator.adapters.fs import open_nofollow
 from migrator.errors import LockTimeoutError, StoreError, UsageError
@@ -103,12 +102,7 @@ class StateLock:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.release()
 
     def _open(self) -> int:
