@@ -6,19 +6,15 @@ take opened stores; these wrappers open the stores for callers who have paths, a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from migrator import validator
 from migrator.adapters.dual_write import DualWriteStore, open_store
-from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.query import Page
-from migrator.adapters.sql_store import SqlStore
 from migrator.archive import ArchiveResult, archive_json_store, restore_archive
 from migrator.backup import BackupResult, create_backup, list_backups, snapshot_before
-from migrator.check import CheckItem, CheckResult, check
+from migrator.check import CheckItem, CheckResult
 from migrator.doctor import DoctorReport, diagnose
 from migrator.export import ExportResult, export_store
 from migrator.generate import GenerateSummary, generate_store
@@ -28,8 +24,8 @@ from migrator.phases import PhaseChange, check_move, set_phase
 from migrator.repair import RepairReport, repair
 from migrator.restore import RestoreResult, restore_backup
 from migrator.run_import import import_store
+from migrator.run_validate import check, validate
 from migrator.schemas.declaration import Schema
-from migrator.schemas.registry import resolve
 from migrator.status import StatusReport, status
 from migrator.validator import ValidationReport
 
@@ -71,25 +67,6 @@ __all__ = [
     "status",
     "validate",
 ]
-
-
-def validate(
-    json_dir: Path | str,
-    db: str | Path,
-    schema: str | Schema = "sessions",
-    *,
-    ignore_paths: Sequence[str] = (),
-    **options: Any,
-) -> ValidationReport:
-    """Compare the JSON store with the database, read-only (options: see `migrator.validator`)."""
-    resolved = resolve(schema)
-    sql_store = SqlStore(db, resolved, create=False)
-    try:
-        return validator.validate(
-            JsonStore(json_dir, resolved), sql_store, ignore_paths=ignore_paths, **options
-        )
-    finally:
-        sql_store.close()
 
 
 def find(

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import migrator
-from migrator.adapters.state_dir import HISTORY, IMPORT_LOCK, StateDir
-from migrator.errors import UsageError
+from migrator.adapters.phase_state import PhaseState
+from migrator.adapters.state_dir import HISTORY, IMPORT_LOCK, PHASE_LOCK, StateDir
+from migrator.errors import PhaseError, UsageError
 
 #: A process that takes one lock of the state directory, says so, and holds it until its
 #: stdin closes.
@@ -140,3 +141,74 @@ def test_import_of_an_empty_folder_makes_no_database(tmp_path: Path) -> None:
     assert not (tmp_path / "app.db").exists()
     assert notices == [f"warning: no partition files (*.json) in {empty}: nothing to import"]
 
+
+# --------------------------------------------------------------------------- validate, check
+
+
+def dual_write_and_import(json_dir: Path, db: Path) -> None:
+    """The stores as they are when a validation matters: dual-write, fully imported."""
+    migrator.set_phase(json_dir, db, "sessions", "dual-write")
+    migrator.import_store(json_dir, db)
+
+
+def test_a_clean_validation_from_python_lets_sqlite_primary_pass(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """`migrator.validate` records its clean, full validation (the guard's evidence) and its
+    run; `set_phase(sqlite-primary)` then passes (issue 20's first Done-when)."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    with pytest.raises(PhaseError):  # no validation recorded yet
+        migrator.set_phase(fixture_store_dir, db, "sessions", "sqlite-primary")
+    report = migrator.validate(fixture_store_dir, db)
+    assert report.ok
+    assert runs(fixture_store_dir)[-1]["command"] == "validate"
+    assert runs(fixture_store_dir)[-1]["counts"]["matched"] == 36  # type: ignore[index]
+    change = migrator.set_phase(fixture_store_dir, db, "sessions", "sqlite-primary")
+    assert str(change.to_phase) == "sqlite-primary"
+
+
+def test_a_partial_validation_from_python_is_recorded_and_clears_no_guard(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """A validation of some partitions is recorded as partial: the guard still refuses."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    first = sorted(fixture_store_dir.glob("*.json"))[0].stem
+    assert migrator.validate(fixture_store_dir, db, partitions=[first]).ok
+    last = PhaseState(fixture_store_dir).read().last_validation
+    assert last is not None and last.ok and last.sampled
+    with pytest.raises(PhaseError):
+        migrator.set_phase(fixture_store_dir, db, "sessions", "sqlite-primary")
+
+
+def test_validate_records_under_the_phase_lock(
+    fixture_store_dir: Path, tmp_path: Path, hold: object, short_locks: None
+) -> None:
+    """Recording the validation takes the phase lock: held elsewhere past the timeout, the
+    report still comes back, with a notice that it was not recorded."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    hold(fixture_store_dir, PHASE_LOCK)  # type: ignore[operator]
+    notices: list[str] = []
+    assert migrator.validate(fixture_store_dir, db, notice=notices.append).ok
+    (line,) = notices
+    assert line.startswith("warning: validation not recorded in the phase state: ")
+    assert "phase lock" in line or "phase.lock" in line
+    assert PhaseState(fixture_store_dir).read().last_validation is None
+
+
+def test_check_from_python_records_its_run_and_its_validation(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """`migrator.check` is one history line (ready, its item counts), and its validation is
+    recorded as `validate` records one."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    result = migrator.check(fixture_store_dir, db)
+    assert result.ready, result.to_dict()
+    line = runs(fixture_store_dir)[-1]
+    assert line["command"] == "check" and line["outcome"] == "ok"
+    assert line["counts"] == {"items": len(result.items), "failed": 0}
+    last = PhaseState(fixture_store_dir).read().last_validation
+    assert last is not None and last.ok and not last.sampled

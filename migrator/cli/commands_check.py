@@ -27,20 +27,23 @@ if TYPE_CHECKING:
     from migrator.check import CheckResult
 
 
+IgnorePath = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ignore-path",
+        metavar="REGEX",
+        help="A DeepDiff path allowed to differ (repeatable; default: those recorded with "
+        "`migrator phase configure`).",
+    ),
+]
+
+
 @app.command("check")
 def check_command(
     json_dir: JsonDir,
     db: Db,
     schema: SchemaRef = "sessions",
-    ignore_path: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--ignore-path",
-            metavar="REGEX",
-            help="A DeepDiff path allowed to differ (repeatable; default: those recorded with "
-            "`migrator phase configure`).",
-        ),
-    ] = None,
+    ignore_path: IgnorePath = None,
     min_age: MinAge = None,
     recheck: Recheck = False,
     recheck_delay: RecheckDelay = 1.0,
@@ -54,23 +57,19 @@ def check_command(
     records it) and the guards of `phase set <next>`; prints each item and what fixes it.
 
     Exit 0 ready, 1 not ready, 2 on a usage or fatal error."""
-    from migrator.check import check
-    from migrator.history import record_run
     from migrator.report import check_summary, render_check, write_summary
+    from migrator.run_validate import check
 
-    with record_run(json_dir, "check") as run:
-        result = check(
-            json_dir,
-            db,
-            schema,
-            ignore_paths=ignore_path,
-            min_age=min_age,
-            recheck=recheck,
-            recheck_delay=recheck_delay,
-            max_details=max_details,
-        )
-        run.outcome = "ok" if result.ready else "differences"
-        run.counts = {"items": len(result.items), "failed": len(result.failed)}
+    result = check(
+        json_dir,
+        db,
+        schema,
+        ignore_paths=ignore_path,
+        min_age=min_age,
+        recheck=recheck,
+        recheck_delay=recheck_delay,
+        max_details=max_details,
+    )
     if summary_file is not None:
         write_summary(result.to_dict(), summary_file)
     emit_report(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,8 +23,7 @@ from migrator.cli.options import (
     SchemaRef,
     SummaryFile,
 )
-from migrator.cli.output import emit_report
-from migrator.errors import MigratorError, require_json_dir
+from migrator.cli.output import emit_report, warn
 
 #: Findings listed on the terminal; the counts, --format json and --output have them all.
 LISTED_FINDINGS = 50
@@ -34,33 +32,37 @@ if TYPE_CHECKING:
     from migrator.validator import ValidationReport
 
 
+IgnorePath = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ignore-path",
+        metavar="REGEX",
+        # Rich markup: "\\\\[" shows as a backslash and a bracket.
+        help="A DeepDiff path allowed to differ, as a regular expression "
+        "(repeatable), e.g. \"root\\\\['updated_at'\\]\".",
+    ),
+]
+Partition = Annotated[
+    list[str] | None,
+    typer.Option("--partition", metavar="NAME", help="Only this partition (repeatable)."),
+]
+Sample = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="Compare a random sample of N documents.")
+]
+Seed = Annotated[
+    int | None, typer.Option(metavar="N", help="Seed of --sample, to draw the same sample again.")
+]
+
+
 @app.command("validate")
 def validate_command(
     json_dir: JsonDir,
     db: Db,
     schema: SchemaRef = "sessions",
-    ignore_path: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--ignore-path",
-            metavar="REGEX",
-            # Rich markup: "\\\\[" shows as a backslash and a bracket.
-            help="A DeepDiff path allowed to differ, as a regular expression "
-            "(repeatable), e.g. \"root\\\\['updated_at'\\]\".",
-        ),
-    ] = None,
-    partition: Annotated[
-        list[str] | None,
-        typer.Option("--partition", metavar="NAME", help="Only this partition (repeatable)."),
-    ] = None,
-    sample: Annotated[
-        int | None,
-        typer.Option(min=1, metavar="N", help="Compare a random sample of N documents."),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(metavar="N", help="Seed of --sample, to draw the same sample again."),
-    ] = None,
+    ignore_path: IgnorePath = None,
+    partition: Partition = None,
+    sample: Sample = None,
+    seed: Seed = None,
     max_details: MaxDetails = None,
     output_format: Format = ReportFormat.text,
     output: Output = None,
@@ -73,50 +75,40 @@ def validate_command(
     """Compare the JSON store with the SQL database, document by document; read-only.
 
     Exit 0 when they agree, 1 when there are differences, 2 on a usage or fatal error."""
-    from migrator.adapters.json_store import JsonStore
-    from migrator.adapters.sql_store import SqlStore
     from migrator.cli.progress import validate_progress
-    from migrator.history import record_run
-    from migrator.phases import record_validation
-    from migrator.report import render_validation, validation_summary, write_summary
-    from migrator.schemas.registry import resolve
-    from migrator.validator import validate
+    from migrator.run_validate import validate
 
-    require_json_dir(json_dir)
-    resolved = resolve(schema)
-    sql_store = SqlStore(db, resolved, create=False)
-    try:
-        started = datetime.now(UTC)
-        with (
-            record_run(json_dir, "validate") as run,
-            validate_progress(
-                enabled=not quiet
-                and output_format is ReportFormat.text
-                and output is None
-                and sys.stdout.isatty()
-            ) as progress,
-        ):
-            report = validate(
-                JsonStore(json_dir, resolved),
-                sql_store,
-                ignore_paths=ignore_path or (),
-                partitions=partition or None,
-                sample=sample,
-                max_details=max_details,
-                seed=seed,
-                min_age=min_age,
-                recheck=recheck,
-                recheck_delay=recheck_delay,
-                progress=progress,
-            )
-            run.outcome = "ok" if report.ok else "differences"
-            run.counts = dict(report.counts)
-    finally:
-        sql_store.close()
-    try:  # what the phase guards read; never a reason to fail the validation itself
-        record_validation(json_dir, report, started=started, partial=bool(partition))
-    except MigratorError as exc:
-        typer.secho(f"warning: validation not recorded in the phase state: {exc}", err=True)
+    text = output_format is ReportFormat.text and output is None
+    with validate_progress(enabled=text and not quiet and sys.stdout.isatty()) as progress:
+        report = validate(
+            json_dir,
+            db,
+            schema,
+            ignore_paths=ignore_path or (),
+            partitions=partition or None,
+            sample=sample,
+            max_details=max_details,
+            seed=seed,
+            min_age=min_age,
+            recheck=recheck,
+            recheck_delay=recheck_delay,
+            progress=progress,
+            notice=warn,
+        )
+    _show(report, (json_dir, db, schema), output_format, output, summary_file, quiet)
+
+
+def _show(
+    report: ValidationReport,
+    stores: tuple[Path, str, str],
+    output_format: ReportFormat,
+    output: Path | None,
+    summary_file: Path | None,
+    quiet: bool,
+) -> None:
+    """The report where it was asked for; exit 1 when the stores differ."""
+    from migrator.report import render_validation, validation_summary, write_summary
+
     if summary_file is not None:
         write_summary(report.to_dict(), summary_file)
     emit_report(
@@ -125,7 +117,7 @@ def validate_command(
         output_format=output_format,
         output=output,
         quiet=quiet,
-        print_text=lambda: _print_text(report, json_dir, db, schema),
+        print_text=lambda: _print_text(report, *stores),
     )
     if not report.ok:
         raise typer.Exit(1)
