@@ -10,10 +10,10 @@ The store keeps the index with explicit statements in the rows' own transaction 
 its inserts, `forget` before its deletes, one INSERT ... SELECT per batch), not with triggers as
 sqlite-utils' `enable_fts` does: a trigger fires once per row inside a statement savepoint, at
 which FTS5 flushes its pending terms into a new segment, so the import ran 4-10 times slower
-(measured: docs/search.md). Every write of the toolkit goes through `SqlStore._replace` and
-`_delete_ids`, so no write path misses it; a rolled-back or killed transaction takes its index
-entries with it. A writer outside the toolkit (raw SQL) bypasses it: `doctor` sees that and
-`migrator reindex` rebuilds.
+(measured: docs/search.md). Every write of the toolkit goes through `_replace` and `_delete_ids`
+of `migrator.adapters.sql_writer`, so no write path misses it; a rolled-back or killed
+transaction takes its index entries with it. A writer outside the toolkit (raw SQL) bypasses
+it: `doctor` sees that and `migrator reindex` rebuilds.
 """
 
 from __future__ import annotations

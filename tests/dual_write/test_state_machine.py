@@ -21,7 +21,7 @@ from hypothesis.stateful import (
 from migrator.adapters.dual_write import DualWriteStore, open_store
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase, PhaseState
-from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.errors import DatabaseError, StoreError
 from migrator.phases import record_validation, set_phase
 from migrator.repair import repair
@@ -92,7 +92,7 @@ class DualWriteMachine(RuleBasedStateMachine):
             for partition in PARTITIONS:
                 docs = json_store.list(partition)
                 rows = [to_rows(SCHEMA, partition, d, i) for i, d in enumerate(docs)]
-                sql.replace_documents(partition, rows, delete_ids=sql.ids_in(partition))
+                sql.write_partitions([PartitionWrite(partition, rows, sql.ids_in(partition))])
         finally:
             sql.close()
 

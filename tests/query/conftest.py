@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from migrator.adapters.json_store import JsonStore
-from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.schemas.codec import to_rows
 from migrator.schemas.declaration import Schema
 from migrator.schemas.sessions import SESSIONS
@@ -22,7 +22,7 @@ def fill(
     for partition, docs in partitions.items():
         json_store.write_partition(partition, docs)
         rows = [to_rows(sql_store.schema, partition, doc, i) for i, doc in enumerate(docs)]
-        sql_store.replace_documents(partition, rows)
+        sql_store.write_partitions([PartitionWrite(partition, rows)])
 
 
 def open_pair(schema: Schema, root: Path) -> tuple[JsonStore, SqlStore]:

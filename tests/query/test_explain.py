@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.schemas.codec import to_rows
 from migrator.schemas.sessions import SESSIONS
 from tests.schemas.samples import instance, message, session
@@ -54,9 +54,8 @@ def _sample_store(store: SqlStore) -> None:
             )
             for i in range(20)
         ]
-        store.replace_documents(
-            f"w{w}", [to_rows(SESSIONS, f"w{w}", d, i) for i, d in enumerate(docs)]
-        )
+        rows = [to_rows(SESSIONS, f"w{w}", d, i) for i, d in enumerate(docs)]
+        store.write_partitions([PartitionWrite(f"w{w}", rows)])
 
 
 def _statements(store: SqlStore, call: Any) -> list[tuple[str, Any]]:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from migrator.adapters.json_store import JsonStore
-from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.schemas.codec import canonical_bytes, from_rows, summary_from_row, to_rows
 from migrator.schemas.sessions import SESSIONS
 from tests.query.conftest import fill
@@ -69,7 +69,7 @@ def test_json_and_postgresql_answer_identically(pg_db_url: str, tmp_path: Path) 
     def check(case: tuple[dict[str, list[Any]], dict[str, Any]]) -> None:
         partitions, query = case
         for partition in sql_store.partitions():
-            sql_store.replace_documents(partition, [], delete_ids=sql_store.ids_in(partition))
+            sql_store.write_partitions([PartitionWrite(partition, [], sql_store.ids_in(partition))])
         json_store = JsonStore(tmp_path / f"json{next(counter)}", NOTES)
         fill(json_store, sql_store, partitions)
         same_answers(json_store, sql_store, query)

@@ -18,7 +18,7 @@ import pytest
 from migrator.adapters.journal import Journal
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase, PhaseState
-from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.schemas.codec import to_rows
 from migrator.schemas.declaration import Schema
 from tests.reliability import tally
@@ -75,7 +75,7 @@ def _prepare(root: Path, schema: Schema, phase: Phase) -> tuple[Path, Path]:
         for partition, docs in initial().items():
             json_store.write_partition(partition, docs)
             rows = [to_rows(schema, partition, doc, i) for i, doc in enumerate(docs)]
-            sql.replace_documents(partition, rows)
+            sql.write_partitions([PartitionWrite(partition, rows)])
     finally:
         sql.close()
     PhaseState(json_dir).update(lambda record: record.moved(phase))

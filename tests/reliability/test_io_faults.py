@@ -17,7 +17,7 @@ from migrator.adapters.dual_write import open_store
 from migrator.adapters.journal import Journal
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase, PhaseState
-from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.adapters.state_dir import NAME as STATE_DIR
 from migrator.backup import create_backup, list_backups
 from migrator.cli import app
@@ -133,7 +133,7 @@ def test_sql_put_fault_changes_nothing(
 def test_sql_bulk_replace_on_a_full_disk_changes_nothing(
     stores: tuple[Path, Path], sessions_schema: Schema
 ) -> None:
-    """replace_documents (the importer's write) deletes, then fails to insert: rolled back whole."""
+    """write_partitions (the importer's write) deletes, then fails to insert: rolled back whole."""
     from migrator.schemas.codec import to_rows
 
     _, db = stores
@@ -147,7 +147,7 @@ def test_sql_bulk_replace_on_a_full_disk_changes_nothing(
         before = documents(store)
         store.engine.dispose()
         with sqlite_full(), pytest.raises(DatabaseError) as caught:
-            store.replace_documents(partition, rows, delete_ids=[d["id"] for d in docs])
+            store.write_partitions([PartitionWrite(partition, rows, [d["id"] for d in docs])])
         store.engine.dispose()
         assert "database or disk is full" in _one_line(caught.value)
         assert documents(store) == before
