@@ -20,10 +20,12 @@ from migrator.export import ExportResult, export_store
 from migrator.generate import GenerateSummary, generate_store
 from migrator.history import read_runs, record_run
 from migrator.import_summary import ImportSummary
-from migrator.phases import PhaseChange, check_move, set_phase
-from migrator.repair import RepairReport, repair
+from migrator.phase_recover import Recovery
+from migrator.phases import PhaseChange, check_move
+from migrator.repair import RepairReport
 from migrator.restore import RestoreResult, restore_backup
 from migrator.run_import import import_store
+from migrator.run_phase import recover_phase, repair, set_phase
 from migrator.run_validate import check, validate
 from migrator.schemas.declaration import Schema
 from migrator.status import StatusReport, status
@@ -42,6 +44,7 @@ __all__ = [
     "Page",
     "Phase",
     "PhaseChange",
+    "Recovery",
     "RepairReport",
     "RestoreResult",
     "StatusReport",
@@ -59,6 +62,7 @@ __all__ = [
     "open_store",
     "read_runs",
     "record_run",
+    "recover_phase",
     "repair",
     "restore_archive",
     "restore_backup",

@@ -52,8 +52,18 @@ class VerbRun:
     """A run in progress: the history line the work fills in, and the deferred snapshot."""
 
     record: Run
+    json_dir: Path | None
     before_write: Callable[[], object] | None = None
     snapshot: Path | None = None
+
+    def take(self, snapshot: Snapshot) -> Path | None:
+        """Take `snapshot` now, for a verb that must first refuse what it can without one
+        (an unknown phase); None when there is no database yet."""
+        if self.json_dir is None:
+            return None
+        hook = _snapshot_hook(snapshot, self.json_dir)
+        self.snapshot = _take(hook) if hook is not None else None
+        return self.snapshot
 
 
 @contextlib.contextmanager
@@ -72,12 +82,11 @@ def verb_run(
         lock if lock is not None else contextlib.nullcontext(),
         record_run(json_dir, command, enabled=record) as run,
     ):
-        verb = VerbRun(run)
-        if snapshot is not None and json_dir is not None:
+        verb = VerbRun(run, json_dir)
+        if snapshot is not None and snapshot.deferred and json_dir is not None:
             verb.before_write = _snapshot_hook(snapshot, json_dir)
-            if not snapshot.deferred and verb.before_write is not None:
-                verb.snapshot = _take(verb.before_write)
-                verb.before_write = None
+        elif snapshot is not None:
+            verb.take(snapshot)
         yield verb
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 import migrator
+from migrator.adapters.journal import Journal, Side
 from migrator.adapters.phase_state import PhaseState
 from migrator.adapters.state_dir import HISTORY, IMPORT_LOCK, PHASE_LOCK, StateDir
-from migrator.errors import PhaseError, UsageError
+from migrator.errors import LockTimeoutError, PhaseError, UsageError
 
 #: A process that takes one lock of the state directory, says so, and holds it until its
 #: stdin closes.
@@ -212,3 +213,126 @@ def test_check_from_python_records_its_run_and_its_validation(
     assert line["counts"] == {"items": len(result.items), "failed": 0}
     last = PhaseState(fixture_store_dir).read().last_validation
     assert last is not None and last.ok and not last.sampled
+
+
+# --------------------------------------------------------------------------- phases, repair
+
+
+def validated(json_dir: Path, db: Path) -> None:
+    """Dual-write, imported and validated clean: ready for sqlite-primary."""
+    dual_write_and_import(json_dir, db)
+    assert migrator.validate(json_dir, db).ok
+
+
+def test_set_phase_from_python_snapshots_and_records_the_move(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """`migrator.set_phase` snapshots both stores (`before-phase-<target>`) and records the
+    move in the history with the phase before and after."""
+    db = tmp_path / "app.db"
+    validated(fixture_store_dir, db)
+    migrator.set_phase(fixture_store_dir, db, "sessions", "sqlite-primary")
+    (taken,) = snapshots(fixture_store_dir, "phase-sqlite-primary")
+    manifest = json.loads((taken / "manifest.json").read_text())
+    assert manifest["holds"] == ["database", "json"]
+    line = runs(fixture_store_dir)[-1]
+    assert (line["command"], line["outcome"]) == ("phase set", "ok")
+    assert (line["phase_before"], line["phase_after"]) == ("dual-write", "sqlite-primary")
+
+
+def test_set_phase_from_python_without_a_snapshot(fixture_store_dir: Path, tmp_path: Path) -> None:
+    """`snapshot=False` is the CLI's --no-snapshot; an unknown phase is refused before any
+    snapshot, and recorded as a failed run."""
+    db = tmp_path / "app.db"
+    validated(fixture_store_dir, db)
+    with pytest.raises(PhaseError):
+        migrator.set_phase(fixture_store_dir, db, "sessions", "sqlite-forever")
+    migrator.set_phase(fixture_store_dir, db, "sessions", "sqlite-primary", snapshot=False)
+    assert list(StateDir(fixture_store_dir).backups().glob("*before-phase*")) == []
+    refused, moved = runs(fixture_store_dir)[-2:]
+    assert refused["outcome"] == "error" and "sqlite-forever" in str(refused["message"])
+    assert moved["outcome"] == "ok"
+
+
+def test_set_phase_from_python_waits_for_the_phase_lock(
+    fixture_store_dir: Path, tmp_path: Path, hold: object, short_locks: None
+) -> None:
+    """A move takes the phase lock: held by another process past MIGRATOR_LOCK_TIMEOUT, it
+    gives up with LockTimeoutError, the phase unchanged, the failure in the history."""
+    db = tmp_path / "app.db"
+    validated(fixture_store_dir, db)
+    hold(fixture_store_dir, PHASE_LOCK)  # type: ignore[operator]
+    with pytest.raises(LockTimeoutError):
+        migrator.set_phase(fixture_store_dir, db, "sessions", "sqlite-primary", snapshot=False)
+    assert str(PhaseState(fixture_store_dir).read().phase) == "dual-write"
+    assert runs(fixture_store_dir)[-1]["outcome"] == "error"
+
+
+def test_set_phase_from_python_says_it_waits_for_a_running_import(
+    fixture_store_dir: Path, tmp_path: Path, hold: object, short_locks: None
+) -> None:
+    """While another process holds the import lock, the move says whom it waits for (the
+    holder here takes only the import lock, so the move then goes ahead)."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    hold(fixture_store_dir, IMPORT_LOCK)  # type: ignore[operator]  # it writes no import.pid
+    notices: list[str] = []
+    migrator.set_phase(fixture_store_dir, db, "sessions", "json-only", notice=notices.append)
+    assert notices == ["waiting for the running import (pid unknown) to finish..."]
+
+
+def test_recover_phase_from_python_records_its_run(fixture_store_dir: Path, tmp_path: Path) -> None:
+    """`migrator.recover_phase` works the phase out from the history and records its run."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    StateDir(fixture_store_dir).file("phase.json").unlink()
+    recovery = migrator.recover_phase(fixture_store_dir, db)
+    assert recovery.recorded and str(recovery.phase) == "dual-write"
+    line = runs(fixture_store_dir)[-1]
+    assert (line["command"], line["outcome"], line["phase_after"]) == (
+        "phase recover",
+        "ok",
+        "dual-write",
+    )
+
+
+def pending_write(json_dir: Path) -> str:
+    """A dual write whose writer died between the stores: pending in the journal."""
+    first = sorted(json_dir.glob("*.json"))[0]
+    doc_id = json.loads(first.read_text())[0]["id"]
+    Journal(json_dir).begin("put", doc_id, first.stem, Side.JSON, "r1")
+    return first.stem
+
+
+def test_repair_from_python_snapshots_and_records_its_run(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """`migrator.repair` snapshots (`before-repair`) and records its run and counts; a dry
+    run does neither."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    pending_write(fixture_store_dir)
+    plan = migrator.repair(fixture_store_dir, db, dry_run=True)
+    assert plan.dry_run and len(plan.actions) == 1
+    assert snapshots(fixture_store_dir, "repair") == []
+    assert runs(fixture_store_dir)[-1]["command"] == "import"
+    report = migrator.repair(fixture_store_dir, db)
+    assert report.ok and len(report.actions) == 1
+    assert len(snapshots(fixture_store_dir, "repair")) == 1
+    line = runs(fixture_store_dir)[-1]
+    assert (line["command"], line["outcome"]) == ("repair", "ok")
+    assert line["counts"] == dict(report.counts)
+
+
+def test_repair_from_python_waits_for_the_partition_lock(
+    fixture_store_dir: Path, tmp_path: Path, hold: object, short_locks: None
+) -> None:
+    """A repair passes the lock of each pending partition (a live writer holds it across both
+    stores): held elsewhere past the timeout, LockTimeoutError, and the entry stays pending."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    partition = pending_write(fixture_store_dir)
+    hold(fixture_store_dir, f"locks/{partition}.lock")  # type: ignore[operator]
+    with pytest.raises(LockTimeoutError):
+        migrator.repair(fixture_store_dir, db, snapshot=False)
+    assert len(Journal(fixture_store_dir).read().pending) == 1

@@ -3,13 +3,21 @@ migration's faces over `migrator.phases`, `migrator.repair` and `migrator.status
 
 from __future__ import annotations
 
-import enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, MaybeDb, NoSnapshot, SchemaRef, SummaryFile
+from migrator.cli.options import (
+    Db,
+    JsonDir,
+    MaybeDb,
+    NoSnapshot,
+    OutputFormat,
+    SchemaRef,
+    SummaryFile,
+)
+from migrator.cli.output import warn
 from migrator.cli.text import moment
 from migrator.schemas.jsontext import dumps_pretty
 
@@ -30,11 +38,6 @@ phase_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(phase_app, name="phase")
-
-
-class OutputFormat(enum.StrEnum):
-    text = "text"
-    json = "json"
 
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
@@ -64,36 +67,32 @@ def phase_show(
         typer.echo(line)
 
 
+PhaseName = Annotated[
+    str, typer.Argument(metavar="PHASE", help=f"One of: {', '.join(PHASE_NAMES)}.")
+]
+ForceMove = Annotated[
+    bool, typer.Option("--force", help="Move even though a guard fails (recorded as a warning).")
+]
+
+
 @phase_app.command("set")
 def phase_set(
-    phase: Annotated[
-        str, typer.Argument(metavar="PHASE", help=f"One of: {', '.join(PHASE_NAMES)}.")
-    ],
+    phase: PhaseName,
     json_dir: JsonDir,
     db: Db,
     schema: SchemaRef = "sessions",
-    force: Annotated[
-        bool,
-        typer.Option("--force", help="Move even though a guard fails (recorded as a warning)."),
-    ] = False,
+    force: ForceMove = False,
     output_format: FormatOption = OutputFormat.text,
     no_snapshot: NoSnapshot = False,
 ) -> None:
     """Move to PHASE: forward one guarded step at a time, or back to any earlier phase.
 
     Moving back first brings the JSON store up to date from SQL."""
-    from migrator.adapters.phase_state import Phase
-    from migrator.backup import snapshot_before
-    from migrator.history import record_run
-    from migrator.import_lock import running_import
-    from migrator.phases import set_phase
+    from migrator.run_phase import set_phase
 
-    with record_run(json_dir, "phase set"):
-        step = f"phase-{Phase.parse(phase)}"  # an unknown phase is refused before the snapshot
-        if (pid := running_import(json_dir)) is not None:  # it holds the phase lock to its end
-            typer.echo(f"waiting for the running import (pid {pid}) to finish...", err=True)
-        snapshot_before(step, json_dir, db, schema, enabled=not no_snapshot)
-        change = set_phase(json_dir, db, schema, phase, force=force)
+    change = set_phase(
+        json_dir, db, schema, phase, force=force, snapshot=not no_snapshot, notice=warn
+    )
     if output_format is OutputFormat.json:
         _echo_json(change.to_dict())
         return
@@ -101,33 +100,35 @@ def phase_set(
         typer.echo(line, err=line.startswith("warning:"))
 
 
+RecoverPhase = Annotated[
+    str | None,
+    typer.Option(
+        "--phase",
+        help="The phase to record when the history, journal and stores cannot tell "
+        "(refused if they say otherwise, unless --force).",
+    ),
+]
+ForceRecover = Annotated[
+    bool, typer.Option("--force", help="Record --phase even against the evidence.")
+]
+
+
 @phase_app.command("recover")
 def phase_recover(
     json_dir: JsonDir,
     db: Db,
     schema: SchemaRef = "sessions",
-    phase: Annotated[
-        str | None,
-        typer.Option(
-            "--phase",
-            help="The phase to record when the history, journal and stores cannot tell "
-            "(refused if they say otherwise, unless --force).",
-        ),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Record --phase even against the evidence.")
-    ] = False,
+    phase: RecoverPhase = None,
+    force: ForceRecover = False,
     output_format: FormatOption = OutputFormat.text,
 ) -> None:
     """Work out the phase when its file is missing or damaged, and record it.
 
     From the damaged file, the history and the journal (the newest wins), checked against the
     stores; the damaged file is kept beside the new one."""
-    from migrator.history import record_run
-    from migrator.phase_recover import recover_phase
+    from migrator.run_phase import recover_phase
 
-    with record_run(json_dir, "phase recover"):
-        recovery = recover_phase(json_dir, db, schema, phase=phase, force=force)
+    recovery = recover_phase(json_dir, db, schema, phase=phase, force=force)
     if output_format is OutputFormat.json:
         _echo_json(recovery.to_dict())
         return
@@ -143,32 +144,37 @@ def _recovery_lines(recovery: Recovery) -> list[str]:
     return lines
 
 
+ShadowRate = Annotated[
+    float | None,
+    typer.Option(
+        "--shadow-rate",
+        min=0.0,
+        max=1.0,
+        metavar="R",
+        help="Share of reads in dual-write also read from SQL and compared (0 to 1).",
+    ),
+]
+ShadowIgnorePath = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ignore-path",
+        metavar="REGEX",
+        help="A DeepDiff path shadow reads may find different (repeatable; replaces the "
+        "recorded list).",
+    ),
+]
+ClearIgnorePaths = Annotated[
+    bool, typer.Option("--clear-ignore-paths", help="Forget the recorded ignore paths.")
+]
+
+
 @phase_app.command("configure")
 def phase_configure(
     json_dir: JsonDir,
     db: MaybeDb = None,
-    shadow_rate: Annotated[
-        float | None,
-        typer.Option(
-            "--shadow-rate",
-            min=0.0,
-            max=1.0,
-            metavar="R",
-            help="Share of reads in dual-write also read from SQL and compared (0 to 1).",
-        ),
-    ] = None,
-    ignore_path: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--ignore-path",
-            metavar="REGEX",
-            help="A DeepDiff path shadow reads may find different (repeatable; replaces the "
-            "recorded list).",
-        ),
-    ] = None,
-    clear_ignore_paths: Annotated[
-        bool, typer.Option("--clear-ignore-paths", help="Forget the recorded ignore paths.")
-    ] = False,
+    shadow_rate: ShadowRate = None,
+    ignore_path: ShadowIgnorePath = None,
+    clear_ignore_paths: ClearIgnorePaths = False,
 ) -> None:
     """Set the shadow-read sampling rate and the paths allowed to differ.
 
@@ -225,14 +231,17 @@ def _change_lines(change: PhaseChange) -> list[str]:
 # --------------------------------------------------------------------------- repair
 
 
+DryRepair = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would be repaired; change nothing.")
+]
+
+
 @app.command("repair")
 def repair_command(
     json_dir: JsonDir,
     db: Db,
     schema: SchemaRef = "sessions",
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would be repaired; change nothing.")
-    ] = False,
+    dry_run: DryRepair = False,
     output_format: FormatOption = OutputFormat.text,
     no_snapshot: NoSnapshot = False,
     summary_file: SummaryFile = None,
@@ -240,16 +249,10 @@ def repair_command(
     """Replay the writes that reached only one store, so both agree again.
 
     The newest side's current version wins. Exit 1 when some could not be repaired."""
-    from migrator.backup import snapshot_before
-    from migrator.history import record_run
-    from migrator.repair import repair
     from migrator.report import write_summary
+    from migrator.run_phase import repair
 
-    with record_run(json_dir, "repair", enabled=not dry_run) as run:
-        snapshot_before("repair", json_dir, db, schema, enabled=not (no_snapshot or dry_run))
-        report = repair(json_dir, db, schema, dry_run=dry_run)
-        run.outcome = "ok" if report.ok else "error"
-        run.counts = dict(report.counts)
+    report = repair(json_dir, db, schema, dry_run=dry_run, snapshot=not no_snapshot)
     if summary_file is not None:
         write_summary(report.to_dict(), summary_file)
     if output_format is OutputFormat.json:

@@ -1,0 +1,86 @@
+"""The phase moves and `repair` on paths, under the run protocol: the verbs `migrator phase
+set`, `migrator phase recover`, `migrator repair` and their Python names call.
+
+A move records its run, refuses an unknown phase before anything else, says so when it must
+wait for a running import (which holds the phase lock to its end), snapshots the stores
+(`before-phase-<target>`) and moves; the phase lock and the partition locks are taken by the
+move itself (`migrator.phases`). A repair snapshots (`before-repair`) and replays the journal;
+a dry run of it records nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrator.adapters.phase_state import Phase
+from migrator.phase_recover import Recovery
+from migrator.phases import PhaseChange
+from migrator.repair import RepairReport
+from migrator.run_protocol import Notice, Snapshot, log_notice, verb_run
+from migrator.schemas.declaration import Schema
+
+
+def set_phase(
+    json_dir: Path | str,
+    db: str | Path,
+    schema: str | Schema,
+    target: Phase | str,
+    *,
+    force: bool = False,
+    snapshot: bool = True,
+    notice: Notice = log_notice,
+) -> PhaseChange:
+    """Move the stores to `target` (the rules: `migrator.phases`), after a snapshot unless
+    `snapshot` is False; `force` moves even though a guard fails (recorded as a warning)."""
+    from migrator import phases
+    from migrator.import_lock import running_import
+
+    root = Path(json_dir)
+    with verb_run("phase set", root) as run:
+        parsed = Phase.parse(target) if isinstance(target, str) else target
+        if (pid := running_import(root)) is not None:  # it holds the phase lock to its end
+            notice(f"waiting for the running import (pid {pid}) to finish...")
+        if snapshot:
+            run.take(Snapshot(f"phase-{parsed}", db, schema))
+        return phases.set_phase(root, db, schema, parsed, force=force)
+
+
+def recover_phase(
+    json_dir: Path | str,
+    db: str | Path,
+    schema: str | Schema = "sessions",
+    *,
+    phase: Phase | str | None = None,
+    force: bool = False,
+) -> Recovery:
+    """Work out and record the phase when its file is missing or damaged (the rules:
+    `migrator.phase_recover`), recorded in the history."""
+    from migrator import phase_recover
+
+    with verb_run("phase recover", Path(json_dir)):
+        return phase_recover.recover_phase(json_dir, db, schema, phase=phase, force=force)
+
+
+def repair(
+    json_dir: Path | str,
+    db: str | Path,
+    schema: str | Schema = "sessions",
+    *,
+    dry_run: bool = False,
+    snapshot: bool = True,
+) -> RepairReport:
+    """Replay the journal's pending writes so both stores agree (the rules: `migrator.repair`),
+    after a snapshot unless `snapshot` is False; `dry_run` reports the plan, changes nothing
+    and records nothing."""
+    from migrator.repair import repair as replay
+
+    with verb_run(
+        "repair",
+        Path(json_dir),
+        snapshot=Snapshot("repair", db, schema) if snapshot and not dry_run else None,
+        record=not dry_run,
+    ) as run:
+        report = replay(json_dir, db, schema, dry_run=dry_run)
+        run.record.outcome = "ok" if report.ok else "error"
+        run.record.counts = dict(report.counts)
+    return report
