@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Index,
@@ -52,6 +53,11 @@ def choices_field(*values: str, nullable: bool = False) -> Any:
         nullable=nullable,
         sa_column_kwargs={"info": {"choices": tuple(values)}},
     )
+
+
+def integer_field(*, nullable: bool = True) -> Any:
+    """A 64-bit integer column: SQLite's INTEGER is, PostgreSQL's INTEGER holds only 32 bits."""
+    return Field(default=None if nullable else ..., nullable=nullable, sa_type=BigInteger)
 
 
 def json_field(*, nullable: bool = True) -> Any:

@@ -19,10 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from migrator.schemas.declaration import ChildList, DocumentRow, Schema, choices_field, json_field
+from migrator.schemas.declaration import (
+    ChildList,
+    DocumentRow,
+    Schema,
+    choices_field,
+    integer_field,
+    json_field,
+)
 
 SESSION_TYPES = ("competition", "ensemble", "debate")
 SESSION_STATUSES = ("running", "completed", "failed", "paused")
@@ -75,14 +82,14 @@ class SessionRow(DocumentRow, table=True):
     updated_at: str
     completed_at: str | None = None
     model: str | None = None
-    timeout_seconds: int | None = Field(default=None, sa_type=BigInteger)
+    timeout_seconds: int | None = integer_field()
     preserve_worktrees: bool | None = None
-    winner_id: int | None = Field(default=None, sa_type=BigInteger)
+    winner_id: int | None = integer_field()
     runtime_mix: Any = json_field()
-    total_duration: int | None = Field(default=None, sa_type=BigInteger)
-    total_files_changed: int | None = Field(default=None, sa_type=BigInteger)
-    total_lines_added: int | None = Field(default=None, sa_type=BigInteger)
-    total_lines_deleted: int | None = Field(default=None, sa_type=BigInteger)
+    total_duration: int | None = integer_field()
+    total_files_changed: int | None = integer_field()
+    total_lines_added: int | None = integer_field()
+    total_lines_deleted: int | None = integer_field()
 
 
 class InstanceRow(DocumentRow, table=True):
@@ -97,7 +104,7 @@ class InstanceRow(DocumentRow, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(foreign_key="sessions.id", ondelete="CASCADE")
-    instance_id: int = Field(sa_type=BigInteger)
+    instance_id: int = integer_field(nullable=False)
     worktree_path: str
     branch: str
     agent_name: str
@@ -106,9 +113,9 @@ class InstanceRow(DocumentRow, table=True):
     output: str | None = Field(default=None, sa_type=Text)
     start_time: str | None = None
     end_time: str | None = None
-    files_changed: int | None = Field(default=None, sa_type=BigInteger)
-    lines_added: int | None = Field(default=None, sa_type=BigInteger)
-    lines_deleted: int | None = Field(default=None, sa_type=BigInteger)
+    files_changed: int | None = integer_field()
+    lines_added: int | None = integer_field()
+    lines_deleted: int | None = integer_field()
     runtime: str | None = None
     model: str | None = None
     runtime_label: str | None = None
@@ -132,7 +139,7 @@ class ChatMessageRow(DocumentRow, table=True):
     role: str = choices_field(*ROLES)
     content: str = Field(sa_type=Text)
     timestamp: str
-    instance_id: int | None = Field(default=None, sa_type=BigInteger)
+    instance_id: int | None = integer_field()
 
 
 def _workspace_row(partition: str) -> dict[str, Any]:
