@@ -33,7 +33,8 @@ PSYCOPG_MISSING = (
 def require_psycopg() -> None:
     """A usage error naming the extra to install when psycopg cannot be imported. psycopg is
     an optional extra a SQLite user never installs, so it (and
-    `migrator.adapters.postgres_files`) is imported only by the PostgreSQL dialect's methods, which `dialect_for` guards with this."""
+    `migrator.adapters.postgres_files`) is imported only by the PostgreSQL dialect's methods,
+    which `dialect_for` guards with this."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
