@@ -1,7 +1,10 @@
-"""The Python API: the same verbs the CLI calls, taking paths (or URLs) and a schema reference.
+"""The Python API: the verbs the CLI calls, taking paths (or URLs) and a schema reference.
 
-The verbs themselves live one per module (`migrator.importer`, `migrator.validator`, ...) and
-take opened stores; these wrappers open the stores for callers who have paths, and close them.
+Each verb that changes or checks data follows the run protocol (`migrator.run_protocol`): it
+opens and closes its stores, takes its lock, its automatic snapshot and its history line, and
+records a validation, exactly as the command line does (`migrator.run_import`,
+`run_validate`, `run_phase`, `run_safety`). The work itself lives one module per verb
+(`migrator.importer`, `migrator.validator`, ...), on opened stores.
 """
 
 from __future__ import annotations
@@ -12,20 +15,21 @@ from typing import Any
 from migrator.adapters.dual_write import DualWriteStore, open_store
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.query import Page
-from migrator.archive import ArchiveResult, archive_json_store, restore_archive
-from migrator.backup import BackupResult, create_backup, list_backups, snapshot_before
+from migrator.archive import ArchiveResult, restore_archive
+from migrator.backup import BackupResult, list_backups, snapshot_before
 from migrator.check import CheckItem, CheckResult
 from migrator.doctor import DoctorReport, diagnose
-from migrator.export import ExportResult, export_store
+from migrator.export import ExportResult
 from migrator.generate import GenerateSummary, generate_store
 from migrator.history import read_runs, record_run
 from migrator.import_summary import ImportSummary
 from migrator.phase_recover import Recovery
 from migrator.phases import PhaseChange, check_move
 from migrator.repair import RepairReport
-from migrator.restore import RestoreResult, restore_backup
+from migrator.restore import RestoreResult
 from migrator.run_import import import_store
 from migrator.run_phase import recover_phase, repair, set_phase
+from migrator.run_safety import archive_json_store, create_backup, export_store, restore_backup
 from migrator.run_validate import check, validate
 from migrator.schemas.declaration import Schema
 from migrator.status import StatusReport, status

@@ -336,3 +336,96 @@ def test_repair_from_python_waits_for_the_partition_lock(
     with pytest.raises(LockTimeoutError):
         migrator.repair(fixture_store_dir, db, snapshot=False)
     assert len(Journal(fixture_store_dir).read().pending) == 1
+
+
+# --------------------------------------------------------------------------- backup, restore,
+# export, archive
+
+
+def test_backup_from_python_records_its_run(fixture_store_dir: Path, tmp_path: Path) -> None:
+    """`migrator.create_backup` on paths writes the backup and one history line."""
+    db = tmp_path / "app.db"
+    migrator.import_store(fixture_store_dir, db)
+    result = migrator.create_backup(fixture_store_dir, db)
+    assert result.path.parent == StateDir(fixture_store_dir).backups()
+    line = runs(fixture_store_dir)[-1]
+    assert (line["command"], line["outcome"]) == ("backup", "ok")
+    assert line["counts"] == {"bytes": result.manifest.size, "pruned": 0}
+
+
+def test_restore_from_python_snapshots_first_and_records_its_run(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """`migrator.restore_backup` takes its safety backup and records its run; a declined
+    restore changes nothing and is recorded as declined."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    backup = migrator.create_backup(fixture_store_dir, db).path
+    declined = migrator.restore_backup(backup, fixture_store_dir, db, confirm=lambda plan: False)
+    assert declined.declined and declined.safety_backup is None
+    assert runs(fixture_store_dir)[-1]["outcome"] == "declined"
+    result = migrator.restore_backup(backup, fixture_store_dir, db)
+    assert result.safety_backup is not None and result.safety_backup.name.endswith("restore")
+    line = runs(fixture_store_dir)[-1]
+    assert (line["command"], line["outcome"]) == ("restore", "ok")
+
+
+def test_restore_from_python_waits_for_the_phase_lock(
+    fixture_store_dir: Path, tmp_path: Path, hold: object, short_locks: None
+) -> None:
+    """A restore holds the phase lock (a phase move or an import holds it to its end): held
+    elsewhere past the timeout, LockTimeoutError before anything is replaced."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    backup = migrator.create_backup(fixture_store_dir, db).path
+    before = db.read_bytes()
+    hold(fixture_store_dir, PHASE_LOCK)  # type: ignore[operator]
+    with pytest.raises(LockTimeoutError):
+        migrator.restore_backup(backup, fixture_store_dir, db)
+    assert db.read_bytes() == before
+    assert snapshots(fixture_store_dir, "restore") == []
+
+
+def test_export_from_python_records_its_run_in_the_named_store(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """`migrator.export_store` records its run in the history of `json_dir` when given."""
+    db = tmp_path / "app.db"
+    migrator.import_store(fixture_store_dir, db)
+    result = migrator.export_store(db, "sessions", tmp_path / "out", json_dir=fixture_store_dir)
+    assert result.documents == 36
+    line = runs(fixture_store_dir)[-1]
+    assert (line["command"], line["counts"]) == (
+        "export",
+        {"partitions": result.partitions, "documents": 36},
+    )
+
+
+def test_archive_from_python_refuses_a_phase_that_uses_json_and_records_its_run(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """`migrator.archive_json_store` on a path: refused in json-only (nothing removed) unless
+    `force`; then packed, the originals removed, the run recorded."""
+    files = sorted(fixture_store_dir.glob("*.json"))
+    with pytest.raises(PhaseError, match="still uses the JSON store"):
+        migrator.archive_json_store(fixture_store_dir)
+    assert all(path.exists() for path in files)
+    result = migrator.archive_json_store(fixture_store_dir, force=True)
+    assert len(result.removed) == len(files)
+    line = runs(fixture_store_dir)[-1]
+    assert (line["command"], line["counts"]) == (
+        "archive",
+        {"files": len(files), "removed": len(files)},
+    )
+
+
+def test_archive_from_python_waits_for_a_partition_lock(
+    fixture_store_dir: Path, hold: object, short_locks: None
+) -> None:
+    """An archive passes each partition's lock before it removes the file: a writer holding
+    one past the timeout makes it give up with LockTimeoutError."""
+    first = sorted(fixture_store_dir.glob("*.json"))[0]
+    hold(fixture_store_dir, f"locks/{first.stem}.lock")  # type: ignore[operator]
+    with pytest.raises(LockTimeoutError):
+        migrator.archive_json_store(fixture_store_dir, force=True)
+    assert first.exists()

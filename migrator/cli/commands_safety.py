@@ -3,29 +3,31 @@
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, MaybeJsonDir, NoSnapshot, Quiet, SchemaRef
+from migrator.cli.options import (
+    Db,
+    JsonDir,
+    MaybeJsonDir,
+    NoSnapshot,
+    OutputFormat,
+    Quiet,
+    SchemaRef,
+)
 from migrator.cli.text import size_text
 from migrator.defaults import DEFAULT_KEEP
-from migrator.errors import PhaseError, UsageError
+from migrator.errors import UsageError
 
 if TYPE_CHECKING:
     from migrator.backup import BackupInfo
-    from migrator.restore import RestorePlan
+    from migrator.restore import RestorePlan, RestoreResult
 
 
-class Format(enum.StrEnum):
-    text = "text"
-    json = "json"
-
-
-FormatOption = Annotated[Format, typer.Option("--format", help="text (a table) or json.")]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text (a table) or json.")]
 BackupsDir = Annotated[
     Path | None,
     typer.Option(
@@ -37,29 +39,26 @@ BackupsDir = Annotated[
 ]
 
 
+Sql = Annotated[bool, typer.Option("--sql", help="Also write a gzipped SQL dump of the copy.")]
+Keep = Annotated[int, typer.Option("--keep", min=1, metavar="N", help="Keep the newest N backups.")]
+
+
 @app.command()
 def backup(
     json_dir: JsonDir,
     db: Db,
     schema: SchemaRef = "sessions",
     out: BackupsDir = None,
-    sql: Annotated[
-        bool, typer.Option("--sql", help="Also write a gzipped SQL dump of the copy.")
-    ] = False,
-    keep: Annotated[
-        int, typer.Option("--keep", min=1, metavar="N", help="Keep the newest N backups.")
-    ] = DEFAULT_KEEP,
+    sql: Sql = False,
+    keep: Keep = DEFAULT_KEEP,
     quiet: Quiet = False,
 ) -> None:
     """Back up the database (a consistent copy, even while writers run) and the JSON store.
 
     Each backup is a directory with a manifest of sha256 checksums; files are mode 0600."""
-    from migrator.backup import create_backup
-    from migrator.history import record_run
+    from migrator.run_safety import create_backup
 
-    with record_run(json_dir, "backup") as run:
-        result = create_backup(json_dir, db, schema, out_dir=out, sql=sql, keep=keep)
-        run.counts = {"bytes": result.manifest.size, "pruned": len(result.pruned)}
+    result = create_backup(json_dir, db, schema, out_dir=out, sql=sql, keep=keep)
     if quiet:
         typer.echo(result.path)
         return
@@ -72,24 +71,27 @@ def backup(
         typer.echo(f"removed {len(result.pruned)} old backup(s), keeping the newest {keep}")
 
 
+BackupArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="BACKUP", help="A backup directory, its manifest.json, or a database file."
+    ),
+]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+RestoreJson = Annotated[
+    bool,
+    typer.Option("--json", help="Also replace the JSON store's partition files with the backup's."),
+]
+
+
 @app.command()
 def restore(
-    backup: Annotated[
-        Path,
-        typer.Argument(
-            metavar="BACKUP", help="A backup directory, its manifest.json, or a database file."
-        ),
-    ],
+    backup: BackupArg,
     json_dir: JsonDir,
     db: Db,
     schema: SchemaRef = "sessions",
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    json_store: Annotated[
-        bool,
-        typer.Option(
-            "--json", help="Also replace the JSON store's partition files with the backup's."
-        ),
-    ] = False,
+    yes: Yes = False,
+    json_store: RestoreJson = False,
     no_snapshot: NoSnapshot = False,
 ) -> None:
     """Replace the database (and with --json the JSON store) by a verified backup.
@@ -99,36 +101,35 @@ def restore(
     a refused backup leaves everything as it was. A safety backup of the current state is taken
     before anything is replaced. Stop the application first: on SQLite restore refuses while
     another process has the database open."""
-    from migrator.history import record_run
-    from migrator.restore import restore_backup
+    from migrator.run_safety import restore_backup
 
-    def confirm(plan: RestorePlan) -> bool:
-        if yes:
-            return True
-        typer.echo(_describe_plan(plan, json_dir))
-        try:
-            return typer.confirm("Replace it?", default=False)
-        except typer.Abort:
-            raise UsageError(
-                "restore needs a confirmation and there is no answer on stdin; pass --yes"
-            ) from None
+    confirm = None if yes else lambda plan: _confirm(plan, json_dir)
+    result = restore_backup(
+        backup,
+        json_dir,
+        db,
+        schema,
+        restore_json=json_store,
+        confirm=confirm,
+        snapshot=not no_snapshot,
+    )
+    if result.declined:
+        typer.echo("nothing restored")
+        raise typer.Exit(1)
+    _print_restore(result, backup, json_dir)
 
-    with record_run(json_dir, "restore") as run:
-        result = restore_backup(
-            backup,
-            json_dir,
-            db,
-            schema,
-            restore_json=json_store,
-            confirm=confirm,
-            snapshot=not no_snapshot,
-        )
-        if result.declined:
-            run.outcome = "declined"
-            typer.echo("nothing restored")
-            raise typer.Exit(1)
-        if result.json is not None:
-            run.counts = {"json_written": len(result.json.written)}
+
+def _confirm(plan: RestorePlan, json_dir: Path) -> bool:
+    typer.echo(_describe_plan(plan, json_dir))
+    try:
+        return typer.confirm("Replace it?", default=False)
+    except typer.Abort:
+        raise UsageError(
+            "restore needs a confirmation and there is no answer on stdin; pass --yes"
+        ) from None
+
+
+def _print_restore(result: RestoreResult, backup: Path, json_dir: Path) -> None:
     if result.safety_backup is not None:
         typer.echo(f"safety backup of the previous state: {result.safety_backup}")
     typer.echo(f"database {result.plan.database} restored from {backup}")
@@ -145,7 +146,7 @@ def restore(
 
 @app.command("backups")
 def backups_command(
-    json_dir: JsonDir, out: BackupsDir = None, output_format: FormatOption = Format.text
+    json_dir: JsonDir, out: BackupsDir = None, output_format: FormatOption = OutputFormat.text
 ) -> None:
     """List the backups: time and reason (the name), size, phase, and whether their checksums
     still verify (--format json adds the schema and every artifact).
@@ -158,7 +159,7 @@ def backups_command(
     from migrator.report import json_text
 
     infos = list_backups(out if out is not None else default_backup_dir(json_dir))
-    if output_format is Format.json:
+    if output_format is OutputFormat.json:
         typer.echo(json_text([_backup_json(info) for info in infos]), nl=False)
     elif not infos:
         typer.echo("no backups")
@@ -176,7 +177,7 @@ def doctor(
     json_dir: JsonDir,
     db: Db,
     schema: SchemaRef = "sessions",
-    output_format: FormatOption = Format.text,
+    output_format: FormatOption = OutputFormat.text,
 ) -> None:
     """Check the stores' health: integrity, foreign keys, journal mode, schema version, rows,
     orphan rows, JSON files that do not parse, phase, pending repairs. Read-only.
@@ -189,7 +190,7 @@ def doctor(
     from migrator.report import json_text
 
     report = diagnose(json_dir, db, schema)
-    if output_format is Format.json:
+    if output_format is OutputFormat.json:
         payload = {
             "healthy": report.healthy,
             "phase": report.phase,
@@ -214,7 +215,7 @@ def history(
     limit: Annotated[
         int, typer.Option("--limit", min=1, metavar="N", help="The newest N runs.")
     ] = 20,
-    output_format: FormatOption = Format.text,
+    output_format: FormatOption = OutputFormat.text,
 ) -> None:
     """The runs of commands that read or changed data, newest first."""
     from rich.console import Console
@@ -224,7 +225,7 @@ def history(
     from migrator.report import json_text
 
     runs = read_runs(json_dir, limit=limit)
-    if output_format is Format.json:
+    if output_format is OutputFormat.json:
         typer.echo(json_text([run.to_json() for run in runs]), nl=False)
         return
     if not runs:
@@ -233,32 +234,44 @@ def history(
     Console(highlight=False).print(history_table(runs))
 
 
+ExportOut = Annotated[
+    Path, typer.Option("--out", metavar="DIR", help="The directory to write the store into.")
+]
+ExportPartition = Annotated[
+    list[str] | None,
+    typer.Option("--partition", metavar="NAME", help="Only this partition (repeatable)."),
+]
+ExportForce = Annotated[bool, typer.Option("--force", help="Write into a non-empty directory.")]
+ArchiveOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="DIR",
+        help="Where the archive goes (default: <json-dir>/.migrator/archive).",
+        show_default=False,
+    ),
+]
+ArchiveForce = Annotated[
+    bool, typer.Option("--force", help="Archive even though the phase still uses JSON.")
+]
+
+
 @app.command()
 def export(
     db: Db,
-    out: Annotated[
-        Path, typer.Option("--out", metavar="DIR", help="The directory to write the store into.")
-    ],
+    out: ExportOut,
     schema: SchemaRef = "sessions",
-    partition: Annotated[
-        list[str] | None,
-        typer.Option("--partition", metavar="NAME", help="Only this partition (repeatable)."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Write into a non-empty directory.")
-    ] = False,
+    partition: ExportPartition = None,
+    force: ExportForce = False,
     json_dir: MaybeJsonDir = None,
 ) -> None:
     """Write a legacy JSON store from the database, formatted as the application writes it.
 
     --json-dir says whose history records the run; it (or any directory holding a store's
     .migrator/) is refused as --out, even with --force."""
-    from migrator.export import export_store
-    from migrator.history import record_run
+    from migrator.run_safety import export_store
 
-    with record_run(json_dir, "export") as run:
-        result = export_store(db, schema, out, partitions=partition, force=force, json_dir=json_dir)
-        run.counts = {"partitions": result.partitions, "documents": result.documents}
+    result = export_store(db, schema, out, partitions=partition, force=force, json_dir=json_dir)
     typer.echo(
         f"exported {result.documents} document(s) in {result.partitions} partition file(s) "
         f"({size_text(result.bytes)}) to {result.out}"
@@ -269,38 +282,16 @@ def export(
 def archive(
     json_dir: JsonDir,
     schema: SchemaRef = "sessions",
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            metavar="DIR",
-            help="Where the archive goes (default: <json-dir>/.migrator/archive).",
-            show_default=False,
-        ),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Archive even though the phase still uses JSON.")
-    ] = False,
+    out: ArchiveOut = None,
+    force: ArchiveForce = False,
 ) -> None:
     """Pack the JSON store's partition files into a verified tar.gz, then remove them.
 
     The originals are removed only after every file's sha256 is read back from the archive.
     `migrator phase set sqlite-only` runs this; by hand it needs the sqlite-only phase."""
-    from migrator.adapters.json_store import JsonStore
-    from migrator.archive import archive_json_store
-    from migrator.history import current_phase, record_run
-    from migrator.schemas.registry import resolve
+    from migrator.run_safety import archive_json_store
 
-    phase = current_phase(json_dir)
-    if phase != "sqlite-only" and not force:
-        raise PhaseError(
-            f"the application still uses the JSON store in phase {phase}; "
-            "`migrator phase set sqlite-only` archives it after a fresh validation "
-            "(or pass --force)"
-        )
-    with record_run(json_dir, "archive") as run:
-        result = archive_json_store(JsonStore(json_dir, resolve(schema)), out)
-        run.counts = {"files": len(result.files), "removed": len(result.removed)}
+    result = archive_json_store(json_dir, schema, out_dir=out, force=force)
     typer.echo(
         f"archived {len(result.files)} file(s) ({size_text(result.original_size)}) into "
         f"{result.archive} ({size_text(result.archive_size)}); verified, originals removed"
