@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, SchemaRef
+from migrator.cli.options import Db, JsonDir, ListingFormat, SchemaRef
 
-
-class QueryFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
+if TYPE_CHECKING:
+    from migrator.schemas.declaration import Schema
 
 
 class Returning(enum.StrEnum):
@@ -69,8 +66,8 @@ def query_command(
         typer.Option("--field", metavar="KEY", help="A table column (repeatable)."),
     ] = None,
     output_format: Annotated[
-        QueryFormat, typer.Option("--format", help="table, json (one object) or jsonl.")
-    ] = QueryFormat.table,
+        ListingFormat, typer.Option("--format", help="table, json (one object) or jsonl.")
+    ] = ListingFormat.table,
 ) -> None:
     """Find documents: reads whichever store the current phase reads (JSON files in json-only
     and dual-write, SQL through its indexes after), with the same answers in every phase.
@@ -79,7 +76,7 @@ def query_command(
     (an unknown field, a value of the wrong type)."""
     from migrator.api import find
     from migrator.query_args import parse_criteria
-    from migrator.query_report import default_columns, render_page
+    from migrator.query_report import render_page
     from migrator.schemas.registry import resolve
 
     resolved = resolve(schema)
@@ -97,9 +94,18 @@ def query_command(
         after=after,
         returning=returning.value,
     )
-    named = [name.partition("__")[0] for name in criteria] + [o.lstrip("-") for o in order or []]
-    fields = [f.key for f in resolved.root_mapping.fields if f.kind != "json"]
-    columns = field or default_columns(resolved.id_key, named, fields, returning.value)
+    columns = field or _columns(resolved, [*criteria], order or [], returning)
     typer.echo(render_page(page, output_format.value, columns), nl=False)
     if page.cursor is not None:
         typer.echo(f"more: --after {page.cursor}", err=True)
+
+
+def _columns(
+    schema: Schema, criteria: list[str], order: list[str], returning: Returning
+) -> list[str]:
+    """The table's columns when --field names none: the id, then the fields the query names."""
+    from migrator.query_report import default_columns
+
+    named = [name.partition("__")[0] for name in criteria] + [o.lstrip("-") for o in order]
+    fields = [f.key for f in schema.root_mapping.fields if f.kind != "json"]
+    return default_columns(schema.id_key, named, fields, returning.value)

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.options import Db, JsonDir, MaybeDb, SchemaRef
+from migrator.cli.options import Db, JsonDir, ListingFormat, MaybeDb, SchemaRef
 
 _WIDTH = 80
-
-
-class SearchFormat(enum.StrEnum):
-    """How `search` prints its hits."""
-
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
 
 
 @app.command("search")
@@ -36,8 +27,8 @@ def search_command(
     schema: SchemaRef = "sessions",
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most N documents.")] = 20,
     output_format: Annotated[
-        SearchFormat, typer.Option("--format", help="table, json or jsonl (one hit a line).")
-    ] = SearchFormat.table,
+        ListingFormat, typer.Option("--format", help="table, json or jsonl (one hit a line).")
+    ] = ListingFormat.table,
 ) -> None:
     """Full-text search of the documents' searchable fields (sessions: task, chat messages,
     instance output), best first, from whichever store the current phase reads: a scan of
@@ -51,10 +42,10 @@ def search_command(
     from migrator.search import search
 
     result = search(json_dir, db, text, schema, limit=limit)
-    if output_format is SearchFormat.json:
+    if output_format is ListingFormat.json:
         typer.echo(json_text(result.to_dict()), nl=False)
         return
-    if output_format is SearchFormat.jsonl:
+    if output_format is ListingFormat.jsonl:
         for hit in result.hits:
             typer.echo(dumps_compact(hit.to_dict()))
         return

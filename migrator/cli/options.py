@@ -63,6 +63,15 @@ class OutputFormat(enum.StrEnum):
     json = "json"
 
 
+class ListingFormat(enum.StrEnum):
+    """How `query` and `search` print what they found: a table, one JSON object, or JSON
+    Lines (one answer a line)."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
 class ReportFormat(enum.StrEnum):
     """How `validate` and `check` print their report."""
 
