@@ -16,7 +16,8 @@ from migrator.adapters.dual_write import DualWriteStore, open_store
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.query import Page
 from migrator.archive import ArchiveResult, restore_archive
-from migrator.backup import BackupResult, list_backups, snapshot_before
+from migrator.backup import BackupResult, snapshot_before
+from migrator.backup_retention import list_backups
 from migrator.check import CheckItem, CheckResult
 from migrator.doctor import DoctorReport, diagnose
 from migrator.export import ExportResult

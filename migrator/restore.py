@@ -24,15 +24,8 @@ from pathlib import Path
 from migrator.adapters.dialects import database_url, dialect_for, redacted
 from migrator.adapters.json_store import JsonStore
 from migrator.archive import UnpackResult, unpack_partitions, verify_tarball
-from migrator.backup import (
-    JSON_ARTIFACT,
-    MANIFEST,
-    Manifest,
-    create_backup,
-    default_backup_dir,
-    load_manifest,
-    verify_backup,
-)
+from migrator.backup import create_backup, default_backup_dir
+from migrator.backup_manifest import JSON_ARTIFACT, MANIFEST, Manifest, load_manifest, verify_backup
 from migrator.errors import BackupError
 from migrator.restore_guard import after_restore, refuse_thinner_json
 from migrator.schemas.declaration import Schema

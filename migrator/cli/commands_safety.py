@@ -23,7 +23,7 @@ from migrator.defaults import DEFAULT_KEEP
 from migrator.errors import UsageError
 
 if TYPE_CHECKING:
-    from migrator.backup import BackupInfo
+    from migrator.backup_manifest import BackupInfo
     from migrator.restore import RestorePlan, RestoreResult
 
 
@@ -154,7 +154,8 @@ def backups_command(
     Exit 1 when a backup no longer verifies."""
     from rich.console import Console
 
-    from migrator.backup import default_backup_dir, list_backups
+    from migrator.backup import default_backup_dir
+    from migrator.backup_retention import list_backups
     from migrator.cli.tables import backup_problems, backups_table
     from migrator.report import json_text
 

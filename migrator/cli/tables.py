@@ -22,7 +22,7 @@ from rich.text import Text
 from migrator.cli.text import counts_text, moment, size_text
 
 if TYPE_CHECKING:
-    from migrator.backup import BackupInfo
+    from migrator.backup_manifest import BackupInfo
     from migrator.doctor import DoctorReport
     from migrator.history import Run
 

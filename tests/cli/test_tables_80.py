@@ -16,7 +16,8 @@ from rich.console import Console, RenderableType
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.sql_store import SqlStore
-from migrator.backup import create_backup, list_backups, snapshot_before
+from migrator.backup import create_backup, snapshot_before
+from migrator.backup_retention import list_backups
 from migrator.cli.commands_import import _print_summary
 from migrator.cli.tables import backups_table, doctor_table, history_table, settings_table
 from migrator.cli.text import size_text

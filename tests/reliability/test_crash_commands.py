@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from migrator.adapters.phase_state import Phase, PhaseState
-from migrator.backup import default_backup_dir, list_backups
+from migrator.backup import default_backup_dir
+from migrator.backup_retention import list_backups
 from migrator.schemas.declaration import Schema
 from tests.reliability import tally
 from tests.reliability.harness import (

@@ -19,7 +19,8 @@ from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.adapters.state_dir import NAME as STATE_DIR
-from migrator.backup import create_backup, list_backups
+from migrator.backup import create_backup
+from migrator.backup_retention import list_backups
 from migrator.cli import app
 from migrator.errors import BackupError, DatabaseError, MigratorError, StoreError
 from migrator.schemas.declaration import Schema

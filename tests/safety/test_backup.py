@@ -19,13 +19,9 @@ import pytest
 
 from migrator import __version__
 from migrator.adapters import sqlite_files
-from migrator.backup import (
-    MANIFEST,
-    create_backup,
-    default_backup_dir,
-    list_backups,
-    snapshot_before,
-)
+from migrator.backup import create_backup, default_backup_dir, snapshot_before
+from migrator.backup_manifest import MANIFEST
+from migrator.backup_retention import list_backups
 from migrator.errors import BackupError, DatabaseCorruptError, UsageError
 from migrator.restore import restore_backup
 from tests.safety.conftest import Setup, corrupt_table_page, invoke, sha256

@@ -14,7 +14,9 @@ import pytest
 
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.sql_store import SqlStore
-from migrator.backup import MANIFEST, create_backup, default_backup_dir, list_backups
+from migrator.backup import create_backup, default_backup_dir
+from migrator.backup_manifest import MANIFEST
+from migrator.backup_retention import list_backups
 from migrator.errors import BackupError
 from migrator.restore import restore_backup
 from migrator.schemas.registry import resolve

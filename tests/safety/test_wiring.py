@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from migrator.adapters.sql_store import SqlStore
-from migrator.backup import MANIFEST, default_backup_dir, list_backups, load_manifest
+from migrator.backup import default_backup_dir
+from migrator.backup_manifest import MANIFEST, load_manifest
+from migrator.backup_retention import list_backups
 from migrator.errors import BackupError
 from migrator.restore import restore_backup
 from migrator.schemas.codec import canonical_bytes
