@@ -69,6 +69,28 @@ def _ahead(moment: datetime) -> bool:
         return False
 
 
+class InFlightFilter:
+    """`validate --min-age`: which documents are in flight, judged against a cutoff taken anew
+    (`restart`) before each read; ids whose version is in the future are noted, and compared."""
+
+    def __init__(self, min_age: float | None, version_key: str | None, id_key: str) -> None:
+        self.min_age = min_age
+        self.version_key = version_key
+        self.id_key = id_key
+        self.since: datetime | None = None
+        #: Ids whose version key is in the future (only looked for with `min_age`).
+        self.future: set[str] = set()
+
+    def restart(self) -> None:
+        self.since = cutoff(self.min_age)
+
+    def __call__(self, doc: Any) -> bool:
+        if self.since is not None and in_future(doc, self.version_key):
+            self.future.add(str(doc.get(self.id_key)))
+            return False
+        return in_flight(doc, self.version_key, self.since)
+
+
 @contextlib.contextmanager
 def write_locked(json_store: JsonStore, partition: str) -> Iterator[None]:
     """Hold a partition's write lock (a dual write holds it across both stores, so nothing read

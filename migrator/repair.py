@@ -124,18 +124,19 @@ def repair(
         return RepairReport(dry_run, phase)
     sql_store = SqlStore(db, schema, create=False)
     try:
-        run = _Run(json_store, sql_store, phase, dry_run)
+        log = _ActionLog(dry_run)
+        replay = _Replay(json_store, sql_store, phase, log)
         by_partition: dict[str, dict[str, list[PendingWrite]]] = {}
         for write in pending:
             by_partition.setdefault(write.partition, {}).setdefault(write.doc_id, []).append(write)
         for partition, writes in by_partition.items():
-            run.partition(partition, writes)
+            replay.partition(partition, writes)
     finally:
         sql_store.close()
-    if not dry_run and run.closed:
-        journal.finish(run.closed, by="repair", sync=True)
+    if not dry_run and log.closed:
+        journal.finish(log.closed, by="repair", sync=True)
         journal.compact()
-    return RepairReport(dry_run, phase, tuple(run.actions))
+    return RepairReport(dry_run, phase, tuple(log.actions))
 
 
 def settled_pending(json_store: JsonStore, journal: Journal) -> tuple[PendingWrite, ...]:
@@ -153,16 +154,55 @@ def settled_pending(json_store: JsonStore, journal: Journal) -> tuple[PendingWri
     return tuple(p for p in journal.read().pending if p.entry in settled)
 
 
-class _Run:
+class _ActionLog:
+    """What repair did for each document; the journal entries it closed (none in a dry run)."""
+
+    def __init__(self, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        self.actions: list[RepairAction] = []
+        self.closed: list[str] = []
+
+    def done(
+        self,
+        partition: str,
+        doc_id: str,
+        entries: list[PendingWrite],
+        action: str,
+        note: str | None,
+    ) -> None:
+        """Record what was done and, unless this is a dry run, close the entries."""
+        self.record(partition, doc_id, entries, action, note)
+        if not self.dry_run:
+            self.closed.extend(e.entry for e in entries)
+
+    def record(
+        self,
+        partition: str,
+        doc_id: str,
+        entries: list[PendingWrite],
+        action: str,
+        note: str | None,
+    ) -> None:
+        source = entries[-1].primary
+        ids = tuple(e.entry for e in entries)
+        self.actions.append(
+            RepairAction(doc_id, partition, action, source, source.other, ids, note)
+        )
+        log = logger.warning if action == "failed" else logger.info
+        log("repair %s %r (%s -> %s): %s", action, doc_id, source, source.other, note or "")
+
+
+class _Replay:
+    """Replays the pending writes of one partition at a time, into `log`."""
+
     def __init__(
-        self, json_store: JsonStore, sql_store: SqlStore, phase: Phase, dry_run: bool
+        self, json_store: JsonStore, sql_store: SqlStore, phase: Phase, log: _ActionLog
     ) -> None:
         self.json = json_store
         self.sql = sql_store
         self.phase = phase
-        self.dry_run = dry_run
-        self.actions: list[RepairAction] = []
-        self.closed: list[str] = []
+        self.dry_run = log.dry_run
+        self.log = log
 
     def partition(self, partition: str, writes: dict[str, list[PendingWrite]]) -> None:
         """Repair the documents of one partition, holding its lock (unless a dry run)."""
@@ -178,7 +218,7 @@ class _Run:
             records = self.json.read_partition(partition)
         except MigratorError as exc:
             for doc_id, entries in writes.items():
-                self._record(partition, doc_id, entries, "failed", f"JSON unreadable: {exc}")
+                self.log.record(partition, doc_id, entries, "failed", f"JSON unreadable: {exc}")
             return
         json_docs = {
             d[id_key]: d for d in records if isinstance(d, dict) and isinstance(d.get(id_key), str)
@@ -196,13 +236,13 @@ class _Run:
                 in_sql = self.sql.partition_of(doc_id)
                 sql_doc = self.sql.get(doc_id) if in_sql == partition else None
             except MigratorError as exc:
-                self._record(partition, doc_id, entries, "failed", f"cannot read: {exc}")
+                self.log.record(partition, doc_id, entries, "failed", f"cannot read: {exc}")
                 continue
             src = json_docs.get(doc_id) if source is Side.JSON else sql_doc
             dst = sql_doc if source is Side.JSON else json_docs.get(doc_id)
             action, note = _decide(src, dst), _moved_on(entries[-1], src)
             if action == "none" or self.dry_run:
-                self._done(partition, doc_id, entries, action, note)
+                self.log.done(partition, doc_id, entries, action, note)
             elif source is Side.SQL:
                 records = _replace(records, id_key, doc_id, src)
                 json_fixes.append((doc_id, entries, action, note))
@@ -213,61 +253,32 @@ class _Run:
                     if src is not None:
                         self.sql.put(partition, src)
                 except MigratorError as exc:
-                    self._record(partition, doc_id, entries, "failed", f"SQL refused: {exc}")
+                    self.log.record(partition, doc_id, entries, "failed", f"SQL refused: {exc}")
                     continue
-                self._done(partition, doc_id, entries, action, note)
+                self.log.done(partition, doc_id, entries, action, note)
         if not json_fixes:
             return
         try:
             self.json.write_partition(partition, records)
         except MigratorError as exc:
             for doc_id, entries, _, _ in json_fixes:
-                self._record(partition, doc_id, entries, "failed", f"JSON write failed: {exc}")
+                self.log.record(partition, doc_id, entries, "failed", f"JSON write failed: {exc}")
             return
         for doc_id, entries, action, note in json_fixes:
-            self._done(partition, doc_id, entries, action, note)
-
-    def _done(
-        self,
-        partition: str,
-        doc_id: str,
-        entries: list[PendingWrite],
-        action: str,
-        note: str | None,
-    ) -> None:
-        """Record what was done and, unless this is a dry run, close the entries."""
-        self._record(partition, doc_id, entries, action, note)
-        if not self.dry_run:
-            self.closed.extend(e.entry for e in entries)
+            self.log.done(partition, doc_id, entries, action, note)
 
     def _sqlite_only(
         self, partition: str, doc_id: str, entries: list[PendingWrite], source: Side
     ) -> None:
         if source is Side.SQL:
             note = "JSON is not kept in sqlite-only; moving back rebuilds it from SQL"
-            self._done(partition, doc_id, entries, "skipped", note)
+            self.log.done(partition, doc_id, entries, "skipped", note)
             return
         note = (
             "the newest version is in the archived JSON store: run `migrator phase set "
             "sqlite-primary`, then `migrator repair`"
         )
-        self._record(partition, doc_id, entries, "failed", note)
-
-    def _record(
-        self,
-        partition: str,
-        doc_id: str,
-        entries: list[PendingWrite],
-        action: str,
-        note: str | None,
-    ) -> None:
-        source = entries[-1].primary
-        ids = tuple(e.entry for e in entries)
-        self.actions.append(
-            RepairAction(doc_id, partition, action, source, source.other, ids, note)
-        )
-        log = logger.warning if action == "failed" else logger.info
-        log("repair %s %r (%s -> %s): %s", action, doc_id, source, source.other, note or "")
+        self.log.record(partition, doc_id, entries, "failed", note)
 
 
 def _decide(src: Any, dst: Any) -> str:

@@ -23,21 +23,18 @@ reported, and the rest is counted as `settled`. The time and lock helpers are in
 
 from __future__ import annotations
 
-import hashlib
-import heapq
 import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import migrator.in_flight as live
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.sql_store import SqlStore
 from migrator.errors import UsageError
+from migrator.in_flight import InFlightFilter
 from migrator.schemas.codec import canonical_bytes
 from migrator.schemas.comparison import (
     PARTITION_CHANGED,
@@ -47,145 +44,34 @@ from migrator.schemas.comparison import (
     deep_differences,
 )
 from migrator.schemas.declaration import Schema
+from migrator.validate_report import (
+    FINDINGS,
+    DocRef,
+    Findings,
+    InvalidRecord,
+    Mismatch,
+    ValidationReport,
+)
+from migrator.validate_sample import sample_partitions
 
 __all__ = [
+    "FINDINGS",
     "Difference",
     "DocRef",
     "InvalidRecord",
     "Mismatch",
     "ValidationReport",
+    "check_options",
     "compare_documents",
     "validate",
 ]
 
 logger = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 #: At most this many ids go into one `IN (...)` of a sampled SQL read; more read the partition.
 _MAX_IDS_PER_READ = 500
 #: The pause before `recheck` re-reads (a name of its own, so tests can act during it).
 _pause = time.sleep
-
-
-@dataclass(frozen=True)
-class DocRef:
-    """A document by id and partition: what a missing finding names."""
-
-    id: str
-    partition: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "partition": self.partition}
-
-
-@dataclass
-class Mismatch:
-    """A document on both sides that differs. `partition` is the JSON side's; a document whose
-    partition differs carries a `partition_changed` difference at path `root` first."""
-
-    id: str
-    partition: str
-    differences: list[Difference]
-    #: How many differences there are, when `differences` was cut by `max_details`.
-    total_differences: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "id": self.id,
-            "partition": self.partition,
-            "differences": [d.to_dict() for d in self.differences],
-        }
-        if self.total_differences is not None:
-            result["differences_total"] = self.total_differences
-        return result
-
-
-@dataclass(frozen=True)
-class InvalidRecord:
-    """A JSON record that cannot be keyed (not an object, no string id, a repeated id): it
-    cannot be in the SQL store as it stands."""
-
-    partition: str
-    index: int
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"partition": self.partition, "index": self.index, "reason": self.reason}
-
-
-def _tally() -> dict[str, int]:
-    return dict.fromkeys(
-        (
-            "json",
-            "sqlite",
-            "matched",
-            "missing_in_sqlite",
-            "missing_in_json",
-            "mismatched",
-            "ignored",
-            "invalid_in_json",
-            "in_flight",
-            "settled",
-        ),
-        0,
-    )
-
-
-#: The counts that are findings (what makes `ok` false).
-FINDINGS = ("missing_in_sqlite", "missing_in_json", "mismatched", "invalid_in_json")
-
-
-@dataclass
-class ValidationReport:
-    """What `validate` found. `counts` are always complete; the lists may be cut by
-    `max_details` (then `details_truncated`). `by_partition` has the same counts per partition
-    (a moved document counts as mismatched in its JSON partition). `in_flight` documents were
-    left out (`min_age`); `settled` ones differed at first and matched when re-read (`recheck`),
-    and count as matched too. `json` and `sqlite` count what the first read found."""
-
-    ok: bool
-    schema: str
-    sampled: bool
-    counts: dict[str, int]
-    missing_in_sqlite: list[DocRef]
-    missing_in_json: list[DocRef]
-    mismatched: list[Mismatch]
-    invalid_in_json: list[InvalidRecord] = field(default_factory=list)
-    by_partition: dict[str, dict[str, int]] = field(default_factory=dict)
-    ignore_paths: tuple[str, ...] = ()
-    details_truncated: bool = False
-    #: With `sampled`: the seed that reproduces the sample, and how many ids it was drawn from.
-    seed: int | None = None
-    population: int | None = None
-    #: With `min_age`: ids whose version key is later than now (a skewed clock). They are
-    #: compared, never left out as in flight.
-    future_versions: tuple[str, ...] = ()
-
-    @property
-    def compared(self) -> int:
-        """Documents compared: each id once, whichever sides hold it."""
-        c = self.counts
-        return c["matched"] + c["mismatched"] + c["missing_in_sqlite"] + c["missing_in_json"]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report, a contract scripts rely on (keys are only ever added)."""
-        result: dict[str, Any] = {
-            "ok": self.ok,
-            "schema": self.schema,
-            "sampled": self.sampled,
-            "counts": dict(self.counts),
-            "missing_in_sqlite": [ref.to_dict() for ref in self.missing_in_sqlite],
-            "missing_in_json": [ref.to_dict() for ref in self.missing_in_json],
-            "mismatched": [m.to_dict() for m in self.mismatched],
-            "invalid_in_json": [r.to_dict() for r in self.invalid_in_json],
-            "ignore_paths": list(self.ignore_paths),
-            "details_truncated": self.details_truncated,
-            "future_versions": list(self.future_versions),
-        }
-        if self.sampled:
-            result["seed"] = self.seed
-            result["population"] = self.population
-        return result
 
 
 def check_options(
@@ -232,11 +118,14 @@ def validate(
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be at least 1, got {sample}")
     check_options(sql_store.schema, max_details, min_age, recheck_delay)
-    run = _Run(json_store, sql_store, compile_ignore_paths(ignore_paths), max_details)
-    run.min_age, run.deferring = min_age, recheck
+    schema = sql_store.schema
+    findings = Findings(max_details)
+    live = InFlightFilter(min_age, schema.version_key, schema.id_key)
+    ignore = compile_ignore_paths(ignore_paths)
+    run = Comparison(json_store, sql_store, findings, ignore=ignore, live=live, deferring=recheck)
     names = _partitions_in_scope(json_store, sql_store, partitions)
     for path in json_store.unsafe_files() if partitions is None else ():
-        run.add_invalid(path.stem, -1, f"{path.name}: not a safe partition name, not compared")
+        findings.add_invalid(path.stem, -1, f"{path.name}: not a safe partition name, not compared")
     drawn: tuple[int, int] | None = None  # (seed, population) of a sample
     if sample is None:
         for done, name in enumerate(names, 1):
@@ -245,11 +134,11 @@ def validate(
                 progress(done, len(names))
     else:
         chosen_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
-        drawn = chosen_seed, _sample_partitions(run, names, sample, chosen_seed)
+        drawn = chosen_seed, sample_partitions(run, names, sample, chosen_seed)
     run.finish()
     if recheck:
         run.recheck(recheck_delay)
-    report = run.report(ignore_paths)
+    report = findings.report(schema.name, ignore_paths, live.future)
     if drawn is not None:
         report.sampled = True
         report.seed, report.population = drawn
@@ -268,108 +157,33 @@ def _partitions_in_scope(
     return sorted(set(wanted))
 
 
-def _sample_partitions(run: _Run, names: list[str], size: int, seed: int) -> int:
-    """Compare the `size` ids of both stores whose keyed hashes are smallest: a uniform random
-    sample, the same for the same seed. One pass over the JSON files holds at most `size`
-    documents; SQL gives ids, then only the sampled documents. Returns how many ids there are."""
-    sample = _Sample(size, seed)
-    for name in names:
-        for record in run.read_json(name):
-            doc_id = record.get(run.id_key) if isinstance(record, dict) else None
-            if isinstance(doc_id, str) and doc_id:
-                sample.offer(doc_id, json_doc=(name, record))
-        for doc_id in run.sql_store.ids_in(name):
-            sample.offer(doc_id, sql_partition=name)
-    json_docs: dict[str, list[Any]] = {}
-    sql_ids: dict[str, set[str]] = {}
-    for doc_id, entry in sample.entries.items():
-        if entry.json_doc is not None:
-            json_docs.setdefault(entry.json_doc[0], []).append(entry.json_doc[1])
-        if entry.sql_partition is not None:
-            sql_ids.setdefault(entry.sql_partition, set()).add(doc_id)
-    for name in sorted(json_docs.keys() | sql_ids.keys()):
-        run.compare_partition(
-            name, json_docs.get(name, []), run.read_sql(name, sql_ids.get(name, set()))
-        )
-    logger.info("sampled %d of %d documents (seed %d)", len(sample.entries), len(sample.seen), seed)
-    return len(sample.seen)
-
-
-@dataclass
-class _Sampled:
-    json_doc: tuple[str, Any] | None = None
-    sql_partition: str | None = None
-
-
-class _Sample:
-    """The `size` ids with the smallest hashes (keyed by the seed) among those offered."""
-
-    def __init__(self, size: int, seed: int) -> None:
-        self.size = size
-        self.key = str(seed).encode()
-        self.entries: dict[str, _Sampled] = {}
-        self.seen: set[str] = set()
-        self._heap: list[tuple[int, str]] = []  # (-hash, id): the largest kept hash on top
-
-    def offer(
-        self,
-        doc_id: str,
-        *,
-        json_doc: tuple[str, Any] | None = None,
-        sql_partition: str | None = None,
-    ) -> None:
-        self.seen.add(doc_id)
-        entry = self.entries.get(doc_id)
-        if entry is None:
-            digest = hashlib.blake2b(doc_id.encode(), digest_size=8, key=self.key).digest()
-            rank = int.from_bytes(digest, "big")
-            if len(self.entries) >= self.size:
-                if rank >= -self._heap[0][0]:
-                    return
-                del self.entries[heapq.heappop(self._heap)[1]]
-            entry = self.entries[doc_id] = _Sampled()
-            heapq.heappush(self._heap, (-rank, doc_id))
-        if json_doc is not None and entry.json_doc is None:
-            entry.json_doc = json_doc
-        if sql_partition is not None:
-            entry.sql_partition = sql_partition
-
-
-class _Run:
-    """The state of one validation: findings, counts, and the one-sided ids not yet resolved."""
+class Comparison:
+    """One validation's comparing: pairs by id, one-sided ids until `finish` pairs moved ones,
+    and the suspects a recheck re-reads."""
 
     def __init__(
         self,
         json_store: JsonStore,
         sql_store: SqlStore,
+        findings: Findings,
+        *,
         ignore: tuple[re.Pattern[str], ...],
-        max_details: int | None,
+        live: InFlightFilter,
+        deferring: bool,
     ) -> None:
         self.json_store, self.sql_store = json_store, sql_store
         self.id_key = sql_store.schema.id_key
+        self.findings = findings
         self.ignore = ignore
-        self.cap = max_details
-        self.truncated = False
+        self.in_flight = live
+        #: `recheck`: each difference waits in `suspects` (id -> partition) for a second read.
+        self.deferring = deferring
+        self.suspects: dict[str, str] = {}
         self.json_partitions = set(json_store.partitions())
-        self.counts = _tally()
-        self.by_partition: dict[str, dict[str, int]] = {}
-        self.mismatched: list[Mismatch] = []
-        self.invalid: list[InvalidRecord] = []
-        self.missing: dict[str, list[DocRef]] = {"missing_in_sqlite": [], "missing_in_json": []}
         # id -> partition of documents seen on one side only, until `finish` pairs moved ones.
         self.json_only: dict[str, str] = {}
         self.sql_only: dict[str, str] = {}
-        # Live systems: documents newer than `min_age` seconds are left out; with `deferring`
-        # (recheck), each difference waits in `suspects` (id -> partition) for a second read.
-        self.min_age: float | None = None
-        self.deferring = False
-        self.suspects: dict[str, str] = {}
         self.recent: set[str] = set()  # one-sided ids whose document was in flight
-        self.cutoff: datetime | None = None
-        #: During the recheck: the suspects reported again or left out (the rest settled).
-        self.unsettled: set[str] | None = None
-        #: Ids whose version key is in the future (only looked for with `min_age`).
-        self.future: set[str] = set()
 
     # ------------------------------------------------------------------ reading
 
@@ -391,37 +205,37 @@ class _Run:
     ) -> None:
         """Compare one partition's JSON records with its SQL documents (`again`: a recheck's
         re-read of some of them, whose sides and invalid records were counted already)."""
-        self.cutoff = live.cutoff(self.min_age)
+        self.in_flight.restart()
         json_docs: dict[str, Any] = {}
         for index, record in enumerate(records):
             doc_id = record.get(self.id_key) if isinstance(record, dict) else None
             if isinstance(doc_id, str) and doc_id in json_docs:
                 if not again:
-                    self.add_invalid(name, index, f"repeats id {doc_id!r}")
+                    self.findings.add_invalid(name, index, f"repeats id {doc_id!r}")
             elif isinstance(doc_id, str) and doc_id:
                 json_docs[doc_id] = record
             elif again:
                 continue
             elif isinstance(record, dict):
-                self.add_invalid(name, index, f"has no string {self.id_key!r}")
+                self.findings.add_invalid(name, index, f"has no string {self.id_key!r}")
             else:
-                self.add_invalid(name, index, "is not a JSON object")
+                self.findings.add_invalid(name, index, "is not a JSON object")
         sql_docs_by_id = {doc[self.id_key]: doc for doc in sql_docs}
         if not again:
-            self.count(name, "json", len(json_docs))
-            self.count(name, "sqlite", len(sql_docs_by_id))
+            self.findings.count(name, "json", len(json_docs))
+            self.findings.count(name, "sqlite", len(sql_docs_by_id))
         for doc_id, json_doc in json_docs.items():
             sql_doc = sql_docs_by_id.pop(doc_id, None)
             if sql_doc is None:
                 if doc_id in self.json_only:  # the same id in two JSON files: one may pair
-                    self.add_missing("missing_in_sqlite", doc_id, self.json_only[doc_id])
+                    self.findings.add_missing("missing_in_sqlite", doc_id, self.json_only[doc_id])
                 self.json_only[doc_id] = name
                 if self.in_flight(json_doc):
                     self.recent.add(doc_id)
             elif self.in_flight(json_doc) or self.in_flight(sql_doc):
                 self.leave_out(doc_id, name)
             elif canonical_bytes(json_doc) == canonical_bytes(sql_doc):
-                self.count(name, "matched")
+                self.findings.count(name, "matched")
             else:
                 self.compare_pair(doc_id, name, json_doc, sql_doc, [])
         for doc_id, sql_doc in sql_docs_by_id.items():
@@ -434,31 +248,24 @@ class _Run:
         self, doc_id: str, name: str, json_doc: Any, sql_doc: Any, found: list[Difference]
     ) -> None:
         """A pair whose bytes differ, or whose partitions do (then `found` says so)."""
-        listed = self.room(self.mismatched) and not self.deferring
+        listed = self.findings.room(self.findings.mismatched) and not self.deferring
         if listed or self.ignore:  # past the cap, differing bytes are a mismatch unless ignored
             found = found + deep_differences(json_doc, sql_doc, self.ignore)
             if not found:
-                self.count(name, "matched")
-                self.count(name, "ignored")
+                self.findings.count(name, "matched")
+                self.findings.count(name, "ignored")
                 return
         if self.deferring:
             self.suspects[doc_id] = name
             return
-        self.mark(doc_id)
-        self.count(name, "mismatched")
-        if not listed:
-            self.truncated = True
-            return
-        shown = self.cut(found)
-        total = len(found) if len(shown) < len(found) else None
-        self.mismatched.append(Mismatch(doc_id, name, shown, total))
+        self.findings.add_mismatch(doc_id, name, found, listed)
 
     def finish(self) -> None:
         """Pair the ids seen on one side only: a moved document, or missing for real."""
         moved = sorted(self.json_only.keys() & self.sql_only.keys())
         json_docs = self._fetch_json({doc_id: self.json_only[doc_id] for doc_id in moved})
         sql_docs = self._fetch_sql({doc_id: self.sql_only[doc_id] for doc_id in moved})
-        self.cutoff = live.cutoff(self.min_age)
+        self.in_flight.restart()
         for doc_id in moved:
             if doc_id not in json_docs or doc_id not in sql_docs:
                 continue  # written to since it was read: reported as missing below
@@ -478,7 +285,7 @@ class _Run:
                 elif self.deferring:
                     self.suspects[doc_id] = name
                 else:
-                    self.add_missing(key, doc_id, name)
+                    self.findings.add_missing(key, doc_id, name)
             one_sided.clear()
         self.recent.clear()
 
@@ -490,7 +297,7 @@ class _Run:
             return
         logger.info("re-reading %d differing document(s) in %gs", len(suspects), delay)
         _pause(delay)
-        self.unsettled = set()
+        self.findings.unsettled = set()
         self.json_partitions = set(self.json_store.partitions())
         in_sql = self.sql_store.owners(suspects)  # where each is now, if it moved meanwhile
         for name in sorted(set(suspects.values()) | set(in_sql.values())):
@@ -505,24 +312,13 @@ class _Run:
             self.compare_partition(name, records, sql_docs, again=True)
         self.finish()
         for doc_id, name in suspects.items():
-            if doc_id not in self.unsettled:
-                self.count(name, "settled")
-        self.unsettled = None
-
-    def in_flight(self, doc: Any) -> bool:
-        version_key = self.sql_store.schema.version_key
-        if self.cutoff is not None and live.in_future(doc, version_key):
-            self.future.add(str(doc.get(self.id_key)))
-            return False
-        return live.in_flight(doc, version_key, self.cutoff)
+            if doc_id not in self.findings.unsettled:
+                self.findings.count(name, "settled")
+        self.findings.unsettled = None
 
     def leave_out(self, doc_id: str, name: str) -> None:
-        self.mark(doc_id)
-        self.count(name, "in_flight")
-
-    def mark(self, doc_id: str) -> None:
-        if self.unsettled is not None:
-            self.unsettled.add(doc_id)
+        self.findings.mark(doc_id)
+        self.findings.count(name, "in_flight")
 
     def _fetch_json(self, where: dict[str, str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -539,52 +335,3 @@ class _Run:
             ids = {doc_id for doc_id, partition in where.items() if partition == name}
             found.update((doc[self.id_key], doc) for doc in self.read_sql(name, ids))
         return found
-
-    # ------------------------------------------------------------------ bookkeeping
-
-    def count(self, partition: str, key: str, n: int = 1) -> None:
-        self.counts[key] += n
-        self.by_partition.setdefault(partition, _tally())[key] += n
-
-    def room(self, listed: Sequence[object]) -> bool:
-        return self.cap is None or len(listed) < self.cap
-
-    def cut(self, items: list[_T]) -> list[_T]:
-        if self.cap is None or len(items) <= self.cap:
-            return items
-        self.truncated = True
-        return items[: self.cap]
-
-    def add_invalid(self, name: str, index: int, reason: str) -> None:
-        self.count(name, "invalid_in_json")
-        if self.room(self.invalid):
-            self.invalid.append(InvalidRecord(name, index, reason))
-        else:
-            self.truncated = True
-
-    def add_missing(self, key: str, doc_id: str, name: str) -> None:
-        # Kept whole (refs are small) so the listed ones are the first by partition and id.
-        self.mark(doc_id)
-        self.count(name, key)
-        self.missing[key].append(DocRef(doc_id, name))
-
-    def report(self, ignore_paths: Iterable[str]) -> ValidationReport:
-        def by_place(refs: list[DocRef]) -> list[DocRef]:
-            return self.cut(sorted(refs, key=lambda ref: (ref.partition, ref.id)))
-
-        missing_in_sqlite = by_place(self.missing["missing_in_sqlite"])
-        missing_in_json = by_place(self.missing["missing_in_json"])
-        return ValidationReport(
-            ok=not any(self.counts[key] for key in FINDINGS),
-            schema=self.sql_store.schema.name,
-            sampled=False,
-            counts=self.counts,
-            missing_in_sqlite=missing_in_sqlite,
-            missing_in_json=missing_in_json,
-            mismatched=sorted(self.mismatched, key=lambda m: (m.partition, m.id)),
-            invalid_in_json=self.invalid,
-            by_partition=self.by_partition,
-            ignore_paths=tuple(ignore_paths),
-            details_truncated=self.truncated,
-            future_versions=tuple(sorted(self.future)),
-        )

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from filelock import FileLock, Timeout
 
-from migrator import importer
+from migrator import import_run
 from migrator.adapters.dual_write import open_store
 from migrator.adapters.journal import Journal
 from migrator.adapters.json_store import JsonStore
@@ -196,7 +196,7 @@ def test_each_partition_is_read_and_committed_under_its_lock(
         with open_store(json_dir, db) as store:
             store.put("ws-1", newer)
 
-    real_read = importer.read_file
+    real_read = import_run.read_file
 
     def read_file(store: JsonStore, partition: str, known: str | None, **kw: Any) -> Any:
         read = real_read(store, partition, known, **kw)
@@ -212,7 +212,7 @@ def test_each_partition_is_read_and_committed_under_its_lock(
     def snapshot() -> None:
         snapshots.append([p for p in json_store.partitions() if held(json_store.lock(p).lock_file)])
 
-    monkeypatch.setattr(importer, "read_file", read_file)
+    monkeypatch.setattr(import_run, "read_file", read_file)
     summary = _import(json_dir, db, sessions_schema, parallel=True, before_write=snapshot)
     writer[0].join(timeout=CHILD_TIMEOUT)
     assert summary.ok and summary.imported == 12
