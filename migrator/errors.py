@@ -8,6 +8,7 @@ line and exit with a documented code, and a Python caller can act on the fields:
     │   ├── QueryError                 a query criterion, order or cursor that is wrong (field)
     │   └── SearchQueryError           search text with nothing to look for, an unclosed quote
     ├── SchemaNotFoundError            `--schema` names nothing the registry can resolve
+    ├── SchemaError                    a schema declaration that cannot be used (schema, reason)
     ├── DocumentError                  a document the schema rejects (partition, index, id, field)
     ├── StoreError                     a store could not be read or written
     │   ├── UnsafePartitionError       a partition name that could escape the store directory
@@ -80,6 +81,17 @@ class SchemaNotFoundError(MigratorError):
         super().__init__(f"schema {reference!r}: {reason}")
         self.reference = reference
         self.reason = reason
+
+
+class SchemaError(MigratorError):
+    """A schema declaration that cannot be used: a table without a column it needs, a column
+    of a kind the codec cannot store, a key or a list named twice. Raised when the `Schema` is
+    built, naming the schema (once known) and what is wrong."""
+
+    def __init__(self, reason: str, schema: str | None = None) -> None:
+        super().__init__(reason if schema is None else f"schema {schema!r}: {reason}")
+        self.reason = reason
+        self.schema = schema
 
 
 class DocumentError(MigratorError):

@@ -30,9 +30,11 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from migrator.errors import SchemaError
 from migrator.schemas.searchable import SearchField, resolve_searchable
 
 Kind = Literal["str", "int", "float", "bool", "json"]
+KINDS: tuple[Kind, ...] = ("str", "int", "float", "bool", "json")
 
 #: Columns every mapped table carries besides its document fields.
 POSITION_COLUMN = "position"
@@ -140,6 +142,20 @@ class Schema:
     searchable: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        """Derive the mappings, and refuse a declaration the engine cannot use with one
+        `SchemaError` naming the schema (never a ValueError or TypeError)."""
+        try:
+            self._derive()
+        except SchemaError as exc:
+            raise SchemaError(exc.reason, self.name) from None
+
+    def _derive(self) -> None:
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            raise SchemaError(f"version must be a whole number from 1 on, not {self.version!r}")
+        keys = [child.key for child in self.children]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise SchemaError(f"child list {twice[0]!r} is declared twice")
         root = _mapping(self.root, self.renames, internal=(self.partition_column,), parent=None)
         children = tuple(
             _mapping(
@@ -154,12 +170,11 @@ class Schema:
         object.__setattr__(self, "_child_mappings", children)
         id_fields = [f for f in root.fields if f.key == self.id_key]
         if not id_fields:
-            raise ValueError(
-                f"schema {self.name!r}: the root table has no column for {self.id_key!r}"
-            )
+            raise SchemaError(f"the root table has no column for {self.id_key!r}")
         clash = root.keys & {c.key for c in self.children}
         if clash:
-            raise ValueError(f"schema {self.name!r}: keys both columns and child lists: {clash}")
+            named = ", ".join(map(repr, sorted(clash)))
+            raise SchemaError(f"keys both columns and child lists: {named}")
         object.__setattr__(self, "_search_fields", resolve_searchable(self))
 
     @property
@@ -199,7 +214,8 @@ class Schema:
 def _table_of(model: type[SQLModel]) -> Table:
     table = getattr(model, "__table__", None)
     if not isinstance(table, Table):
-        raise TypeError(f"{model.__name__} is not a SQLModel table (declare it with table=True)")
+        name = getattr(model, "__name__", repr(model))
+        raise SchemaError(f"{name} is not a SQLModel table (declare it with table=True)")
     return table
 
 
@@ -213,8 +229,13 @@ def _mapping(
     table = _table_of(model)
     for needed in (POSITION_COLUMN, EXTRA_COLUMN, *internal):
         if needed not in table.columns:
-            raise ValueError(f"table {table.name!r} needs a column {needed!r}")
+            raise SchemaError(f"table {table.name!r} needs a column {needed!r}")
     own = (*internal, POSITION_COLUMN, EXTRA_COLUMN)
+    for key, column in renames.items():
+        if column not in table.columns:
+            raise SchemaError(
+                f"table {table.name!r}: {key!r} renamed to {column!r}, no such column"
+            )
     key_of = {column: key for key, column in renames.items()}
     unique = _unique_within_list(table, parent)
     fields = tuple(
@@ -229,6 +250,10 @@ def _mapping(
         for column in table.columns
         if column.name not in own
     )
+    keys = [f.key for f in fields]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise SchemaError(f"table {table.name!r}: document key {twice[0]!r} names two columns")
     for f in fields:
         if f.choices:
             _add_choices_check(table, f.column, f.choices)
@@ -239,6 +264,11 @@ def _mapping(
 def _kind_of(column: Column[Any]) -> Kind:
     declared = column.info.get("kind")
     if declared is not None:
+        if declared not in KINDS:
+            raise SchemaError(
+                f"column {column.table.name}.{column.name}: kind {declared!r} is none of "
+                f"{', '.join(KINDS)}"
+            )
         return declared  # type: ignore[no-any-return]
     sa_type = column.type
     while isinstance(sa_type, TypeDecorator):
@@ -250,7 +280,7 @@ def _kind_of(column: Column[Any]) -> Kind:
     kind_by_type: dict[type[Any], Kind] = {bool: "bool", int: "int", float: "float", str: "str"}
     if python_type in kind_by_type:
         return kind_by_type[python_type]
-    raise TypeError(f"column {column.table.name}.{column.name}: unsupported type {column.type}")
+    raise SchemaError(f"column {column.table.name}.{column.name}: unsupported type {column.type}")
 
 
 def _unique_within_list(table: Table, parent: str | None) -> set[str]:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Table
 
+from migrator.errors import SchemaError
+
 if TYPE_CHECKING:
     from migrator.schemas.declaration import ChildList, DocField, Schema, TableMapping
 
@@ -43,7 +45,8 @@ class SearchField:
 
 
 def resolve_searchable(schema: Schema) -> tuple[SearchField, ...]:
-    """The schema's `searchable` paths as fields; ValueError naming a path that is no text key."""
+    """The schema's `searchable` paths as fields; `SchemaError` naming a path that is no text
+    key (the Schema being built adds its name)."""
     found: list[SearchField] = []
     lists: dict[str, tuple[ChildList, TableMapping]] = {
         child.key: (child, mapping)
@@ -52,16 +55,12 @@ def resolve_searchable(schema: Schema) -> tuple[SearchField, ...]:
     for path in schema.searchable:
         list_key, dot, key = path.rpartition(".")
         if dot and list_key not in lists:
-            raise ValueError(
-                f"schema {schema.name!r}: searchable {path!r}: no child list {list_key!r}"
-            )
+            raise SchemaError(f"searchable {path!r}: no child list {list_key!r}")
         child: ChildList | None = lists[list_key][0] if dot else None
         mapping = lists[list_key][1] if dot else schema.root_mapping
         doc_field = next((f for f in mapping.fields if f.key == key), None)
         if doc_field is None or doc_field.kind != "str":
-            raise ValueError(
-                f"schema {schema.name!r}: searchable {path!r} must be a text (str) column"
-            )
+            raise SchemaError(f"searchable {path!r} must be a text (str) column")
         found.append(
             SearchField(
                 path=path,
@@ -73,5 +72,5 @@ def resolve_searchable(schema: Schema) -> tuple[SearchField, ...]:
             )
         )
     if len({f.path for f in found}) != len(found):
-        raise ValueError(f"schema {schema.name!r}: a searchable path is named twice")
+        raise SchemaError("a searchable path is named twice")
     return tuple(found)

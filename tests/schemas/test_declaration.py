@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import CheckConstraint, LargeBinary
 from sqlmodel import Field, SQLModel
 
+from migrator.errors import SchemaError
 from migrator.schemas.declaration import ChildList, DocField, DocumentRow, Schema
 from migrator.schemas.sessions import SESSIONS
 from tests.second_schema import NOTES
@@ -138,15 +139,15 @@ class _Blob(DocumentRow, table=True):
 
 def test_schema_declaration_errors() -> None:
     """Mistakes in a declaration are reported when the Schema is built, naming the problem."""
-    with pytest.raises(TypeError, match="not a SQLModel table"):
+    with pytest.raises(SchemaError, match="not a SQLModel table"):
         Schema(name="x", version=1, root=_Plain, partition_column="part")
-    with pytest.raises(ValueError, match="needs a column 'extra'"):
+    with pytest.raises(SchemaError, match="needs a column 'extra'"):
         Schema(name="x", version=1, root=_NoExtra, partition_column="part", id_key="key")
-    with pytest.raises(ValueError, match="needs a column 'nope'"):
+    with pytest.raises(SchemaError, match="needs a column 'nope'"):
         Schema(name="x", version=1, root=_Good, partition_column="nope", id_key="key")
-    with pytest.raises(ValueError, match="no column for 'id'"):
+    with pytest.raises(SchemaError, match="no column for 'id'"):
         Schema(name="x", version=1, root=_Good, partition_column="part")
-    with pytest.raises(ValueError, match="both columns and child lists"):
+    with pytest.raises(SchemaError, match="both columns and child lists"):
         Schema(
             name="x",
             version=1,
@@ -155,7 +156,7 @@ def test_schema_declaration_errors() -> None:
             id_key="key",
             children=(ChildList(key="items", model=_Child, parent_column="parent"),),
         )
-    with pytest.raises(TypeError, match="unsupported type"):
+    with pytest.raises(SchemaError, match="unsupported type"):
         Schema(name="x", version=1, root=_Blob, partition_column="part", id_key="key")
 
 
