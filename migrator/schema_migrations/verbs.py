@@ -9,9 +9,8 @@ the automatic snapshot (as an import does) and records itself in the history.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,15 +18,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, inspect
-from sqlalchemy import exc as sa_exc
 
 from migrator.adapters.dialects import Dialect, database_url, dialect_for, redacted
 from migrator.adapters.faults import checkpoint
 from migrator.adapters.sql_store import SqlStore, meta_table
 from migrator.backup import snapshot_before
-from migrator.errors import MigratorError, SchemaMigrationError, UsageError
+from migrator.errors import SchemaMigrationError, UsageError
 from migrator.history import record_run
 from migrator.schema_migrations import autogen, versions
 from migrator.schema_migrations.environment import (
@@ -37,6 +34,7 @@ from migrator.schema_migrations.environment import (
     target_metadata,
     versions_dir,
 )
+from migrator.schema_migrations.transaction import alembic_errors, session
 from migrator.schemas.declaration import Schema
 
 logger = logging.getLogger(__name__)
@@ -111,14 +109,14 @@ def init_folder(folder: Path) -> bool:
 def history(schema: Schema, folder: Path) -> list[versions.Revision]:
     """Every revision, newest first."""
     require_folder(folder)
-    with _alembic_errors():
+    with alembic_errors():
         return versions.revisions(ScriptDirectory.from_config(alembic_config(schema, folder)))
 
 
 def status(db: str | Path, schema: Schema, folder: Path) -> Status:
     """The database's revision and version beside the newest revision and the code's."""
     require_folder(folder)
-    with _session(db, schema, write=False) as conn:
+    with session(db, schema, write=False) as conn:
         return _status(conn, schema, folder, _scripts(schema, folder), db)
 
 
@@ -128,7 +126,7 @@ def check(db: str | Path, schema: Schema, folder: Path) -> CheckReport:
     from migrator.adapters.fulltext import owned as fulltext_owned
 
     metadata = target_metadata(schema)
-    with _session(db, schema, write=False) as conn:
+    with session(db, schema, write=False) as conn:
         found = _status(conn, schema, folder, _scripts(schema, folder), db)
         context = MigrationContext.configure(
             conn,
@@ -150,7 +148,7 @@ def new_revision(
     """Write a revision script into the project's folder (None: autogenerate found nothing)."""
     require_folder(folder)
     scripts = _scripts(schema, folder)
-    with _session(db, schema, write=False) as conn:
+    with session(db, schema, write=False) as conn:
         found = _status(conn, schema, folder, scripts, db, stamp=True)
         newest = found.head_version if found.head_version is not None else found.database_version
         if newest is not None and schema.version <= newest:
@@ -167,7 +165,7 @@ def new_revision(
         setup = Setup(schema, conn, _dialect(db).name)
         if autogenerate:
             setup.process_revision = _skip_empty(autogen.data_moves(schema, recorded))
-        with _alembic_errors():
+        with alembic_errors():
             script = command.revision(
                 alembic_config(schema, folder, setup),
                 message=message,
@@ -223,9 +221,9 @@ def _move(
             "history live), or --no-snapshot"
         )
     scripts = _scripts(schema, folder)
-    with _alembic_errors():
+    with alembic_errors():
         wanted = scripts.get_revision(target) if target not in ("head", "base") else None
-    with _session(db, schema, write=False, create=direction == "upgrade") as conn:
+    with session(db, schema, write=False, create=direction == "upgrade") as conn:
         before = _status(conn, schema, folder, scripts, db)
         empty = before.database_version is None and not _has_root(conn, schema)
     if direction == "upgrade" and empty and target == "head":
@@ -244,11 +242,11 @@ def _move(
             if snapshot and json_dir is not None
             else None
         )
-        with _session(db, schema, write=True) as conn:
+        with session(db, schema, write=True) as conn:
             meta_table.metadata.create_all(conn)  # the toolkit's own tables, when missing
             _status(conn, schema, folder, scripts, db, stamp=True)
             setup = Setup(schema, conn, _dialect(db).name)
-            with _alembic_errors(f"{direction} to {target}"):
+            with alembic_errors(f"{direction} to {target}"):
                 run_command = command.upgrade if direction == "upgrade" else command.downgrade
                 run_command(alembic_config(schema, folder, setup), target)
             after = versions.current_revision(conn)
@@ -278,7 +276,7 @@ def _create(
             store.init_schema()
         finally:
             store.close()
-        with _session(db, schema, write=True) as conn:
+        with session(db, schema, write=True) as conn:
             found = _status(conn, schema, folder, scripts, db, stamp=True)
         result = Move(None, found.revision, None, schema.version, created=True)
         run.message = _summary("upgrade", result)
@@ -296,7 +294,7 @@ def _status(
 ) -> Status:
     """The database's standing; with `stamp`, a revision inferred from the recorded version
     is written into the version table (inside the caller's transaction)."""
-    with _alembic_errors():
+    with alembic_errors():
         history = versions.revisions(scripts)
         recorded = versions.recorded_version(conn)
         revision = versions.current_revision(conn) if versions.has_version_table(conn) else None
@@ -317,7 +315,7 @@ def _status(
 
 
 def _scripts(schema: Schema, folder: Path) -> ScriptDirectory:
-    with _alembic_errors():
+    with alembic_errors():
         return ScriptDirectory.from_config(alembic_config(schema, folder))
 
 
@@ -353,78 +351,6 @@ def _has_root(conn: Connection, schema: Schema) -> bool:
 
 def _dialect(db: str | Path) -> Dialect:
     return dialect_for(database_url(db))
-
-
-@contextlib.contextmanager
-def _session(
-    db: str | Path, schema: Schema, *, write: bool, create: bool = False
-) -> Iterator[Connection]:
-    """One transaction on a connection of its own: committed for a write that ends well,
-    rolled back otherwise (a read may stamp an inferred revision; it is not kept). A SQLite
-    file that does not exist is an error unless `create`."""
-    url = database_url(db)
-    dialect = dialect_for(url)
-    file = dialect.database_file(url)
-    if file is not None and not file.exists() and not create:
-        raise SchemaMigrationError(f"database {file} does not exist; run `migrator init`")
-    engine = dialect.engine(url)
-    sqlite = dialect.name == "sqlite"
-    try:
-        with engine.connect() as raw, _database_errors(redacted(db)):
-            driver = raw.connection.driver_connection
-            if sqlite and write:
-                # Off for the transaction, so that SQLite's table rebuilds (batch mode) do not
-                # cascade; checked before the commit instead.
-                driver.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
-            conn = raw.execution_options(migrator_write=write)
-            try:
-                with conn.begin() as transaction:
-                    if write:
-                        dialect.lock_schema(conn)
-                    yield conn
-                    if write and sqlite:
-                        _check_foreign_keys(conn)
-                    if not write:
-                        transaction.rollback()
-            finally:
-                if sqlite and write:
-                    driver.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
-    finally:
-        engine.dispose()
-
-
-def _check_foreign_keys(conn: Connection) -> None:
-    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-    if broken:
-        shown = ", ".join(f"{row[0]} row {row[1]}" for row in broken[:5])
-        raise SchemaMigrationError(f"rows would lose their parent ({shown}); nothing changed")
-
-
-@contextlib.contextmanager
-def _alembic_errors(doing: str | None = None) -> Iterator[None]:
-    prefix = f"{doing} failed, nothing changed: " if doing else ""
-    try:
-        yield
-    except MigratorError as exc:
-        if not doing:
-            raise
-        raise SchemaMigrationError(f"{prefix}{exc}") from exc
-    except CommandError as exc:
-        raise SchemaMigrationError(f"{prefix}{exc}") from exc
-    except sa_exc.DBAPIError as exc:
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise SchemaMigrationError(f"{prefix}{detail}") from exc
-    except sa_exc.SQLAlchemyError as exc:
-        raise SchemaMigrationError(f"{prefix}{exc}") from exc
-
-
-@contextlib.contextmanager
-def _database_errors(where: str) -> Iterator[None]:
-    try:
-        yield
-    except sa_exc.DBAPIError as exc:
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise SchemaMigrationError(f"database {where}: {detail}") from exc
 
 
 def _describe_diff(diff: object) -> str:
