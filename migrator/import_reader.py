@@ -27,11 +27,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from migrator.adapters.json_store import JsonStore
 from migrator.errors import DocumentError, JsonFileError, StoreError
 from migrator.in_flight import version_time
 from migrator.prune_guard import newest_version
-from migrator.schemas.codec import DocumentRows, canonical_bytes, to_rows, validate
+from migrator.schemas.codec import DocumentRows, canonical_bytes
+from migrator.schemas.row_encoder import encoder_for
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +124,7 @@ def _parsed(store: JsonStore, read: FileRead, data: bytes, *, digests: bool) -> 
     del data
     schema, id_key = store.schema, store.schema.id_key
     read.newest = newest_version(records, schema.version_key)
+    encoder, checked = encoder_for(schema), _json_checked(records)
     first: dict[str, int] = {}
     for index, record in enumerate(records):
         doc_id = record.get(id_key) if isinstance(record, dict) else None
@@ -139,14 +143,24 @@ def _parsed(store: JsonStore, read: FileRead, data: bytes, *, digests: bool) -> 
                 continue
             first[doc_id] = index
         try:
-            validate(schema, record)
+            item.rows = encoder.encode(record, partition, index, json_checked=checked)
         except DocumentError as exc:
             item.reason, item.field, item.raw = exc.reason, exc.field, record
             continue
-        item.rows = to_rows(schema, partition, record, index)
         if digests:
             item.digest = digest(record)
     return read
+
+
+def _json_checked(records: list[Any]) -> bool:
+    """Whether the parsed `records` certainly hold only what JSON can (text keys, no lone
+    surrogate, at most 254 levels deep): then orjson writes them back, and the encoder may skip
+    checking every value (see `migrator.schemas.row_encoder`)."""
+    try:
+        orjson.dumps(records)
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 def digest(doc: Any) -> bytes:

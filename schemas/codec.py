@@ -571,6 +571,11 @@ def column_value(f: DocField, value: Any) -> tuple[bool, Any]:
     return (False, None) if stored is _DOES_NOT_FIT else (True, stored)
 
 
+def placeholder(f: DocField) -> Any:
+    """What `f`'s typed column holds for a document that lacks the key."""
+    return _placeholder(f, None)
+
+
 def value_of_column(f: DocField, raw: Any) -> Any:
     """The document value a typed column's `raw` value stands for."""
     convert = _CONVERT.get(f.kind)
