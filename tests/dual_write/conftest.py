@@ -25,7 +25,6 @@ from migrator.validator import ValidationReport, validate
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_STORE = REPO / "fixtures" / "store"
-WRITER = Path(__file__).resolve().parent / "writer.py"
 PARTITIONS = ("ws-a", "ws-b", "ws-c")
 INSTANCE: dict[str, Any] = {
     "instance_id": 1,

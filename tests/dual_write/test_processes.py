@@ -4,10 +4,8 @@ writers at once; every write present and both stores equal at the end."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -15,22 +13,19 @@ import pytest
 from migrator.adapters.journal import Journal
 from migrator.adapters.phase_state import Phase
 from migrator.phases import record_validation, set_phase
-from tests.dual_write.conftest import WRITER, Env
+from tests.dual_write.conftest import Env
+from tests.writers import child_env, writer_command
 
 
 def _writer(
     env: Env, name: str, count: int, *extra: str, crash_at: str | None = None
 ) -> subprocess.Popen[str]:
-    environment = dict(os.environ)
-    environment.pop("MIGRATOR_CRASH_AT", None)
-    if crash_at:
-        environment["MIGRATOR_CRASH_AT"] = crash_at
     return subprocess.Popen(
-        [sys.executable, str(WRITER), str(env.json_dir), str(env.db), name, str(count), *extra],
+        writer_command("rounds", env.json_dir, env.db, name, count, *extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=environment,
+        env=child_env(crash_at),
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,7 +27,6 @@ from migrator.phases import set_phase
 from migrator.schemas.codec import canonical_bytes
 from migrator.schemas.declaration import Schema
 from tests.importer.conftest import table_rows
-from tests.importer.counter_writer import versioned
 from tests.reliability.harness import (
     CHILD_TIMEOUT,
     child_env,
@@ -38,8 +36,7 @@ from tests.reliability.harness import (
     validation,
 )
 from tests.schemas.samples import session
-
-WRITER = Path(__file__).resolve().parent / "counter_writer.py"
+from tests.writers import versioned, writer_command
 
 Expected = dict[str, tuple[str, dict[str, Any]]]
 
@@ -299,7 +296,7 @@ def test_import_beside_a_dual_writer_keeps_every_newest_version(
     seed = str(len(first) + int(batch))
     paths = (json_dir, db, started, stop)
     writer = subprocess.Popen(
-        [sys.executable, str(WRITER), *map(str, paths), seed, pause, str(ids_file)],
+        writer_command("counter", *paths, seed, pause, ids_file),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -26,10 +26,10 @@ from migrator.cli import app
 from migrator.importer import import_store
 from migrator.schemas.declaration import Schema
 from migrator.validator import ValidationReport, validate
+from tests.writers import child_env, writer_command
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_STORE = REPO / "fixtures" / "store"
-WRITER = Path(__file__).resolve().with_name("writer.py")
 P1, P2, P3 = "3f2a9c1e7b6d4a10", "8c1d2e3f4a5b6c7d", "a0b1c2d3e4f5a6b7"
 MIGRATOR_ENV = ("MIGRATOR_DB", "MIGRATOR_JSON_DIR", "MIGRATOR_CONFIG", "MIGRATOR_SCHEMA")
 
@@ -127,7 +127,7 @@ def live(tmp_path: Path, sessions_schema: Schema, monkeypatch: pytest.MonkeyPatc
 
 @dataclass
 class Writer:
-    """A running writer process (`writer.py`) and how to stop it."""
+    """A running writer process (`tests.writers rewrite`) and how to stop it."""
 
     process: subprocess.Popen[str]
     stop_file: Path
@@ -154,10 +154,11 @@ def start_writer(live: Live) -> Iterator[Any]:
         args = [str(live.json_dir), str(live.db), str(ready), str(stop)]
         args += [f"{partition}:{doc_id}" for partition, doc_id in targets]
         process = subprocess.Popen(
-            [sys.executable, str(WRITER), *args],
+            writer_command("rewrite", *args),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=child_env(),
         )
         writer = Writer(process, stop)
         started.append(writer)

@@ -34,8 +34,9 @@ from migrator.schemas.registry import resolve
 from migrator.validator import validate
 from tests.pg_server import create_database, drop_database, libpq_url
 from tests.safety.conftest import Setup, import_into, invoke
-from tests.safety.test_backup import WRITER, _wait_for
+from tests.safety.test_backup import _wait_for
 from tests.safety.test_restore import _change_database, _rehash
+from tests.writers import child_env, writer_command
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,9 +107,7 @@ def test_backup_while_another_process_writes_then_restore_and_validate(
     the writer's documents are a gapless prefix, each whole, and the fixture documents still
     validate equal to the JSON store."""
     progress = tmp_path / "progress"
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(setup.db), str(progress)], cwd=ROOT
-    )
+    writer = subprocess.Popen(writer_command("fill", setup.db, progress), env=child_env())
     try:
         before = _wait_for(progress, 30)
         backups = [create_backup(setup.json_dir, setup.db, setup.schema) for _ in range(2)]

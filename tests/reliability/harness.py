@@ -9,7 +9,6 @@ is the interpreter starting, which overlaps well. Every wait is bounded.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from migrator.schemas.codec import canonical_bytes
 from migrator.schemas.declaration import Schema
 from migrator.schemas.jsontext import JsonDecodeError, loads
 from migrator.validator import ValidationReport, validate
+from tests.writers import child_env
 
 REPO = Path(__file__).resolve().parents[2]
 #: A child that takes longer than this is a hang: killed, and the test fails.
@@ -68,15 +68,6 @@ class Outcome:
 def cli(*args: str) -> list[str]:
     """The real `migrator` command line."""
     return [sys.executable, "-m", "migrator", *args]
-
-
-def child_env(crash_at: str | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("MIGRATOR_CRASH_AT", None)
-    if crash_at is not None:
-        env["MIGRATOR_CRASH_AT"] = crash_at
-    env["PYTHONPATH"] = str(REPO)
-    return env
 
 
 def run_child(

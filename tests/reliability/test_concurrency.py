@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -37,8 +36,8 @@ from tests.reliability.harness import (
 )
 from tests.reliability.workload import PARTITIONS
 from tests.schemas.samples import session
+from tests.writers import writer_command
 
-BUSY_WRITER = Path(__file__).resolve().parent / "busy_writer.py"
 WRITERS = 3
 MAX_ROUNDS = 400
 MAX_SECONDS = 90.0
@@ -80,7 +79,7 @@ def test_writers_validate_backup_import_and_a_phase_move_at_once(
     limits = (str(MAX_ROUNDS), str(MAX_SECONDS))
     writers = [
         subprocess.Popen(
-            [sys.executable, str(BUSY_WRITER), str(json_dir), str(db), f"w{n}", str(stop), *limits],
+            writer_command("busy", json_dir, db, f"w{n}", stop, *limits),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

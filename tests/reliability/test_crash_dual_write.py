@@ -9,7 +9,6 @@ no document lost or duplicated). Some repairs are killed too, and run again."""
 from __future__ import annotations
 
 import random
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +36,8 @@ from tests.reliability.harness import (
     validation,
 )
 from tests.reliability.workload import initial, model_after, plan
+from tests.writers import writer_command
 
-WRITER = Path(__file__).resolve().parent / "writer.py"
 #: Operations per writer: enough that every checkpoint is reached a dozen times.
 OPERATIONS = 40
 CHECKPOINTS = (
@@ -85,9 +84,8 @@ def _prepare(root: Path, schema: Schema, phase: Phase) -> tuple[Path, Path]:
 def _kill_writer(root: Path, scenario: Scenario, schema: Schema) -> Outcome:
     json_dir, db = _prepare(root, schema, scenario.phase)
     ready = root / "ready"
-    command = [sys.executable, str(WRITER), str(json_dir), str(db)]
-    command += [str(scenario.seed), str(OPERATIONS), str(ready)]
-    return run_child(command, scenario.point, ready=ready.exists)
+    writer = writer_command("workload", json_dir, db, scenario.seed, OPERATIONS, ready)
+    return run_child(writer, scenario.point, ready=ready.exists)
 
 
 def _recover_and_check(root: Path, scenario: Scenario, outcome: Outcome, schema: Schema) -> str:

@@ -13,7 +13,6 @@ import os
 import resource
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from tests.conftest import FIXTURES
 from tests.reliability import tally
 from tests.reliability.harness import CHILD_TIMEOUT, child_env, cli, run_all
 from tests.schemas.samples import session
+from tests.writers import writer_command
 
 HOSTILE = FIXTURES / "hostile"
 REJECTED, ONE_LINE = "rejected", "one line"
@@ -161,9 +161,6 @@ FILE_CASES = [
 ]
 
 
-COMMANDS = Path(__file__).resolve().parent / "commands.py"
-
-
 @dataclass(frozen=True)
 class Ran:
     """How one command ended."""
@@ -183,8 +180,9 @@ class Tried:
 
 
 def _run_commands(*commands: list[str], cwd: Path) -> list[Ran]:
-    """The commands one after the other in one child process (`commands.py`), with a timeout."""
-    argv = [sys.executable, str(COMMANDS)]
+    """The commands one after the other in one child process (`tests.writers commands`),
+    with a timeout."""
+    argv = writer_command("commands")
     for command in commands:
         argv += [*command, ":::"]
     try:

@@ -1,6 +1,7 @@
-"""A deterministic dual-write workload: the writer process (`writer.py`) and the test that kills
-it derive the same operations from one seed, so after a kill the test knows exactly which
-writes were made (the writer prints each index as it completes) and which one was in flight.
+"""A deterministic dual-write workload: the writer process (`tests.writers workload`) and the
+test that kills it derive the same operations from one seed, so after a kill the test knows
+exactly which writes were made (the writer prints each index as it completes) and which one
+was in flight.
 
 Documents carry the edges a migration must keep: non-ASCII and NUL text, integers beyond 64
 bits, 1.0 next to 1, absent next to null, unknown nested keys, child rows in order.

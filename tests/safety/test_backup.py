@@ -9,9 +9,7 @@ import os
 import sqlite3
 import stat
 import subprocess
-import sys
 import tarfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from migrator.backup_retention import list_backups
 from migrator.errors import BackupError, DatabaseCorruptError, UsageError
 from migrator.restore import restore_backup
 from tests.safety.conftest import Setup, corrupt_table_page, invoke, sha256
+from tests.writers import child_env, writer_command
 
 
 def test_manifest_records_every_artifact_with_its_checksum(setup: Setup) -> None:
@@ -213,31 +212,6 @@ def test_stepped_backup_survives_writes_between_steps(
         conn.close()
 
 
-WRITER = textwrap.dedent(
-    """
-    import sys, pathlib
-    from migrator.adapters.sql_store import SqlStore
-    from migrator.schemas.registry import resolve
-
-    db, progress = sys.argv[1], pathlib.Path(sys.argv[2])
-    store = SqlStore(db, resolve("sessions"))
-    n = 0
-    while True:
-        doc = {
-            "id": f"w-{n:06d}", "type": "debate", "task": "x" * 2000, "status": "running",
-            "created_at": "2025-01-01T00:00:00Z", "updated_at": f"{n}",
-            "instances": [], "chat_history": [
-                {"id": f"m-{n:06d}", "role": "user", "content": "y" * 500,
-                 "timestamp": "2025-01-01T00:00:00Z"}
-            ],
-        }
-        store.put(f"part{n % 4}", doc)
-        n += 1
-        progress.write_text(str(n))
-    """
-)
-
-
 def _wait_for(progress: Path, at_least: int) -> int:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -252,10 +226,7 @@ def test_backup_while_another_process_writes_then_restore(setup: Setup, tmp_path
     """Backups taken while a process writes continuously restore to a sound database whose
     every document reads back whole (ids and contents as the writer wrote them)."""
     progress = tmp_path / "progress"
-    root = Path(__file__).resolve().parents[2]
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(setup.db), str(progress)], cwd=root
-    )
+    writer = subprocess.Popen(writer_command("fill", setup.db, progress), env=child_env())
     try:
         before = _wait_for(progress, 30)
         backups = [create_backup(setup.json_dir, setup.db, setup.schema) for _ in range(3)]
