@@ -45,8 +45,12 @@ plain:
 
 test: lint types docs unit plain
 
+# The heavy variants: the tests marked `soak` (which `make test` skips), then the longer runs of
+# the tests that read --soak (more kill points, a 200 MB string, a longer state machine...).
+SOAK_SCALED := tests/reliability tests/recovery/test_operator_chaos.py tests/importer/test_crash.py
 soak: $(STAMP)
-	$(BIN)/pytest tests/reliability --soak
+	$(BIN)/pytest --soak -m soak
+	$(BIN)/pytest --soak -m 'not soak' $(SOAK_SCALED)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --scale $(SCALE)

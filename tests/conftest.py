@@ -24,6 +24,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `soak` is a heavier variant of a property a lighter test in `make test`
+    already proves: it runs only with `--soak` (`make soak`), to keep CI in its time budget."""
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="a heavier variant: runs with --soak (make soak)")
+    for item in items:
+        if item.get_closest_marker("soak"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def sessions_schema() -> Schema:
     return resolve("sessions")

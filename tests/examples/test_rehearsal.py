@@ -1,6 +1,7 @@
 """The live migration rehearsal: its judges (the ledger, the kill rule, the verdict) fail when
-they must, and a short rehearsal on SQLite and on PostgreSQL walks every phase and back with
-nothing lost, nothing stale, no unexpected client error and a clean final validation."""
+they must, and a short rehearsal on SQLite (and, with --soak, on PostgreSQL) walks every phase
+and back with nothing lost, nothing stale, no unexpected client error and a clean final
+validation."""
 
 from __future__ import annotations
 
@@ -132,8 +133,11 @@ def test_short_rehearsal_on_sqlite(tmp_path: Path) -> None:
     assert summary["settings"]["database"] == "SQLite"
 
 
+@pytest.mark.soak
 def test_short_rehearsal_on_postgresql(tmp_path: Path, pg_db_url: str) -> None:
-    """The same walk with the service and the operator on a PostgreSQL database."""
+    """The same walk with the service and the operator on a PostgreSQL database (with --soak:
+    `make test` proves the PostgreSQL store in every phase in tests/postgres and
+    tests/schema_migrations, and the rehearsal's walk on SQLite)."""
     out = tmp_path / "rehearsal"
     summary = rehearse(
         replace(SHORT, out=out, db=pg_db_url),
