@@ -27,7 +27,8 @@ from migrator.adapters.phase_state import Phase, now
 from migrator.adapters.sql_store import SqlStore
 from migrator.doctor import DoctorReport, diagnose
 from migrator.errors import MigratorError, UsageError, require_json_dir
-from migrator.phases import Guard, catch_up_commands, check_move, read_phase, record_validation
+from migrator.phase_guards import Guard, catch_up_commands, record_validation
+from migrator.phases import check_move, read_phase
 from migrator.schemas.comparison import compile_ignore_paths
 from migrator.schemas.declaration import Schema
 from migrator.schemas.registry import resolve

@@ -41,7 +41,7 @@ def validate(
     `migrator.validator.validate`), and record the outcome for the phase guards."""
     from migrator.adapters.json_store import JsonStore
     from migrator.adapters.sql_store import SqlStore
-    from migrator.phases import record_validation
+    from migrator.phase_guards import record_validation
     from migrator.validator import validate as compare
 
     root = Path(json_dir)

@@ -16,7 +16,8 @@ from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.adapters.sql_store import SqlStore
 from migrator.errors import PhaseError
 from migrator.importer import import_store
-from migrator.phases import check_move, record_validation, set_phase
+from migrator.phase_guards import record_validation
+from migrator.phases import check_move, set_phase
 from migrator.repair import repair
 from migrator.schemas.registry import resolve
 from migrator.status import status

@@ -12,7 +12,8 @@ import pytest
 
 from migrator.adapters.journal import Journal
 from migrator.adapters.phase_state import Phase
-from migrator.phases import record_validation, set_phase
+from migrator.phase_guards import record_validation
+from migrator.phases import set_phase
 from tests.dual_write.conftest import Env
 from tests.writers import child_env, writer_command
 

@@ -23,7 +23,8 @@ from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.errors import DatabaseError, StoreError
-from migrator.phases import record_validation, set_phase
+from migrator.phase_guards import record_validation
+from migrator.phases import set_phase
 from migrator.repair import repair
 from migrator.schemas.codec import to_rows
 from migrator.schemas.registry import resolve

@@ -18,7 +18,8 @@ with warnings.catch_warnings():  # Starlette 1.x would rather use httpx2; httpx 
 from migrator import import_store, validate
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.sql_store import SqlStore
-from migrator.phases import record_validation, set_phase
+from migrator.phase_guards import record_validation
+from migrator.phases import set_phase
 from migrator.schemas.declaration import Schema
 
 WS = "00000000feed0000"

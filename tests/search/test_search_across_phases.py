@@ -13,7 +13,8 @@ from migrator.adapters.dual_write import DualWriteStore
 from migrator.adapters.json_search import search_documents
 from migrator.adapters.search_query import parse
 from migrator.adapters.sql_store import SqlStore
-from migrator.phases import record_validation, set_phase
+from migrator.phase_guards import record_validation
+from migrator.phases import set_phase
 from migrator.schemas.declaration import Schema
 from tests.conftest import FIXTURES
 from tests.search.helpers import doc, index_problems, ranked
