@@ -7,7 +7,8 @@ so PostgreSQL never silently inherits SQLite's behaviour."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -18,6 +19,8 @@ from sqlalchemy.sql.dml import Insert
 from migrator.adapters.sqlite_files import Progress
 
 CheckStatus = Literal["ok", "problem", "info", "skipped"]
+#: Runs one compiled statement with its parameters on a driver connection: its rows as tuples.
+Fetch = Callable[[str, Any], list[tuple[Any, ...]]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,11 @@ class Dialect(ABC):
     @abstractmethod
     def begin_read(self, conn: Connection) -> Connection:
         """A connection whose next transaction reads one consistent snapshot."""
+
+    @abstractmethod
+    def raw_snapshot(self, driver_connection: Any) -> AbstractContextManager[Fetch]:
+        """One consistent read on the driver's own connection, for the read hot path (no
+        SQLAlchemy work per statement): yields a `Fetch`; the read ends with the block."""
 
     @abstractmethod
     def bulk_insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

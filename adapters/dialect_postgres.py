@@ -5,7 +5,8 @@ an optional extra a SQLite user never installs)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import contextlib
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.dml import Insert
 
-from migrator.adapters.dialect_base import Check, Dialect
+from migrator.adapters.dialect_base import Check, Dialect, Fetch
 from migrator.adapters.sqlite_files import Progress
 from migrator.errors import BackupError, UsageError
 
@@ -82,6 +83,28 @@ class PostgresDialect(Dialect):
     def begin_read(self, conn: Connection) -> Connection:
         # One snapshot for every statement of the transaction; the pool resets both on check-in.
         return conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+
+    @contextlib.contextmanager
+    def raw_snapshot(self, driver_connection: Any) -> Iterator[Fetch]:
+        """A read-only REPEATABLE READ transaction; each statement is prepared on the server
+        at its first use on a connection and reused after (psycopg's `prepare=True`)."""
+        import psycopg
+
+        saved = driver_connection.isolation_level, driver_connection.read_only
+        driver_connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        driver_connection.read_only = True
+        try:
+            with driver_connection.cursor() as cursor:
+
+                def fetch(sql: str, parameters: Any) -> list[tuple[Any, ...]]:
+                    cursor.execute(sql, parameters, prepare=True)
+                    rows: list[tuple[Any, ...]] = cursor.fetchall()
+                    return rows
+
+                yield fetch
+        finally:
+            driver_connection.rollback()
+            driver_connection.isolation_level, driver_connection.read_only = saved
 
     def bulk_insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """COPY ... FROM STDIN on the connection's own psycopg connection: same transaction."""

@@ -4,8 +4,9 @@ journal is WAL so readers never wait for a writer, and backups use the online ba
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
 from migrator.adapters import sqlite_files
-from migrator.adapters.dialect_base import Check, Dialect
+from migrator.adapters.dialect_base import Check, Dialect, Fetch
 from migrator.adapters.sqlite_files import Progress
 from migrator.errors import BackupError
 
@@ -62,6 +63,16 @@ class SqliteDialect(Dialect):
     def begin_read(self, conn: Connection) -> Connection:
         """A deferred transaction reads one snapshot in WAL mode."""
         return conn
+
+    @contextlib.contextmanager
+    def raw_snapshot(self, driver_connection: Any) -> Iterator[Fetch]:
+        """A deferred transaction: one snapshot in WAL mode, taking no lock. sqlite3 keeps
+        each statement text compiled in its own cache, so a repeated read is not re-parsed."""
+        driver_connection.execute("BEGIN")
+        try:
+            yield lambda sql, parameters: driver_connection.execute(sql, parameters).fetchall()
+        finally:
+            driver_connection.execute("ROLLBACK")
 
     def bulk_insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """One compiled INSERT handed to the driver's executemany with plain tuples.

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 from sqlalchemy import exc as sa_exc
 
+from migrator.adapters.dialect_base import Fetch
 from migrator.adapters.dialects import Dialect, database_url, dialect_for
 from migrator.adapters.redact import redact_url
 from migrator.errors import (
@@ -54,6 +55,28 @@ class SqlDatabase:
             conn = self.dialect.begin_read(raw)
             with conn.begin():
                 yield conn
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Fetch]:
+        """One consistent read on the driver's own connection (`Dialect.raw_snapshot`): the
+        read hot path, without SQLAlchemy's work per statement. Driver errors are raised as
+        SQLAlchemy's, so `errors()` maps them like any other."""
+        driver_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            connection = self.engine.raw_connection()
+            try:
+                with self.dialect.raw_snapshot(connection.driver_connection) as fetch:
+                    yield fetch
+            except driver_error:
+                # Not back to the pool in an unknown state (a server gone, a read left open).
+                connection.invalidate()
+                raise
+            finally:
+                connection.close()
+        except driver_error as exc:
+            raise sa_exc.DBAPIError.instance(
+                None, None, exc, driver_error, dialect=self.engine.dialect
+            ) from exc
 
     @contextlib.contextmanager
     def write(self, *, commit: bool = True) -> Iterator[Connection]:

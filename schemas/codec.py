@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrator.errors import CorruptRowError, DocumentError
+from migrator.errors import DocumentError
 from migrator.schemas.declaration import (
     EXTRA_COLUMN,
     POSITION_COLUMN,
@@ -31,7 +31,15 @@ from migrator.schemas.declaration import (
     Schema,
     TableMapping,
 )
-from migrator.schemas.jsontext import JsonEncodeError, dumps_compact, dumps_sorted, loads
+from migrator.schemas.decoding import _decode_extra
+
+# Rows -> documents live in `migrator.schemas.decoding`; these names stay importable from here.
+from migrator.schemas.decoding import decode_item as decode_item
+from migrator.schemas.decoding import from_rows as from_rows
+from migrator.schemas.decoding import summary_from_row as summary_from_row
+from migrator.schemas.decoding import usual_order as usual_order
+from migrator.schemas.decoding import value_of_column as value_of_column
+from migrator.schemas.jsontext import JsonEncodeError, dumps_compact, dumps_sorted
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -249,7 +257,7 @@ def to_rows(schema: Schema, partition: str, doc: Document, position: int = 0) ->
         doc,
         position=position,
         skip=child_keys,
-        usual_order=_usual_order(schema),
+        usual_order=usual_order(schema),
     )
     root[schema.partition_column] = partition
     absent = [c.key for c in schema.children if c.key not in doc]
@@ -270,12 +278,6 @@ def to_rows(schema: Schema, partition: str, doc: Document, position: int = 0) ->
                 encoded.append(row)
         rows.children[mapping.name] = encoded
     return rows
-
-
-def _usual_order(schema: Schema) -> tuple[str, ...]:
-    if schema.key_order:
-        return schema.key_order
-    return (*(f.key for f in schema.root_mapping.fields), *(c.key for c in schema.children))
 
 
 def _encode_object(
@@ -403,150 +405,6 @@ def _placeholder(f: DocField, value: Any) -> Any:
     return "null"
 
 
-# --------------------------------------------------------------------------- rows -> document
-
-
-def from_rows(
-    schema: Schema,
-    root: Mapping[Any, Any],
-    children: Mapping[str, Sequence[Mapping[Any, Any]]],
-) -> Document:
-    """The document stored as `root` and its child rows (each list in position order);
-    `CorruptRowError` when a row's `extra` is not what `to_rows` wrote."""
-    try:
-        return _from_rows(schema, root, children)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        doc_id = root.get(schema.id_column) if isinstance(root, Mapping) else None
-        reason = str(exc) if len(str(exc)) <= 120 else str(exc)[:117] + "..."
-        raise CorruptRowError(schema.root_table.name, doc_id, reason) from exc
-
-
-def _from_rows(
-    schema: Schema,
-    root: Mapping[Any, Any],
-    children: Mapping[str, Sequence[Mapping[Any, Any]]],
-) -> Document:
-    extra = _decode_extra(root[EXTRA_COLUMN])
-    absent = set(extra.get("absent", ()))
-    stored_keys: dict[str, Any] = extra.get("keys", {})
-    values = _decode_fields(schema.root_mapping, root, absent, stored_keys, extra.get("ints"))
-    for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
-        if child.key in absent:
-            continue
-        values[child.key] = [_decode_child(mapping, row) for row in children.get(mapping.name, ())]
-    for key, value in stored_keys.items():
-        values.setdefault(key, value)
-    return _ordered(values, extra.get("order"), _usual_order(schema), stored_keys)
-
-
-def summary_from_row(schema: Schema, root: Mapping[Any, Any]) -> Document:
-    """The document without its child lists, from its root row alone: exactly `from_rows`'s
-    document minus the child keys, without building child lists (a listing reads many)."""
-    text = root[EXTRA_COLUMN]
-    extra = _decode_extra(text) if text else _NO_KEYS
-    if "keys" in extra or "order" in extra:
-        child_keys = {child.key for child in schema.children}
-        doc = from_rows(schema, root, {})
-        return {key: value for key, value in doc.items() if key not in child_keys}
-    absent = extra.get("absent", _NOTHING)
-    values = _decode_fields(schema.root_mapping, root, absent, _NO_KEYS, extra.get("ints"))
-    order = _SUMMARY_ORDERS.get(id(schema))
-    if order is None:
-        fields = schema.root_mapping.keys
-        order = _SUMMARY_ORDERS[id(schema)] = tuple(k for k in _usual_order(schema) if k in fields)
-    return {key: values[key] for key in order if key in values}
-
-
-#: id(schema) -> its root fields in the usual key order (what a summary without `extra`'s
-#: "order" follows).
-_SUMMARY_ORDERS: dict[int, tuple[str, ...]] = {}
-
-
-def _decode_child(mapping: TableMapping, row: Mapping[Any, Any]) -> Document:
-    text = row[EXTRA_COLUMN]
-    if not text:
-        # The common case, a row its typed columns describe exactly: no bookkeeping to apply,
-        # and the fields' order is the usual order.
-        return _decode_fields(mapping, row, _NOTHING, _NO_KEYS)
-    extra = _decode_extra(text)
-    stored_keys: dict[str, Any] = extra.get("keys", {})
-    absent = set(extra.get("absent", ()))
-    values = _decode_fields(mapping, row, absent, stored_keys, extra.get("ints"))
-    for key, value in stored_keys.items():
-        values.setdefault(key, value)
-    return _ordered(values, extra.get("order"), [f.key for f in mapping.fields], stored_keys)
-
-
-_NOTHING: frozenset[str] = frozenset()
-_NO_KEYS: Mapping[str, Any] = {}
-#: Kinds whose column value needs converting back (str and int come back as they went in).
-_CONVERT: dict[str, Any] = {"json": loads, "bool": bool, "float": float}
-
-
-def _decode_fields(
-    mapping: TableMapping,
-    row: Mapping[Any, Any],
-    absent: Collection[str],
-    stored_keys: Mapping[str, Any],
-    ints: Collection[str] | None = None,
-) -> Document:
-    plan = _PLANS.get(id(mapping)) or _plan(mapping)
-    values: Document = {}
-    if not absent and not stored_keys and not ints:  # the common case: straight from columns
-        for key, column, convert in plan:
-            raw = row[column]
-            values[key] = raw if raw is None or convert is None else convert(raw)
-        return values
-    for key, column, convert in plan:
-        if key in absent:
-            continue
-        if key in stored_keys:
-            values[key] = stored_keys[key]
-            continue
-        raw = row[column]
-        if ints and key in ints:
-            values[key] = int(raw)
-            continue
-        values[key] = raw if raw is None or convert is None else convert(raw)
-    return values
-
-
-#: id(mapping) -> (key, column, conversion) per field: what decoding a row needs, looked up
-#: once per mapping instead of per row and field (a partition read decodes thousands of rows).
-_PLANS: dict[int, tuple[tuple[str, str, Any], ...]] = {}
-
-
-def _plan(mapping: TableMapping) -> tuple[tuple[str, str, Any], ...]:
-    plan = tuple((f.key, f.column, _CONVERT.get(f.kind)) for f in mapping.fields)
-    _PLANS[id(mapping)] = plan
-    return plan
-
-
-def _ordered(
-    values: Document,
-    order: Sequence[str] | None,
-    usual: Sequence[str],
-    stored_keys: Mapping[str, Any],
-) -> Document:
-    if order is not None:
-        return {key: values[key] for key in order}
-    listed = set(usual)
-    result = {key: values[key] for key in usual if key in values}
-    for key in stored_keys:
-        if key not in listed:
-            result[key] = values[key]
-    return result
-
-
-def _decode_extra(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    decoded = loads(text, ours=True)
-    if not isinstance(decoded, dict):
-        raise ValueError(f"corrupt extra column: {text[:60]!r}")
-    return decoded
-
-
 # --------------------------------------------------------------------------- canonical form
 
 
@@ -560,11 +418,6 @@ def canonical_bytes(doc: Any) -> bytes:
 # `migrator.schema_migrations.moves`); they must encode exactly as `to_rows` does.
 
 
-def usual_order(schema: Schema) -> tuple[str, ...]:
-    """The root's usual key order: the declared `key_order`, or its fields then child lists."""
-    return tuple(_usual_order(schema))
-
-
 def column_value(f: DocField, value: Any) -> tuple[bool, Any]:
     """Whether `value` survives `f`'s typed column exactly, and what the column then holds."""
     stored = _column_value(f, value)
@@ -574,12 +427,6 @@ def column_value(f: DocField, value: Any) -> tuple[bool, Any]:
 def placeholder(f: DocField) -> Any:
     """What `f`'s typed column holds for a document that lacks the key."""
     return _placeholder(f, None)
-
-
-def value_of_column(f: DocField, raw: Any) -> Any:
-    """The document value a typed column's `raw` value stands for."""
-    convert = _CONVERT.get(f.kind)
-    return raw if raw is None or convert is None else convert(raw)
 
 
 def check_item(mapping: TableMapping, item: Any, *, path: str) -> None:
@@ -593,8 +440,3 @@ def check_item(mapping: TableMapping, item: Any, *, path: str) -> None:
 def encode_item(mapping: TableMapping, item: Mapping[str, Any], position: int) -> dict[str, Any]:
     """One object of a child list as its row, without the parent link (checked first)."""
     return _encode_object(mapping, item, position=position, skip=(), usual_order=None)
-
-
-def decode_item(mapping: TableMapping, row: Mapping[Any, Any]) -> Document:
-    """The object a child row stores."""
-    return _decode_child(mapping, row)

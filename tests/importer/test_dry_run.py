@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import migrator.adapters.sql_reader
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.sql_store import SqlStore
 from migrator.cli import app
 from migrator.importer import import_store
 from migrator.schemas.declaration import Schema
+from migrator.schemas.decoding import DocumentDecoder
 from tests.importer.conftest import FIXTURES, tree_digest
 
 
@@ -82,15 +82,15 @@ def test_dry_run_reports_a_document_that_does_not_survive_the_round_trip(
 ) -> None:
     """If what the database gives back differs from the file, the document is reported."""
     victim = json_store.list(json_store.partitions()[1])[3]["id"]
-    real_from_rows = migrator.adapters.sql_reader.from_rows
+    real_document = DocumentDecoder.document
 
-    def lossy(*args: Any) -> dict[str, Any]:
-        doc = real_from_rows(*args)
+    def lossy(self: DocumentDecoder, *args: Any) -> dict[str, Any]:
+        doc = real_document(self, *args)
         if doc["id"] == victim:
             doc["task"] += " (changed on the way)"
         return doc
 
-    monkeypatch.setattr(migrator.adapters.sql_reader, "from_rows", lossy)
+    monkeypatch.setattr(DocumentDecoder, "document", lossy)
     store = SqlStore(sql_path, sessions_schema)
     summary = import_store(json_store, store, dry_run=True)
     store.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,11 +16,11 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
-    event,
     select,
 )
 from sqlalchemy import exc as sa_exc
 
+from migrator.adapters.dialect_base import Fetch
 from migrator.adapters.dialects import (
     CONNECT_TIMEOUT_SECONDS,
     PostgresDialect,
@@ -47,24 +48,42 @@ def test_plain_urls_mean_psycopg() -> None:
 # --------------------------------------------------------------------------- consistent reads
 
 
-def test_read_partition_is_one_repeatable_read_read_only_transaction(pg_store: SqlStore) -> None:
+def _after_each_read(monkeypatch: pytest.MonkeyPatch, after: Callable[[Any, str], None]) -> None:
+    """Call `after(driver_connection, statement)` once each statement of the read hot path
+    (`PostgresDialect.raw_snapshot`) has run, inside its transaction."""
+    real = PostgresDialect.raw_snapshot
+
+    @contextlib.contextmanager
+    def probed(self: PostgresDialect, driver: Any) -> Iterator[Fetch]:
+        with real(self, driver) as fetch:
+
+            def probe(statement: str, parameters: Any) -> list[tuple[Any, ...]]:
+                rows = fetch(statement, parameters)
+                after(driver, statement)
+                return rows
+
+            yield probe
+
+    monkeypatch.setattr(PostgresDialect, "raw_snapshot", probed)
+
+
+def test_read_partition_is_one_repeatable_read_read_only_transaction(
+    pg_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every statement of read_partition runs in REPEATABLE READ, read only, one transaction."""
     pg_store.put("p1", session("s-1"))
     seen: list[tuple[Any, ...]] = []
 
-    def probe(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+    def probe(driver: Any, statement: str) -> None:
         if statement.lstrip().upper().startswith("SELECT") and "sessions" in statement:
-            with cursor.connection.cursor() as inner:
+            with driver.cursor() as inner:
                 isolation = inner.execute("SHOW transaction_isolation").fetchone()[0]
                 read_only = inner.execute("SHOW transaction_read_only").fetchone()[0]
                 started = inner.execute("SELECT pg_backend_pid(), transaction_timestamp()")
                 seen.append((isolation, read_only, started.fetchone()))
 
-    event.listen(pg_store.engine, "after_cursor_execute", probe)
-    try:
-        assert pg_store.read_partition("p1") == [session("s-1")]
-    finally:
-        event.remove(pg_store.engine, "after_cursor_execute", probe)
+    _after_each_read(monkeypatch, probe)
+    assert pg_store.read_partition("p1") == [session("s-1")]
     assert len(seen) == 1 + len(SESSIONS.children)
     assert {(isolation, read_only) for isolation, read_only, _ in seen} == {
         ("repeatable read", "on")
@@ -72,22 +91,23 @@ def test_read_partition_is_one_repeatable_read_read_only_transaction(pg_store: S
     assert len({transaction for _, _, transaction in seen}) == 1  # one connection, one transaction
 
 
-def test_read_partition_sees_one_snapshot(pg_store: SqlStore) -> None:
+def test_read_partition_sees_one_snapshot(
+    pg_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A document deleted between read_partition's statements still comes back whole."""
     pg_store.put("p1", session("s-1"))
     pg_store.put("p1", session("s-2"))
     other = SqlStore(pg_store.url, pg_store.schema)
     deleted: list[bool] = []
 
-    def delete_after_roots(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def delete_after_roots(_driver: Any, statement: str) -> None:
         if not deleted and "FROM sessions" in statement and "JOIN" not in statement:
             deleted.append(other.delete("s-1"))  # another connection, committed at once
 
-    event.listen(pg_store.engine, "after_cursor_execute", delete_after_roots)
+    _after_each_read(monkeypatch, delete_after_roots)
     try:
         found = pg_store.read_partition("p1")
     finally:
-        event.remove(pg_store.engine, "after_cursor_execute", delete_after_roots)
         other.close()
     assert deleted == [True]
     assert found == [session("s-1"), session("s-2")]  # children too, though deleted meanwhile
