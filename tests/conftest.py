@@ -11,6 +11,7 @@ from migrator.adapters.json_store import JsonStore
 from migrator.adapters.sql_store import SqlStore
 from migrator.schemas.declaration import Schema
 from migrator.schemas.registry import resolve
+from tests import soak
 
 # The throwaway PostgreSQL server and its fixtures (`pg_url`, `pg_db_url`).
 pytest_plugins = ["tests.pg_server"]
@@ -22,6 +23,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--soak", action="store_true", default=False, help="run the heavy reliability variants"
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    soak.SOAK = bool(config.getoption("--soak"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

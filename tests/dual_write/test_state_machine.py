@@ -30,6 +30,7 @@ from migrator.schemas.codec import to_rows
 from migrator.schemas.registry import resolve
 from migrator.validator import validate
 from tests.dual_write.conftest import PARTITIONS, session
+from tests.soak import examples
 
 SCHEMA = resolve("sessions")
 IDS = [f"d{n}" for n in range(6)]
@@ -203,7 +204,7 @@ class DualWriteMachine(RuleBasedStateMachine):
 
 
 DualWriteMachine.TestCase.settings = settings(
-    max_examples=40,
+    max_examples=examples(40),
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

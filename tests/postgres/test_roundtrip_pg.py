@@ -20,12 +20,13 @@ from migrator.schemas.sessions import SESSIONS
 from tests.pg_server import create_database, drop_database
 from tests.schemas.strategies import assert_same_document, documents, huge_texts, with_huge_text
 from tests.second_schema import NOTES, note
+from tests.soak import examples
 
 pytestmark = pytest.mark.postgres
 
 PARTITION = "p-1"
 PROPERTY = settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -18,6 +18,7 @@ from tests.query.conftest import fill
 from tests.query.strategies import stores_and_queries
 from tests.schemas.strategies import documents
 from tests.second_schema import NOTES
+from tests.soak import examples
 
 
 def same_answers(json_store: JsonStore, sql_store: SqlStore, query: dict[str, Any]) -> None:
@@ -37,7 +38,7 @@ def same_answers(json_store: JsonStore, sql_store: SqlStore, query: dict[str, An
     assert canonical_bytes(summaries[0]) == canonical_bytes(summaries[1])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=stores_and_queries(NOTES))
 def test_json_and_sqlite_answer_identically(
     case: tuple[dict[str, list[Any]], dict[str, Any]],
@@ -61,7 +62,7 @@ def test_json_and_postgresql_answer_identically(pg_db_url: str, tmp_path: Path) 
     counter = iter(range(10**6))
 
     @settings(
-        max_examples=40,
+        max_examples=examples(40),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
@@ -80,7 +81,7 @@ def test_json_and_postgresql_answer_identically(pg_db_url: str, tmp_path: Path) 
         sql_store.close()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(doc=documents(NOTES) | documents(SESSIONS))
 def test_a_summary_from_the_root_row_is_the_document_without_its_lists(doc: Any) -> None:
     """`summary_from_row` (no child rows read) equals the whole decoded document minus its

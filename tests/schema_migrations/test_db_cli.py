@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import pytest
 from tests.schema_migrations.project import Project, add_stars, docs_bookmarks, one_line_error
 
 SCHEMA = ("--schema", "bookmarks_schema:BOOKMARKS")
+#: Not copied from a shared project: bytecode of the module a test rewrites.
+IGNORED = shutil.ignore_patterns("__pycache__")
 DOCS = [
     {"id": "b1", "url": "https://a.ex", "state": "unread", "stars": 3, "tags": [{"label": "x"}]},
     {"id": "b2", "stars": 2**70, "url": "https://b.example", "state": "read"},
@@ -24,14 +27,23 @@ DOCS = [
 ]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    """The bookmarks store imported under version 1, a migrations folder, version 2 declared."""
-    p = Project(tmp_path)
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bookmarks store imported under version 1 and a migrations folder, made once (two
+    CLI processes) and copied by `project` for each test."""
+    p = Project(tmp_path_factory.mktemp("bookmarks"))
     p.write_module("bookmarks_schema", docs_bookmarks())
     (p.json_dir / "inbox.json").write_text(json.dumps(DOCS), encoding="utf-8")
     p.ok("import", "--json-dir", str(p.json_dir), "--db", p.db, *SCHEMA, "-q")
     p.ok("db", "init")
+    return p.root
+
+
+@pytest.fixture
+def project(imported: Path, tmp_path: Path) -> Project:
+    """A private copy of `imported`, version 2 declared."""
+    shutil.copytree(imported, tmp_path, dirs_exist_ok=True, ignore=IGNORED)
+    p = Project(tmp_path)
     p.write_module("bookmarks_schema", add_stars(docs_bookmarks()))
     return p
 

@@ -3,6 +3,7 @@ SQLite and PostgreSQL, and a database `init` made is known to be at 0001."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,13 +11,22 @@ import pytest
 from tests.schema_migrations.project import Project
 
 
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated store of 30 sessions and a migrations folder, made once (two CLI processes)
+    and copied by `project` for each test; no database yet."""
+    p = Project(tmp_path_factory.mktemp("generated"))
+    p.ok("generate", "--sessions", "30", "--out", str(p.json_dir / "store"), "-q")
+    p.ok("db", "init")
+    return p.root
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def project(request: pytest.FixtureRequest, tmp_path: Path) -> Project:
+def project(request: pytest.FixtureRequest, generated: Path, tmp_path: Path) -> Project:
+    shutil.copytree(generated, tmp_path, dirs_exist_ok=True)
     db = request.getfixturevalue("pg_db_url") if request.param == "postgresql" else None
     p = Project(tmp_path, db)
-    p.ok("generate", "--sessions", "30", "--out", str(p.json_dir / "store"), "-q")
     p.json_dir = p.json_dir / "store"
-    p.ok("db", "init")
     return p
 
 

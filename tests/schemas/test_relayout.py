@@ -24,6 +24,7 @@ from migrator.schemas.codec import (
 )
 from migrator.schemas.declaration import ChildList, DocField, DocumentRow, Schema
 from tests.schemas.strategies import json_values, texts
+from tests.soak import examples
 
 
 class ItemV1(DocumentRow, table=True):
@@ -149,7 +150,7 @@ def _tags(rows: DocumentRows, table: str) -> dict[str, list[dict]]:
     return {table: next(iter(rows.children.values()))}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(documents(links_valid=False, stars=json_values(4)))
 def test_promote_reads_back_every_v1_document_exactly(doc: dict[str, Any]) -> None:
     """A key held in `extra` becomes a column: values that fit leave `extra`, the others stay,
@@ -168,7 +169,7 @@ def test_promote_reads_back_every_v1_document_exactly(doc: dict[str, Any]) -> No
     assert (stored is not None) == (fits and doc["stars"] is not None)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(documents(links_valid=False, stars=st.none() | st.integers() | st.integers(-(2**70), 2**70)))
 def test_demote_reads_back_every_v2_document_exactly(doc: dict[str, Any]) -> None:
     """A column dropped: its values move into `extra`; each document reads back unchanged."""
@@ -183,7 +184,7 @@ def test_demote_reads_back_every_v2_document_exactly(doc: dict[str, Any]) -> Non
     _as_imported(extra, to_rows(V1, "f", doc).root["extra"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(documents(links_valid=True, stars=st.none() | st.integers(-9, 9)))
 def test_v2_to_v3_and_back_keeps_documents_exact(doc: dict[str, Any]) -> None:
     """v2 -> v3 drops `color` into `extra` and splits `links` out of it into rows; v3 -> v2

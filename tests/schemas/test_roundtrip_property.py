@@ -25,11 +25,12 @@ from tests.schemas.strategies import (
     with_huge_text,
 )
 from tests.second_schema import NOTES
+from tests.soak import examples
 
 PARTITION = "p-1"
 
 PROPERTY = settings(
-    max_examples=100,
+    max_examples=examples(100),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

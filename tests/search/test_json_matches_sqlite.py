@@ -14,6 +14,7 @@ from migrator.adapters.json_store import JsonStore
 from migrator.adapters.sql_store import SqlStore
 from migrator.schemas.sessions import SESSIONS
 from tests.search.helpers import doc, ranked
+from tests.soak import examples
 
 WORDS = ["alpha", "Alpha", "beta", "gamma", "fox", "foxes", "Über", "über", "naïve", "x1", "e-mail"]
 SEPARATORS = [" ", " ", ", ", "-", "\n", "! ", "\x00", "_"]
@@ -54,7 +55,7 @@ def queries(draw: st.DrawFn) -> str:
     return " ".join(terms)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     store=stores(), query_list=st.lists(queries(), min_size=1, max_size=4), limit=st.integers(1, 12)
 )

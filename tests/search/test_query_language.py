@@ -15,6 +15,7 @@ from migrator.adapters.sql_store import SqlStore
 from migrator.errors import SearchQueryError, UsageError
 from migrator.schemas.declaration import Schema
 from tests.search.helpers import doc
+from tests.soak import examples
 
 
 def test_words_phrases_and_prefixes_parse_into_terms() -> None:
@@ -71,7 +72,9 @@ _HOSTILE = st.text(
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(text=_HOSTILE)
 def test_any_text_is_an_answer_or_a_search_error_never_sql_syntax(

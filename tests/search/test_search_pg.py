@@ -22,6 +22,7 @@ from migrator.generate import generate_store
 from migrator.schemas.declaration import Schema
 from migrator.schemas.sessions import SESSIONS
 from tests.search.helpers import doc, index_problems
+from tests.soak import examples
 
 pytestmark = pytest.mark.postgres
 
@@ -51,7 +52,9 @@ queries = st.lists(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(store=documents, query_list=st.lists(queries, min_size=1, max_size=3))
 def test_postgres_finds_the_documents_the_json_scan_finds(
