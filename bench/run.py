@@ -389,6 +389,72 @@ def bench_queries(scale: str, reps: int, figures: list[Figure]) -> None:
         )
 
 
+def bench_reads(scale: str, reps: int, figures: list[Figure], json_dir: Path, db: Path) -> None:
+    """The read hot path (issue 19: get, list; issue 17: summaries), each beside its floor or
+    its JSON side: `--only reads` runs these alone on an imported copy."""
+    log(f"{scale}: get(id) vs the stdlib floor and vs JSON with an id -> file index")
+    ours, raw = pairs(
+        reps, ("get_latency", str(json_dir), str(db), "ours"), ("get_latency", "-", str(db), "raw")
+    )
+    figures.append(
+        measured(
+            "get(id) vs stdlib sqlite3 (same rows, same dict)",
+            scale,
+            ours,
+            raw,
+            kind="ratio",
+            threshold=2.0,
+        )
+    )
+    ours, indexed = pairs(
+        reps,
+        ("get_latency", str(json_dir), str(db), "ours"),
+        ("get_latency", str(json_dir), str(db), "json_index"),
+    )
+    figures.append(
+        measured(
+            "get(id) vs JSON with an id -> file index (read that one file)",
+            scale,
+            ours,
+            indexed,
+            kind="speedup",
+            threshold=50.0,
+        )
+    )
+    log(f"{scale}: list(partition) and summaries(partition) vs the JSON store's list")
+    for what, threshold in (("list", 1.0), ("summaries", 20.0)):
+        ours, parse = pairs(
+            reps,
+            ("query_latency", str(json_dir), str(db), "sql", what, "30"),
+            ("query_latency", str(json_dir), str(db), "json", "list", "30"),
+        )
+        figures.append(
+            measured(
+                f"{what}(partition) of 100 from SQL vs JsonStore.list (orjson parse + checks)",
+                scale,
+                ours,
+                parse,
+                kind="speedup",
+                threshold=threshold,
+            )
+        )
+    ours, bare = pairs(
+        reps,
+        ("query_latency", str(json_dir), str(db), "sql", "list", "30"),
+        ("query_latency", str(json_dir), str(db), "json", "parse", "30"),
+    )
+    figures.append(
+        measured(
+            "list(partition) of 100 from SQL vs bare orjson.loads of the file (nothing checked)",
+            scale,
+            ours,
+            bare,
+            kind="speedup",
+            threshold=1.0,
+        )
+    )
+
+
 def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
     """Issue 19's targets, each beside its raw floor or its JSON side, in one run."""
     json_dir = store(scale)
@@ -420,51 +486,7 @@ def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
             threshold=0.8,
         )
     )
-    log(f"{scale}: get(id) vs the stdlib floor and vs JSON with an id -> file index")
-    ours, raw = pairs(
-        reps, ("get_latency", str(json_dir), str(db), "ours"), ("get_latency", "-", str(db), "raw")
-    )
-    figures.append(
-        measured(
-            "get(id) vs stdlib sqlite3 (same rows, same dict)",
-            scale,
-            ours,
-            raw,
-            kind="ratio",
-            threshold=2.0,
-        )
-    )
-    ours, indexed = pairs(
-        reps,
-        ("get_latency", str(json_dir), str(db), "ours"),
-        ("get_latency", str(json_dir), str(db), "json_index"),
-    )
-    figures.append(
-        measured(
-            "get(id) vs JSON with an id -> file index (read that one file)",
-            scale,
-            ours,
-            indexed,
-            kind="speedup",
-            threshold=50.0,
-        )
-    )
-    log(f"{scale}: list(partition) vs orjson parse of the file")
-    ours, parse = pairs(
-        reps,
-        ("query_latency", str(json_dir), str(db), "sql", "list", "30"),
-        ("query_latency", str(json_dir), str(db), "json", "list", "30"),
-    )
-    figures.append(
-        measured(
-            "list(partition) of 100 from SQL vs orjson parse of the file",
-            scale,
-            ours,
-            parse,
-            kind="speedup",
-            threshold=1.0,
-        )
-    )
+    bench_reads(scale, reps, figures, json_dir, db)
     log(f"{scale}: validate (0.1% changed) vs its raw floor and vs DeepDiff")
     changed = work / "json-changed"
     task("copy_store", str(json_dir), str(changed))
@@ -742,7 +764,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["queries", "search", "hotpath"],
+        choices=["queries", "search", "hotpath", "reads"],
         help="measure one group alone, into bench/RESULTS-<group>.md (RESULTS.md is left as is)",
     )
     args = parser.parse_args()
@@ -757,6 +779,18 @@ def main() -> None:
         write_results(figures, memory, reps, name="RESULTS-queries")
         log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS-queries.md")
         print((HERE / "RESULTS-queries.md").read_text())
+        return
+    if args.only == "reads":
+        reps = args.reps or 3
+        json_dir = store(args.scale)
+        db = DATA / args.scale / "work" / "reads.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        if not db.exists():
+            task("import_ours", str(json_dir), fresh(db))
+            shutil.rmtree(json_dir / ".migrator", ignore_errors=True)
+        bench_reads(args.scale, reps, figures, json_dir, db)
+        write_results(figures, memory, reps, name="RESULTS-reads")
+        print((HERE / "RESULTS-reads.md").read_text())
         return
     if args.only == "hotpath":
         reps = args.reps or 3

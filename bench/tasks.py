@@ -362,8 +362,8 @@ def query_latency(
     json_dir: str, db: str, side: str, what: str, count: str = "20"
 ) -> dict[str, Any]:
     """Median seconds of one query: `side` sql (SqlStore, through its indexes) or json
-    (JsonStore, a scan of the files); `what` a QUERIES name, `summaries` or `list` (of a
-    partition of 100 sessions, a different one each call)."""
+    (JsonStore, a scan of the files); `what` a QUERIES name, `summaries`, `list` (of a
+    partition of 100 sessions, a different one each call) or `parse` (orjson of its file)."""
     store = JsonStore(json_dir, SCHEMA) if side == "json" else SqlStore(db, SCHEMA, create=False)
     partitions = JsonStore(json_dir, SCHEMA).partitions()
     rng = random.Random(4)
@@ -372,7 +372,9 @@ def query_latency(
     for _ in range(int(count)):
         partition = rng.choice(partitions)
         started = time.perf_counter()
-        if what == "summaries":
+        if what == "parse":  # the floor under the JSON side: orjson alone, nothing checked
+            found = len(orjson.loads((Path(json_dir) / f"{partition}.json").read_bytes()))
+        elif what == "summaries":
             found = len(store.summaries(partition))
         elif what == "list":
             found = len(store.list(partition))
