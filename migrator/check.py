@@ -179,9 +179,9 @@ def _validation(
         logger.warning("validation not recorded in the phase state: %s", exc)
     counts = report.counts
     if report.ok:
-        detail = f"clean: {counts['matched']} documents match"
+        detail = f"clean: {counts['matched']:,} documents match"
         if counts["in_flight"]:
-            detail += f", {counts['in_flight']} in flight (left out)"
+            detail += f", {counts['in_flight']:,} in flight (left out)"
         if report.future_versions:
             detail += f", {len(report.future_versions)} versioned in the future (clock skew?)"
         return report, CheckItem("validation", True, detail)

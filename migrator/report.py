@@ -148,22 +148,22 @@ def validation_summary(report: ValidationReport) -> str:
     c = report.counts
     notes = []
     if report.ok:
-        line = f"OK: {c['matched']} {'sampled ' if report.sampled else ''}documents match"
+        line = f"OK: {c['matched']:,} {'sampled ' if report.sampled else ''}documents match"
         if c["ignored"]:
-            notes.append(f"{c['ignored']} differ only in ignored paths")
+            notes.append(f"{c['ignored']:,} differ only in ignored paths")
     else:
         parts = [
-            f"{c['missing_in_sqlite']} missing in sqlite",
-            f"{c['missing_in_json']} missing in json",
-            f"{c['mismatched']} mismatched",
+            f"{c['missing_in_sqlite']:,} missing in sqlite",
+            f"{c['missing_in_json']:,} missing in json",
+            f"{c['mismatched']:,} mismatched",
         ]
         if c["invalid_in_json"]:
-            parts.append(f"{c['invalid_in_json']} invalid in json")
-        line = f"DIFFERENT: {', '.join(parts)} of {report.compared}"
+            parts.append(f"{c['invalid_in_json']:,} invalid in json")
+        line = f"DIFFERENT: {', '.join(parts)} of {report.compared:,}"
     if c.get("in_flight"):
-        notes.append(f"{c['in_flight']} in flight, left out")
+        notes.append(f"{c['in_flight']:,} in flight, left out")
     if c.get("settled"):
-        notes.append(f"{c['settled']} settled when re-read")
+        notes.append(f"{c['settled']:,} settled when re-read")
     if report.future_versions:
         notes.append(
             f"{len(report.future_versions)} with a version key in the future, compared: "

@@ -54,3 +54,32 @@ def test_write_output_into_a_directory_path_is_a_usage_error(tmp_path: Path) -> 
     with pytest.raises(UsageError, match="cannot write the report"):
         write_output("x", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def _counts(**counts: int) -> dict[str, int]:
+    keys = ("matched", "ignored", "missing_in_sqlite", "missing_in_json", "mismatched")
+    return {**dict.fromkeys(keys, 0), "invalid_in_json": 0, **counts}
+
+
+def test_the_summary_line_groups_thousands() -> None:
+    """Large counts read at a glance, as every table of the tool shows them: 12,345 not 12345."""
+    from migrator.report import validation_summary
+    from migrator.validate_report import ValidationReport
+
+    def report(ok: bool, **counts: int) -> ValidationReport:
+        return ValidationReport(
+            ok=ok,
+            schema="sessions",
+            sampled=False,
+            counts=_counts(**counts),
+            missing_in_sqlite=[],
+            missing_in_json=[],
+            mismatched=[],
+        )
+
+    assert validation_summary(report(True, matched=12345)) == "OK: 12,345 documents match"
+    different = validation_summary(report(False, matched=100000, mismatched=1200))
+    assert (
+        different
+        == "DIFFERENT: 0 missing in sqlite, 0 missing in json, 1,200 mismatched of 101,200"
+    )
