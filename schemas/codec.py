@@ -18,12 +18,26 @@ A row of a document that the schema describes exactly has `extra` NULL.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.errors import DocumentError
+from migrator.schemas.columns import (
+    DOES_NOT_FIT,
+    equal_float,
+    fill_value,
+    stored_value,
+)
+
+# What a typed column holds lives in `migrator.schemas.columns`, rows -> documents in
+# `migrator.schemas.decoding`; these names stay importable from here.
+from migrator.schemas.columns import FLOAT_MAX as FLOAT_MAX
+from migrator.schemas.columns import INT64_MAX as INT64_MAX
+from migrator.schemas.columns import INT64_MIN as INT64_MIN
+from migrator.schemas.columns import column_holds as column_holds
+from migrator.schemas.columns import column_value as column_value
+from migrator.schemas.columns import placeholder as placeholder
 from migrator.schemas.declaration import (
     EXTRA_COLUMN,
     POSITION_COLUMN,
@@ -32,18 +46,12 @@ from migrator.schemas.declaration import (
     TableMapping,
 )
 from migrator.schemas.decoding import _decode_extra
-
-# Rows -> documents live in `migrator.schemas.decoding`; these names stay importable from here.
 from migrator.schemas.decoding import decode_item as decode_item
 from migrator.schemas.decoding import from_rows as from_rows
 from migrator.schemas.decoding import summary_from_row as summary_from_row
 from migrator.schemas.decoding import usual_order as usual_order
 from migrator.schemas.decoding import value_of_column as value_of_column
-from migrator.schemas.jsontext import JsonEncodeError, dumps_compact, dumps_sorted
-
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-FLOAT_MAX = sys.float_info.max
+from migrator.schemas.jsontext import dumps_compact, dumps_sorted
 
 Document = dict[str, Any]
 
@@ -120,7 +128,7 @@ def _check_object(mapping: TableMapping, obj: Mapping[str, Any], *, path: str) -
         if f.choices is not None and value not in f.choices:
             allowed = ", ".join(f.choices)
             raise DocumentError(f"{_short(value)} is not one of: {allowed}", field=path + f.key)
-        if f.unique_in_list and _column_value(f, value) is _DOES_NOT_FIT:
+        if f.unique_in_list and stored_value(f, value) is DOES_NOT_FIT:
             # A key can't keep its value aside in `extra`: the placeholder (NUL stripped, int
             # clamped) would collide with another key, or not be found by a lookup.
             raise DocumentError(
@@ -294,14 +302,14 @@ def _encode_object(
     ints: list[str] = []
     for f in mapping.fields:
         if f.key not in obj:
-            row[f.column] = _placeholder(f, None)
+            row[f.column] = fill_value(f, None)
             absent.append(f.key)
             continue
         value = obj[f.key]
-        stored = _column_value(f, value)
-        if stored is _DOES_NOT_FIT:
-            shown = _equal_float(f, value)
-            row[f.column] = _placeholder(f, value) if shown is None else shown
+        stored = stored_value(f, value)
+        if stored is DOES_NOT_FIT:
+            shown = equal_float(f, value)
+            row[f.column] = fill_value(f, value) if shown is None else shown
             if shown is not None and type(value) is int:
                 ints.append(f.key)
             else:
@@ -341,70 +349,6 @@ def _expected_order(
     return ordered
 
 
-_DOES_NOT_FIT = object()
-
-
-def _column_value(f: DocField, value: Any) -> Any:
-    """The value as its typed column stores it, or `_DOES_NOT_FIT` when it would not survive."""
-    if value is None:
-        return None
-    if f.kind == "str":
-        return value if isinstance(value, str) and "\x00" not in value else _DOES_NOT_FIT
-    if f.kind == "int":
-        fits = type(value) is int and INT64_MIN <= value <= INT64_MAX
-        return value if fits else _DOES_NOT_FIT
-    if f.kind == "float":
-        # SQLite stores a REAL -0.0 as 0.0: the sign would be lost, so -0.0 travels in `extra`.
-        fits = type(value) is float and math.isfinite(value) and not _is_negative_zero(value)
-        return value if fits else _DOES_NOT_FIT
-    if f.kind == "bool":
-        return value if type(value) is bool else _DOES_NOT_FIT
-    try:
-        text = dumps_compact(value, strict=True)
-    except JsonEncodeError:
-        return _DOES_NOT_FIT
-    return text
-
-
-def _equal_float(f: DocField, value: Any) -> float | None:
-    """The float a float column can show for a value it does not hold as is (an integer it
-    holds exactly, 0.0 for -0.0), so SQL readers see the number; None otherwise."""
-    if f.kind != "float":
-        return None
-    if type(value) is float:
-        return 0.0 if _is_negative_zero(value) else None
-    if type(value) is int and -FLOAT_MAX <= value <= FLOAT_MAX and float(value) == value:
-        return float(value)
-    return None
-
-
-def _is_negative_zero(value: float) -> bool:
-    return value == 0.0 and math.copysign(1.0, value) < 0
-
-
-def column_holds(f: DocField, value: Any) -> Any:
-    """What `f`'s typed column holds for `value`: the value, or its placeholder when the value
-    travels in `extra` (what a SQL reader, or the full-text index, sees)."""
-    stored = _column_value(f, value)
-    return _placeholder(f, value) if stored is _DOES_NOT_FIT else stored
-
-
-def _placeholder(f: DocField, value: Any) -> Any:
-    """What a NOT NULL column holds when the real value lives in `extra`."""
-    if not f.required:
-        return None
-    if f.kind == "str":
-        return value.replace("\x00", "") if isinstance(value, str) else ""
-    if f.kind == "int":
-        return max(INT64_MIN, min(INT64_MAX, value)) if type(value) is int else 0
-    if f.kind == "float":
-        # Clamped like ints: float() of an integer beyond a double's range raises OverflowError.
-        return float(max(-FLOAT_MAX, min(FLOAT_MAX, value))) if type(value) in (int, float) else 0.0
-    if f.kind == "bool":
-        return False
-    return "null"
-
-
 # --------------------------------------------------------------------------- canonical form
 
 
@@ -416,17 +360,6 @@ def canonical_bytes(doc: Any) -> bytes:
 # --------------------------------------------------------------------------- for revisions
 # Schema revisions move values between typed columns and `extra` (`migrator.schemas.relayout`,
 # `migrator.schema_migrations.moves`); they must encode exactly as `to_rows` does.
-
-
-def column_value(f: DocField, value: Any) -> tuple[bool, Any]:
-    """Whether `value` survives `f`'s typed column exactly, and what the column then holds."""
-    stored = _column_value(f, value)
-    return (False, None) if stored is _DOES_NOT_FIT else (True, stored)
-
-
-def placeholder(f: DocField) -> Any:
-    """What `f`'s typed column holds for a document that lacks the key."""
-    return _placeholder(f, None)
 
 
 def check_item(mapping: TableMapping, item: Any, *, path: str) -> None:

@@ -155,7 +155,7 @@ def test_store_round_trip_megabyte_strings_notes(
 
 
 def _ints_pass_as_floats(original: Callable[..., Any]) -> Callable[..., Any]:
-    """A lossy `_column_value`: an int in a float column is stored as is (read back as 1.0)."""
+    """A lossy `stored_value`: an int in a float column is stored as is (read back as 1.0)."""
 
     def lossy(f: codec.DocField, value: Any) -> Any:
         if f.kind == "float" and type(value) is int and abs(value) < 2**53:
@@ -166,7 +166,7 @@ def _ints_pass_as_floats(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _nul_stripped(original: Callable[..., Any]) -> Callable[..., Any]:
-    """A lossy `_column_value`: NUL characters are dropped from text instead of kept aside."""
+    """A lossy `stored_value`: NUL characters are dropped from text instead of kept aside."""
 
     def lossy(f: codec.DocField, value: Any) -> Any:
         if f.kind == "str" and isinstance(value, str):
@@ -190,8 +190,8 @@ def _absent_forgotten(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 LOSSY = {
-    "int-as-float": ("_column_value", _ints_pass_as_floats, NOTES),
-    "nul-stripped": ("_column_value", _nul_stripped, SESSIONS),
+    "int-as-float": ("stored_value", _ints_pass_as_floats, NOTES),
+    "nul-stripped": ("stored_value", _nul_stripped, SESSIONS),
     "absent-as-null": ("_encode_object", _absent_forgotten, SESSIONS),
 }
 
