@@ -12,6 +12,7 @@ from migrator.adapters.sql_store import SqlStore
 from migrator.schemas.declaration import Schema
 from migrator.schemas.registry import resolve
 from tests import soak
+from tests.databases import database_for
 
 # The throwaway PostgreSQL server and its fixtures (`pg_url`, `pg_db_url`).
 pytest_plugins = ["tests.pg_server"]
@@ -43,6 +44,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def sessions_schema() -> Schema:
     return resolve("sessions")
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """The test's database: a SQLite file in tmp_path, or (the `postgresql` case of a test
+    decorated with `tests.databases.on_both`) a fresh database on the test server's URL."""
+    return database_for(request, tmp_path)
 
 
 @pytest.fixture

@@ -62,7 +62,8 @@ def session(doc_id: str, version: int = 0, **extra: Any) -> dict[str, Any]:
 
 @dataclass
 class Env:
-    """A JSON directory and a database path, with the helpers the tests share."""
+    """A JSON directory and a database (a SQLite path, or a PostgreSQL URL: see
+    tests/databases.py), with the helpers the tests share."""
 
     json_dir: Path
     db: Path
@@ -129,23 +130,25 @@ def seed(env: Env, docs: dict[str, list[dict[str, Any]]]) -> None:
         sql.close()
 
 
-@pytest.fixture
-def env(tmp_path: Path, sessions_schema: Schema) -> Env:
+def small_env(json_dir: Path, db: Path | str, schema: Schema) -> Env:
     """Small stores that agree: 3 partitions of 4 sessions each, in json-only."""
-    result = Env(tmp_path / "json", tmp_path / "sessions.db", sessions_schema)
+    result = Env(json_dir, db, schema)  # type: ignore[arg-type]
     result.json_dir.mkdir()
-    seed(
-        result,
-        {p: [session(f"{p}-{n}") for n in range(4)] for p in PARTITIONS},
-    )
+    seed(result, {p: [session(f"{p}-{n}") for n in range(4)] for p in PARTITIONS})
     return result
 
 
 @pytest.fixture
-def fixture_env(tmp_path: Path) -> Env:
+def env(tmp_path: Path, database: Path, sessions_schema: Schema) -> Env:
+    """Small stores that agree (`small_env`) over the test's database."""
+    return small_env(tmp_path / "json", database, sessions_schema)
+
+
+@pytest.fixture
+def fixture_env(tmp_path: Path, database: Path) -> Env:
     """The committed fixture store (every edge case) imported into a database."""
     schema = resolve("sessions")
-    result = Env(tmp_path / "json", tmp_path / "sessions.db", schema)
+    result = Env(tmp_path / "json", database, schema)
     shutil.copytree(FIXTURE_STORE, result.json_dir)
     sql = result.sql_store()
     try:

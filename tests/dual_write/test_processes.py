@@ -14,6 +14,7 @@ from migrator.adapters.journal import Journal
 from migrator.adapters.phase_state import Phase
 from migrator.phase_guards import record_validation
 from migrator.phases import set_phase
+from tests.databases import on_both
 from tests.dual_write.conftest import Env
 from tests.writers import child_env, writer_command
 
@@ -30,6 +31,7 @@ def _writer(
     )
 
 
+@on_both
 @pytest.mark.parametrize(
     ("phase", "crash_at"),
     [
@@ -63,6 +65,7 @@ def test_sigkill_mid_write_then_repair_validates_clean(
         assert interrupted.doc_id in primary
 
 
+@on_both
 def test_four_writers_lose_no_update_while_the_phase_moves(env: Env) -> None:
     """Four processes write at once while the stores move dual-write -> sqlite-primary:
     every write is present, the stores are equal, no "database is locked" surfaces."""

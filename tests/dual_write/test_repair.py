@@ -12,9 +12,11 @@ from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.sql_store import SqlStore
 from migrator.repair import repair
+from tests.databases import on_both
 from tests.dual_write.conftest import Env, session
 
 
+@on_both
 def test_repair_copies_failed_puts_and_deletes(
     env: Env, monkeypatch: pytest.MonkeyPatch, failing: Callable[[type, str], None]
 ) -> None:
@@ -53,6 +55,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(
     assert (env.documents("json"), env.documents("sql"), Journal(env.json_dir).read()) == before
 
 
+@on_both
 def test_repair_never_puts_an_older_version_over_a_newer_one(
     env: Env, monkeypatch: pytest.MonkeyPatch, failing: Callable[[type, str], None]
 ) -> None:
@@ -73,6 +76,7 @@ def test_repair_never_puts_an_older_version_over_a_newer_one(
     env.assert_agree()
 
 
+@on_both
 def test_repair_follows_the_newest_entry_across_a_phase_change(
     env: Env, monkeypatch: pytest.MonkeyPatch, failing: Callable[[type, str], None]
 ) -> None:
@@ -92,6 +96,7 @@ def test_repair_follows_the_newest_entry_across_a_phase_change(
     env.assert_agree()
 
 
+@on_both
 def test_a_document_deleted_on_the_primary_is_not_resurrected(
     env: Env, monkeypatch: pytest.MonkeyPatch, failing: Callable[[type, str], None]
 ) -> None:
@@ -110,6 +115,7 @@ def test_a_document_deleted_on_the_primary_is_not_resurrected(
     env.assert_agree()
 
 
+@on_both
 def test_repair_that_still_fails_keeps_the_entry_pending(
     env: Env, monkeypatch: pytest.MonkeyPatch, failing: Callable[[type, str], None]
 ) -> None:

@@ -16,6 +16,7 @@ from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DocumentError, UnsafePartitionError, UsageError
+from tests.databases import on_both
 from tests.dual_write.conftest import Env, session
 
 
@@ -27,6 +28,7 @@ def test_open_store_is_a_document_store_and_a_context_manager(env: Env) -> None:
         assert [d["id"] for d in store.list("ws-a")] == [f"ws-a-{n}" for n in range(4)]
 
 
+@on_both
 @pytest.mark.parametrize(
     ("phase", "json_changed", "sql_changed"),
     [
@@ -54,6 +56,7 @@ def test_writes_go_where_the_phase_says(
     assert Journal(env.json_dir).read().pending == ()
 
 
+@on_both
 @pytest.mark.parametrize("phase", list(Phase))
 def test_reads_come_from_the_phase_read_store(env: Env, phase: Phase) -> None:
     """get and list answer from JSON before sqlite-primary and from SQL from then on."""
@@ -73,6 +76,7 @@ def test_delete_of_a_missing_document_is_false(store: DualWriteStore) -> None:
     assert store.delete("no-such-id") is False
 
 
+@on_both
 @pytest.mark.parametrize("phase", list(Phase))
 def test_bad_document_is_refused_before_any_store_is_written(env: Env, phase: Phase) -> None:
     """A DocumentError is raised with nothing written and nothing journaled."""
@@ -102,6 +106,7 @@ def test_shadow_rate_out_of_range_is_a_usage_error(env: Env) -> None:
 # --------------------------------------------------------------------------- failing secondary
 
 
+@on_both
 @pytest.mark.parametrize(
     ("phase", "broken", "method", "primary"),
     [
@@ -135,6 +140,7 @@ def test_failing_secondary_is_journaled_not_raised(
     assert state.failures == 1
 
 
+@on_both
 def test_failing_primary_raises_and_leaves_the_write_pending(
     env: Env, failing: Callable[[type, str], None]
 ) -> None:

@@ -136,8 +136,8 @@ def test_short_rehearsal_on_sqlite(tmp_path: Path) -> None:
 @pytest.mark.soak
 def test_short_rehearsal_on_postgresql(tmp_path: Path, pg_db_url: str) -> None:
     """The same walk with the service and the operator on a PostgreSQL database (with --soak:
-    `make test` proves the PostgreSQL store in every phase in tests/postgres and
-    tests/schema_migrations, and the rehearsal's walk on SQLite)."""
+    `make test` walks the PostgreSQL store through every phase in tests/dual_write, which runs
+    on both databases, and runs the rehearsal itself on SQLite)."""
     out = tmp_path / "rehearsal"
     summary = rehearse(
         replace(SHORT, out=out, db=pg_db_url),

@@ -1,17 +1,13 @@
-"""The dual-write store on PostgreSQL: the dual-write acceptance tests, run again with the
-database on the test server, and a server that is down or restarting under the store.
+"""The dual-write store on a PostgreSQL server that goes down or restarts under it.
 
-The tests imported from tests/dual_write run here unchanged: their `env` and `fixture_env`
-fixtures are redefined below with a fresh PostgreSQL database instead of a SQLite file (pytest
-looks a fixture up from the module that collects the test). What they cover: writes and reads
-routed by phase, failing secondaries journaled, repair (newest side wins, deletes stay
-deleted), the workload through every phase and back, 4 writer processes (each with its own
-connections) across a phase move, and a writer SIGKILLed between the two writes, then repair.
+The dual-write acceptance tests themselves (writes and reads routed by phase, failing
+secondaries journaled, repair, the workload through every phase and back, 4 writer processes
+across a phase move, a writer SIGKILLed between the two writes) run on PostgreSQL from their
+own modules in tests/dual_write, decorated with `tests.databases.on_both`.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,64 +19,10 @@ from migrator.adapters.phase_state import Phase
 from migrator.errors import DatabaseError
 from migrator.repair import repair
 from migrator.schemas.declaration import Schema
-from tests.dual_write.conftest import FIXTURE_STORE, PARTITIONS, Env, seed, session
-from tests.dual_write.conftest import failing as failing
-from tests.dual_write.conftest import store as store
-from tests.dual_write.test_phases import (  # noqa: F401 (collected here, on PostgreSQL)
-    test_sqlite_only_archives_and_moving_back_rebuilds_json_exactly,
-    test_sqlite_primary_needs_a_validation_recorded_in_dual_write,
-    test_workload_through_every_phase_and_back,
-)
-from tests.dual_write.test_processes import (  # noqa: F401
-    test_four_writers_lose_no_update_while_the_phase_moves,
-    test_sigkill_mid_write_then_repair_validates_clean,
-)
-from tests.dual_write.test_repair import (  # noqa: F401
-    test_a_document_deleted_on_the_primary_is_not_resurrected,
-    test_repair_copies_failed_puts_and_deletes,
-    test_repair_follows_the_newest_entry_across_a_phase_change,
-    test_repair_never_puts_an_older_version_over_a_newer_one,
-    test_repair_that_still_fails_keeps_the_entry_pending,
-)
-from tests.dual_write.test_store import (  # noqa: F401
-    test_bad_document_is_refused_before_any_store_is_written,
-    test_failing_primary_raises_and_leaves_the_write_pending,
-    test_failing_secondary_is_journaled_not_raised,
-    test_reads_come_from_the_phase_read_store,
-    test_writes_go_where_the_phase_says,
-)
+from tests.dual_write.conftest import Env, session, small_env
 from tests.pg_server import PgServer, create_database
 
 pytestmark = pytest.mark.postgres
-
-
-def _small_env(json_dir: Path, url: str, schema: Schema) -> Env:
-    """3 partitions of 4 sessions each in both stores, in json-only (the SQLite tests' env)."""
-    env = Env(json_dir, url, schema)  # type: ignore[arg-type]
-    env.json_dir.mkdir()
-    seed(env, {p: [session(f"{p}-{n}") for n in range(4)] for p in PARTITIONS})
-    return env
-
-
-@pytest.fixture
-def env(tmp_path: Path, pg_db_url: str, sessions_schema: Schema) -> Env:
-    """The dual-write tests' small stores, the database on the test server."""
-    return _small_env(tmp_path / "json", pg_db_url, sessions_schema)
-
-
-@pytest.fixture
-def fixture_env(tmp_path: Path, pg_db_url: str, sessions_schema: Schema) -> Env:
-    """The committed fixture store (every edge case) in JSON and imported into PostgreSQL."""
-    result = Env(tmp_path / "json", pg_db_url, sessions_schema)  # type: ignore[arg-type]
-    shutil.copytree(FIXTURE_STORE, result.json_dir)
-    sql = result.sql_store()
-    try:
-        sql.init_schema()
-        for partition, doc in result.json_store().iter_documents():
-            sql.put(partition, doc)
-    finally:
-        sql.close()
-    return result
 
 
 # --------------------------------------------------------------------------- a server going away
@@ -92,7 +34,7 @@ def private(
 ) -> Iterator[tuple[Env, PgServer]]:
     """Small stores whose database lives on a server of this test's own, to halt and resume."""
     url = create_database(pg_private_server.url)
-    yield _small_env(tmp_path / "json", url, sessions_schema), pg_private_server
+    yield small_env(tmp_path / "json", url, sessions_schema), pg_private_server
 
 
 def test_server_down_and_restarting_in_dual_write_is_journaled_then_repaired(
