@@ -1,4 +1,5 @@
-"""The `store` fixture: every contract test runs once per backend, on a real store in tmp_path."""
+"""The `store` fixture: every contract test runs once per backend, on a real store: JSON files and
+a SQLite database in tmp_path, and a fresh database on the PostgreSQL test server."""
 
 from __future__ import annotations
 
@@ -16,27 +17,35 @@ from tests.second_schema import NOTES
 Store = JsonStore | SqlStore
 
 
-def open_store(kind: str, schema: Schema, root: Path) -> Store:
-    """An empty store of `kind` ("json" or "sql") for `schema` under `root`."""
+#: "sql" is SQLite (the name the test ids have always had).
+KINDS = ["json", "sql", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def open_store(kind: str, schema: Schema, root: Path, url: str | None = None) -> Store:
+    """An empty store of `kind` ("json", "sql" or "postgresql" at `url`) for `schema` under
+    `root`."""
     if kind == "json":
         return JsonStore(root / "json", schema)
     root.mkdir(parents=True, exist_ok=True)
-    store = SqlStore(root / "store.db", schema)
+    store = SqlStore(url if kind == "postgresql" and url else root / "store.db", schema)
     store.init_schema()
     return store
 
 
-@pytest.fixture(params=["json", "sql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """An empty sessions store, once as JSON files and once as a SQLite database."""
-    opened = open_store(request.param, SESSIONS, tmp_path / "stores")
+def _opened(request: pytest.FixtureRequest, schema: Schema, root: Path) -> Iterator[Store]:
+    url = request.getfixturevalue("pg_db_url") if request.param == "postgresql" else None
+    opened = open_store(request.param, schema, root, url)
     yield opened
     opened.close()
 
 
-@pytest.fixture(params=["json", "sql"])
+@pytest.fixture(params=KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty sessions store: JSON files, a SQLite database, a PostgreSQL database."""
+    yield from _opened(request, SESSIONS, tmp_path / "stores")
+
+
+@pytest.fixture(params=KINDS)
 def notes_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """An empty store of the second schema (tests/second_schema.py), once per backend."""
-    opened = open_store(request.param, NOTES, tmp_path / "stores")
-    yield opened
-    opened.close()
+    yield from _opened(request, NOTES, tmp_path / "stores")

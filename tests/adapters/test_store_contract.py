@@ -131,10 +131,17 @@ def test_fixture_store_round_trips(store: Store) -> None:
     for partition, doc in expected:
         store.put(partition, doc)
     assert store.partitions() == fixtures.partitions()
+    assert store.count() == fixtures.count()
     found = list(store.iter_documents())
     assert [(p, d["id"]) for p, d in found] == [(p, d["id"]) for p, d in expected]
     for (_, want), (_, got) in zip(expected, found, strict=True):
         assert_same_document(want, got)
+        assert_same_document(want, store.get(want["id"]))
+    for partition in fixtures.partitions():
+        listed = store.list(partition)
+        assert len(listed) == len(fixtures.list(partition))
+        for want, got in zip(fixtures.list(partition), listed, strict=True):
+            assert_same_document(want, got)
 
 
 def test_absent_null_and_empty_survive(store: Store) -> None:
