@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from migrator.adapters.base import DocumentStore
 from migrator.adapters.dialects import database_url, redacted
 from migrator.adapters.incidents import IncidentLog
 from migrator.adapters.journal import Journal
@@ -51,7 +52,7 @@ def wait_for_writers(json_dir: Path | str) -> int:
     return passed
 
 
-class DualWriteStore(Findable):
+class DualWriteStore(DocumentStore, Findable):
     """Documents in a JSON store and a SQL store, routed by the phase both share.
 
     `shadow_rate` (0 to 1) overrides the phase state's sampling rate of shadow reads; `rng`

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.adapters import json_query
+from migrator.adapters.base import DocumentStore
 from migrator.adapters.fs import fsync_directory, write_atomically
 from migrator.adapters.json_search import search_documents
 from migrator.adapters.query import Findable, Page, Query
@@ -41,7 +42,7 @@ def check_partition_name(name: str) -> str:
     return name
 
 
-class JsonStore(Findable):
+class JsonStore(DocumentStore, Findable):
     """Documents in `<root>/<partition>.json` files, as the legacy application keeps them."""
 
     def __init__(self, root: Path | str, schema: Schema) -> None:
