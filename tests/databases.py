@@ -16,6 +16,8 @@ SQLITE, POSTGRESQL = "sqlite", "postgresql"
 BOTH = [SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)]
 #: Decorates a test (or a class) to run on SQLite and on PostgreSQL.
 on_both = pytest.mark.parametrize("database", BOTH, indirect=True)
+#: Decorates a test of the suite's set-up that only PostgreSQL needs.
+on_postgresql = pytest.mark.parametrize("database", BOTH[1:], indirect=True)
 
 
 def database_for(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:

@@ -1,11 +1,14 @@
-"""Validator fixtures: the committed fixture store in a real JSON directory and a real SQLite
-database that holds exactly the same documents, ready for differences to be planted."""
+"""Validator fixtures: the committed fixture store in a real JSON directory and a real database
+that holds exactly the same documents, ready for differences to be planted: a SQLite file, or
+for a test decorated with `tests.databases.on_both` also a PostgreSQL database (a copy of a
+seeded template database)."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from migrator.cli import app
 from migrator.schemas.declaration import Schema
 from migrator.schemas.jsontext import dumps_pretty, loads
 from migrator.validator import ValidationReport, validate
+from tests.pg_server import create_database, drop_database, libpq_url, with_database
 
 P1, P2, P3 = "3f2a9c1e7b6d4a10", "8c1d2e3f4a5b6c7d", "a0b1c2d3e4f5a6b7"
 FIXTURE_STORE = Path(__file__).resolve().parents[2] / "fixtures" / "store"
@@ -44,7 +48,16 @@ class Stores:
     schema: Schema
 
     def sql(self, statement: str, *params: Any) -> None:
-        """Run one raw SQL statement on the database (foreign keys on, so deletes cascade)."""
+        """Run one raw SQL statement on the database (`?` placeholders; foreign keys on, so
+        deletes cascade)."""
+        if str(self.db).startswith("postgresql"):
+            import psycopg
+
+            from tests.pg_server import libpq_url
+
+            with psycopg.connect(libpq_url(str(self.db))) as pg:
+                pg.execute(statement.replace("?", "%s"), params)  # type: ignore[arg-type]
+            return
         conn = sqlite3.connect(self.db)
         try:
             conn.execute("PRAGMA foreign_keys = ON")
@@ -94,25 +107,60 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory, sessions_schema: Schema)
     return db
 
 
+@pytest.fixture(scope="session")
+def seeded_pg_template(pg_url: str, sessions_schema: Schema) -> Iterator[str]:
+    """A PostgreSQL database holding the fixture store, built once; tests get copies."""
+    url = create_database(pg_url)
+    store = SqlStore(url, sessions_schema)
+    for partition, doc in JsonStore(FIXTURE_STORE, sessions_schema).iter_documents():
+        store.put(partition, doc)
+    store.close()  # no connection may stay open to a template
+    yield url
+    drop_database(pg_url, url)
+
+
+def _copy_of_seeded_pg(request: pytest.FixtureRequest) -> Iterator[str]:
+    import psycopg
+    from psycopg import sql
+
+    pg_url: str = request.getfixturevalue("pg_url")
+    template: str = request.getfixturevalue("seeded_pg_template")
+    name = f"v_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(libpq_url(pg_url), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template.rpartition("/")[2])
+            )
+        )
+    url = with_database(template, name)
+    yield url
+    drop_database(pg_url, url)
+
+
 @pytest.fixture
 def stores(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
-    seeded_db: Path,
+    database: Path | str,
     sessions_schema: Schema,
     monkeypatch: pytest.MonkeyPatch,
-) -> Stores:
+) -> Iterator[Stores]:
     """Private copies of both stores; the CLI runs where no project config can interfere."""
     monkeypatch.chdir(tmp_path)
     for name in ("MIGRATOR_DB", "MIGRATOR_JSON_DIR", "MIGRATOR_CONFIG", "MIGRATOR_SCHEMA"):
         monkeypatch.delenv(name, raising=False)
     json_dir = tmp_path / "json"
     shutil.copytree(FIXTURE_STORE, json_dir)
-    db = tmp_path / "sessions.db"
+    if isinstance(database, str):  # PostgreSQL: a copy of the seeded template instead
+        for url in _copy_of_seeded_pg(request):
+            yield Stores(json_dir=json_dir, db=url, schema=sessions_schema)  # type: ignore[arg-type]
+        return
+    seeded_db: Path = request.getfixturevalue("seeded_db")
     for suffix in ("", "-wal"):
         source = seeded_db.with_name(seeded_db.name + suffix)
         if source.exists():
-            shutil.copy(source, db.with_name(db.name + suffix))
-    return Stores(json_dir=json_dir, db=db, schema=sessions_schema)
+            shutil.copy(source, database.with_name(database.name + suffix))
+    yield Stores(json_dir=json_dir, db=database, schema=sessions_schema)
 
 
 @dataclass(frozen=True)

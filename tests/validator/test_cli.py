@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from migrator.schemas.codec import canonical_bytes
+from tests.databases import on_postgresql
 from tests.validator.conftest import (
     P1,
     P2,
@@ -271,3 +272,32 @@ def test_runs_as_a_subprocess_with_exit_code_1(stores: Stores, tmp_path: Path) -
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["counts"]["mismatched"] == 6
     assert done.stderr == ""
+
+
+CLEAN_COUNTS = {
+    "json": 36,
+    "sqlite": 36,
+    "matched": 36,
+    "missing_in_sqlite": 0,
+    "missing_in_json": 0,
+    "mismatched": 0,
+    "ignored": 0,
+    "invalid_in_json": 0,
+    "in_flight": 0,
+    "settled": 0,
+}
+
+
+# The CLI given a PostgreSQL URL (on SQLite: the tests above).
+@on_postgresql
+def test_cli_validate_with_a_postgresql_url(stores: Stores) -> None:
+    """`migrator validate --db postgresql://...` exits 0 when the stores agree, 1 when not."""
+    clean = stores.cli("--format", "json")
+    assert clean.exit_code == 0, clean.output
+    assert json.loads(clean.stdout)["counts"] == CLEAN_COUNTS
+    stores.sql("UPDATE sessions SET status = 'paused' WHERE id = ?", sid(0, 1))
+    different = stores.cli("--format", "json")
+    assert different.exit_code == 1, different.output
+    (mismatch,) = json.loads(different.stdout)["mismatched"]
+    assert mismatch["id"] == sid(0, 1)
+    assert mismatch["differences"][0]["sqlite"] == "paused"

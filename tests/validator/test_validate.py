@@ -12,6 +12,7 @@ import pytest
 
 from migrator.errors import DatabaseError, JsonFileError, UsageError
 from migrator.schemas.codec import canonical_bytes
+from tests.databases import on_both
 from tests.validator.conftest import (
     P1,
     P2,
@@ -29,6 +30,7 @@ def exactly(actual: Any, expected: Any) -> bool:
     return canonical_bytes(actual) == canonical_bytes(expected)
 
 
+@on_both
 def test_identical_stores_agree(stores: Stores) -> None:
     """Two stores holding the same documents: ok, every document matched, nothing listed."""
     report = stores.validate()
@@ -50,6 +52,7 @@ def test_identical_stores_agree(stores: Stores) -> None:
     assert report.schema == "sessions"
 
 
+@on_both
 def test_every_planted_kind_is_found_exactly(stores: Stores) -> None:
     """Child field, deleted child, type changes, dropped key, missing, extra and moved docs."""
     planted = plant_every_kind(stores)
