@@ -39,20 +39,24 @@ def json_store_id(json_dir: Path) -> str | None:
 def check_identity(json_dir: Path, sql_store: SqlStore, *, force: bool = False) -> None:
     """Refuse (StoreError) a database that mirrors another JSON store than `json_dir`, unless
     `force`. Reads only: call before anything is written."""
-    if force:
-        return
-    theirs = sql_store.meta_value(ID_KEY)
-    if theirs is None:
-        return  # a new database, or one from before identities: it adopts this store
-    ours = json_store_id(json_dir)
-    if ours is None and not _has_data(sql_store):
-        return
-    if ours != theirs:
-        other = sql_store.meta_value(DIR_KEY) or f"store id {theirs}"
+    other = None if force else mirrored_store(json_dir, sql_store)
+    if other is not None:
         raise StoreError(
             f"database {sql_store.location} mirrors the JSON store {other}, not {json_dir}: "
             "pass --force to make it mirror this one (its other documents would be gone)"
         )
+
+
+def mirrored_store(json_dir: Path, sql_store: SqlStore) -> str | None:
+    """The other JSON store the database mirrors (its folder, or its id), None when it mirrors
+    `json_dir` or may adopt it."""
+    theirs = sql_store.meta_value(ID_KEY)
+    if theirs is None:
+        return None  # a new database, or one from before identities: it adopts this store
+    ours = json_store_id(json_dir)
+    if (ours is None and not _has_data(sql_store)) or ours == theirs:
+        return None
+    return sql_store.meta_value(DIR_KEY) or f"store id {theirs}"
 
 
 def record_identity(json_dir: Path, sql_store: SqlStore) -> str:

@@ -22,6 +22,7 @@ from migrator.adapters.phase_state import (
     timestamp,
 )
 from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.store_identity import mirrored_store, record_identity
 from migrator.db_probe import database_problem
 from migrator.errors import MigratorError
 from migrator.repair import settled_pending
@@ -83,7 +84,7 @@ def guards_for(
         detail = "" if problem is None else f"the database cannot be used: {problem}"
         return (Guard(DATABASE_READY, problem is None, detail),), None
     if target is Phase.DUAL_WRITE:
-        return _database_guards(db, schema), None
+        return _database_guards(root, db, schema), None
     pending = _pending_guard(root, schema, db)
     if target is Phase.SQLITE_PRIMARY:
         return (*_validation_guards(root, db, schema, record), pending), None
@@ -100,13 +101,24 @@ def guards_for(
     return (pending, guard), fresh
 
 
-def _database_guards(db: str | Path, schema: Schema) -> tuple[Guard, ...]:
-    """Entering dual-write needs the tables, not the documents: the import runs in dual-write."""
+def _database_guards(root: Path, db: str | Path, schema: Schema) -> tuple[Guard, ...]:
+    """Entering dual-write needs the tables, not the documents: the import runs in dual-write.
+    The database must not mirror another JSON store (`migrator.adapters.store_identity`): the
+    application's writes would mix two stores in it. It carries this store's identity after."""
     sql = SqlStore(db, schema)
     try:
         try:
+            other = mirrored_store(root, sql)
+            if other is not None:
+                detail = (
+                    f"the database mirrors another JSON store ({other}): give this store's own "
+                    "database (a forced import would make it mirror this one, its other "
+                    "documents gone)"
+                )
+                return (Guard(DATABASE_READY, False, detail),)
             sql.init_schema()
             sql.count()
+            record_identity(root, sql)
         except MigratorError as exc:
             return (Guard(DATABASE_READY, False, f"the database cannot be used: {exc}"),)
     finally:

@@ -97,3 +97,33 @@ def test_an_empty_json_dir_warns_and_creates_no_database(tmp_path: Path, sql_pat
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("warning: ")
     assert str(empty) in result.stderr
     assert not sql_path.exists()
+
+
+def test_entering_dual_write_with_another_stores_database_is_refused(
+    fixture_store_dir: Path, sql_path: Path, sessions_schema: Schema
+) -> None:
+    """`phase set dual-write` names the store a database mirrors: the application's writes
+    would otherwise mix two stores in it. --force cannot pass it; the store's own database can,
+    and that database carries the store's identity after."""
+    assert _import("--json-dir", str(fixture_store_dir), "--db", str(sql_path)).returncode == 0
+    other = _second_store(fixture_store_dir)
+    move = [sys.executable, "-m", "migrator", "phase", "set", "dual-write", "--json-dir"]
+    for force in ([], ["--force"]):
+        refused = subprocess.run(
+            [*move, str(other), "--db", str(sql_path), *force], capture_output=True, text=True
+        )
+        assert refused.returncode != 0
+        assert "mirrors another JSON store" in refused.stderr + refused.stdout
+        assert str(fixture_store_dir.resolve()) in refused.stderr + refused.stdout
+        assert "Traceback" not in refused.stderr
+        assert not (other / ".migrator" / "phase.json").exists()
+    own_db = sql_path.parent / "own.db"
+    entered = subprocess.run(
+        [*move, str(other), "--db", str(own_db)], capture_output=True, text=True
+    )
+    assert entered.returncode == 0, entered.stderr
+    store = SqlStore(str(own_db), sessions_schema)
+    try:
+        assert store.meta_value(ID_KEY) == json_store_id(other) is not None
+    finally:
+        store.close()
