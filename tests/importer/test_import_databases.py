@@ -1,8 +1,11 @@
-"""`import` into PostgreSQL: the importer's acceptance cases on the test server.
+"""`import` on SQLite and on PostgreSQL: the cases where the two databases' write paths differ
+most (PostgreSQL's COPY against SQLite's batched inserts), each run on both through the
+`database` fixture (`tests.databases.on_both`).
 
-Import, re-import (idempotent: nothing written), an edited file re-imported alone, a document the
-database refuses (COPY fails, the transaction is rolled back, the batch is retried document by
-document), and an import SIGKILLed between two batches that a second run completes.
+Import, re-import (idempotent: nothing written), an edited file re-imported alone, a document
+the database refuses (the failed batch rolled back and retried document by document), an import
+SIGKILLed between two batches that a second run completes; and records only PostgreSQL cannot
+hold (an id too long for a btree index, a NUL), rejected alone.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,17 +26,22 @@ from migrator.importer import import_store
 from migrator.schemas.declaration import Schema
 from migrator.schemas.jsontext import dumps_pretty, loads
 from migrator.validator import validate
-from tests.validator.conftest import FIXTURE_STORE, P1, P2, P3, sid
+from tests.databases import on_both, on_postgresql
+from tests.validator.conftest import P1, P2, P3, sid
 
-pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def json_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "json"
-    shutil.copytree(FIXTURE_STORE, target)
-    return target
+def db(database: Path | str, sql_path: Path) -> str:
+    """The test's database: the importer suite's SQLite path, or a PostgreSQL URL."""
+    return database if isinstance(database, str) else str(sql_path)
+
+
+@pytest.fixture
+def json_dir(fixture_store_dir: Path) -> Path:
+    """A private copy of the committed fixture store (the root conftest's)."""
+    return fixture_store_dir
 
 
 def run_import(json_dir: Path, url: str, schema: Schema, **options: Any) -> Any:
@@ -60,25 +67,25 @@ def edit(json_dir: Path, partition: str, change: Any) -> None:
     path.write_bytes(dumps_pretty(records))
 
 
+@on_both
 def test_import_then_reimport_is_idempotent(
-    json_dir: Path, pg_db_url: str, sessions_schema: Schema
+    json_dir: Path, db: str, sessions_schema: Schema
 ) -> None:
     """The first import writes all 36 documents; the second finds every file unchanged."""
-    first = run_import(json_dir, pg_db_url, sessions_schema)
+    first = run_import(json_dir, db, sessions_schema)
     assert (first.imported, first.unchanged, first.rejected) == (36, 0, 0)
-    assert agree(json_dir, pg_db_url, sessions_schema).ok
-    second = run_import(json_dir, pg_db_url, sessions_schema)
+    assert agree(json_dir, db, sessions_schema).ok
+    second = run_import(json_dir, db, sessions_schema)
     assert (second.imported, second.unchanged, second.rejected) == (0, 36, 0)
     assert {p.name: p.status for p in second.partitions} == dict.fromkeys((P1, P2, P3), "unchanged")
-    report = agree(json_dir, pg_db_url, sessions_schema)
+    report = agree(json_dir, db, sessions_schema)
     assert report.ok and report.counts["matched"] == 36
 
 
-def test_edited_file_is_reimported_alone(
-    json_dir: Path, pg_db_url: str, sessions_schema: Schema
-) -> None:
+@on_both
+def test_edited_file_is_reimported_alone(json_dir: Path, db: str, sessions_schema: Schema) -> None:
     """After one file changes, only it is imported again and the stores agree."""
-    run_import(json_dir, pg_db_url, sessions_schema)
+    run_import(json_dir, db, sessions_schema)
 
     def change(records: list[Any]) -> None:
         records[1]["status"] = "failed"
@@ -86,17 +93,18 @@ def test_edited_file_is_reimported_alone(
         del records[2]
 
     edit(json_dir, P2, change)
-    again = run_import(json_dir, pg_db_url, sessions_schema, prune=True)
+    again = run_import(json_dir, db, sessions_schema, prune=True)
     statuses = {p.name: p.status for p in again.partitions}
     assert statuses == {P1: "unchanged", P2: "imported", P3: "unchanged"}
     assert again.pruned == 1
-    report = agree(json_dir, pg_db_url, sessions_schema)
+    report = agree(json_dir, db, sessions_schema)
     assert report.ok, report.to_dict()
     assert report.counts["matched"] == 35
 
 
+@on_both
 def test_document_the_database_refuses_is_rejected_alone(
-    json_dir: Path, pg_db_url: str, sessions_schema: Schema, tmp_path: Path
+    json_dir: Path, db: str, sessions_schema: Schema, tmp_path: Path
 ) -> None:
     """A chat message id another partition's session already uses: that document is rejected
     (the failed COPY's transaction rolled back, its batch retried), every other is imported."""
@@ -109,30 +117,31 @@ def test_document_the_database_refuses_is_rejected_alone(
         records.append(thief)
 
     edit(json_dir, P3, add_thief)
-    summary = run_import(json_dir, pg_db_url, sessions_schema, rejects_path=tmp_path / "r.jsonl")
+    summary = run_import(json_dir, db, sessions_schema, rejects_path=tmp_path / "r.jsonl")
     assert (summary.imported, summary.rejected) == (36, 1)
     (reject,) = summary.rejects
     assert reject.to_dict()["id"] == "thief-0000"
-    store = SqlStore(pg_db_url, sessions_schema)
+    store = SqlStore(db, sessions_schema)
     assert store.get("thief-0000") is None
     assert store.count() == 36
     store.close()
 
 
+@on_both
 def test_import_killed_between_batches_is_completed_by_the_next_run(
-    json_dir: Path, pg_db_url: str, sessions_schema: Schema
+    json_dir: Path, db: str, sessions_schema: Schema
 ) -> None:
     """SIGKILL after the first committed batch; the next run imports the rest, and the stores
     agree as after an uninterrupted import."""
     command = [sys.executable, "-m", "migrator", "import", "--json-dir", str(json_dir)]
-    command += ["--db", pg_db_url, "--batch-size", "5", "--format", "json", "--quiet"]
+    command += ["--db", db, "--batch-size", "5", "--format", "json", "--quiet"]
     env = {**os.environ, "MIGRATOR_CRASH_AT": "sql.after_commit:2"}
     env.pop("MIGRATOR_DB", None)
     killed = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert killed.returncode == -9, killed.stderr
-    store = SqlStore(pg_db_url, sessions_schema)
+    store = SqlStore(db, sessions_schema)
     partly = store.count()
     store.close()
     assert 0 < partly < 36
@@ -144,18 +153,19 @@ def test_import_killed_between_batches_is_completed_by_the_next_run(
     summary = json.loads(done.stdout)
     assert summary["rejected"] == 0
     assert summary["imported"] + summary["unchanged"] == 36
-    report = agree(json_dir, pg_db_url, sessions_schema)
+    report = agree(json_dir, db, sessions_schema)
     assert report.ok and report.counts["matched"] == 36
     assert sid(0, 0) in {doc["id"] for doc in JsonStore(json_dir, sessions_schema).list(P1)}
 
 
+@on_postgresql
 @pytest.mark.parametrize(
     "bad_id",
     ["".join(hashlib.sha256(bytes([n])).hexdigest() for n in range(100)), "nul\x00inside"],
     ids=["id-too-long-for-a-btree-index", "id-holding-nul"],
 )
 def test_one_record_postgresql_cannot_hold_is_rejected_alone(
-    json_dir: Path, pg_db_url: str, sessions_schema: Schema, tmp_path: Path, bad_id: str
+    json_dir: Path, db: str, sessions_schema: Schema, tmp_path: Path, bad_id: str
 ) -> None:
     """Issue 15, finding 9: an id too long for a btree index (about 2.7 KB) or holding NUL is
     rejected as one record, as SQLite would, instead of aborting the whole import."""
@@ -164,7 +174,7 @@ def test_one_record_postgresql_cannot_hold_is_rejected_alone(
         records.append(dict(records[0], id=bad_id, chat_history=[]))
 
     edit(json_dir, P3, add_bad)
-    summary = run_import(json_dir, pg_db_url, sessions_schema, rejects_path=tmp_path / "r.jsonl")
+    summary = run_import(json_dir, db, sessions_schema, rejects_path=tmp_path / "r.jsonl")
     assert (summary.imported, summary.rejected) == (36, 1)
     assert summary.rejects[0].to_dict()["id"] == bad_id
-    assert agree(json_dir, pg_db_url, sessions_schema).counts["matched"] == 36
+    assert agree(json_dir, db, sessions_schema).counts["matched"] == 36
