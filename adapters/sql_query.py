@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
-    CursorResult,
+    Table,
     exists,
     not_,
     or_,
@@ -29,26 +30,21 @@ from migrator.adapters.json_query import has_match, summary_of
 from migrator.adapters.query import ChildCriteria, Page, Query
 from migrator.adapters.query_semantics import SortPosition, matches, page_of, sort_values
 from migrator.adapters.sql_criteria import Compiler, Condition
-from migrator.schemas.codec import from_rows, summary_from_row
-from migrator.schemas.declaration import (
-    POSITION_COLUMN,
-    Schema,
-    TableMapping,
-)
+from migrator.schemas.declaration import POSITION_COLUMN, Schema
+from migrator.schemas.decoding import DocumentDecoder, TableDecoder
 
 Document = dict[str, Any]
 _CHUNK = 500
 
 
-def plain_rows(result: CursorResult[Any]) -> list[dict[str, Any]]:
-    """Every row as a plain dict, in one fetchall: the codec reads each column by name, and a
-    dict answers that several times faster than SQLAlchemy's RowMapping."""
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
+def columns_of(table: Table, decoder: TableDecoder) -> list[Column[Any]]:
+    """The columns `decoder` reads, in its order: select these and decode the rows as tuples."""
+    return [table.c[name] for name in decoder.columns]
 
 
-def run(conn: Connection, schema: Schema, dialect: Dialect, query: Query) -> Page:
+def run(conn: Connection, decoder: DocumentDecoder, dialect: Dialect, query: Query) -> Page:
     """The page `query` asks for: indexed SQL for the faithful rows, Python for the suspects."""
+    schema = decoder.schema
     compiler = Compiler(dialect)
     root = schema.root_table
     id_field = next(f for f in schema.root_mapping.fields if f.key == schema.id_key)
@@ -64,22 +60,26 @@ def run(conn: Connection, schema: Schema, dialect: Dialect, query: Query) -> Pag
     ]
     if query.after is not None:
         main.append(compiler.after(root, query.order, id_field, query.after))
-    statement = select(root).where(*main).order_by(*compiler.order_by(root, query.order, id_field))
+    statement = (
+        select(*columns_of(root, decoder.root))
+        .where(*main)
+        .order_by(*compiler.order_by(root, query.order, id_field))
+    )
     if query.limit is not None:
         statement = statement.limit(query.offset + query.limit + 1)
     ranked: dict[str, tuple[SortPosition, Document]] = {}
-    for row in plain_rows(conn.execute(statement)):
-        summary = _summary(schema, row)
+    for row in conn.execute(statement).all():
+        summary = decoder.summary(row)
         doc_id = summary[schema.id_key]
         position = SortPosition(query.order, sort_values(query.order, summary), doc_id)
         ranked[doc_id] = (position, summary)
-    for doc in _suspects(conn, compiler, schema, query, scope, root_suspects).values():
+    for doc in _suspects(conn, compiler, decoder, query, scope, root_suspects).values():
         if _decide(query, doc):
             doc_id = doc[schema.id_key]
             ranked[doc_id] = (SortPosition(query.order, sort_values(query.order, doc), doc_id), doc)
     ordered = sorted(ranked.values(), key=lambda pair: pair[0])
     items, cursor = page_of(query, ordered)
-    return Page(_shaped(conn, schema, query, items), cursor)
+    return Page(_shaped(conn, decoder, query, items), cursor)
 
 
 def _exists(compiler: Compiler, schema: Schema, h: ChildCriteria) -> Condition:
@@ -94,20 +94,23 @@ def _exists(compiler: Compiler, schema: Schema, h: ChildCriteria) -> Condition:
 def _suspects(
     conn: Connection,
     compiler: Compiler,
-    schema: Schema,
+    decoder: DocumentDecoder,
     query: Query,
     scope: list[Condition],
     root_suspects: list[Condition],
 ) -> dict[str, Document]:
     """Documents of the rows the main statement could not judge (usually none): summaries
     when the query asks nothing of the child lists, whole documents otherwise."""
+    schema = decoder.schema
     root = schema.root_table
     id_column = root.c[schema.id_column]
     if not query.has:
         if not root_suspects:
             return {}
-        rows = plain_rows(conn.execute(select(root).where(*scope, or_(*root_suspects))))
-        summaries = (_summary(schema, row) for row in rows)
+        rows = conn.execute(
+            select(*columns_of(root, decoder.root)).where(*scope, or_(*root_suspects))
+        ).all()
+        summaries = (decoder.summary(row) for row in rows)
         return {summary[schema.id_key]: summary for summary in summaries}
     ids: set[str] = set()
     if root_suspects:
@@ -120,7 +123,7 @@ def _suspects(
             ids.update(conn.execute(select(parent).where(or_(*suspects)).distinct()).scalars())
     if not ids:
         return {}
-    return documents(conn, schema, sorted(ids), scope)
+    return documents(conn, decoder, sorted(ids), scope)
 
 
 def _decide(query: Query, doc: Document) -> bool:
@@ -134,66 +137,45 @@ def _decide(query: Query, doc: Document) -> bool:
     return SortPosition(query.order, *query.after) < position
 
 
-def _summary(schema: Schema, row: Any) -> Document:
-    return summary_from_row(schema, row)
-
-
-def _shaped(conn: Connection, schema: Schema, query: Query, items: list[Any]) -> list[Any]:
+def _shaped(
+    conn: Connection, decoder: DocumentDecoder, query: Query, items: list[Any]
+) -> list[Any]:
+    schema = decoder.schema
     summaries = [summary_of(schema, item) for item in items]
     ids = [summary[schema.id_key] for summary in summaries]
     if query.returning == "ids":
         return ids
     if query.returning == "summaries":
         return summaries
-    found = documents(conn, schema, ids, [])
+    found = documents(conn, decoder, ids, [])
     return [found[doc_id] for doc_id in ids if doc_id in found]
 
 
 def documents(
-    conn: Connection, schema: Schema, ids: Sequence[str], scope: Sequence[Condition]
+    conn: Connection, decoder: DocumentDecoder, ids: Sequence[str], scope: Sequence[Condition]
 ) -> dict[str, Document]:
     """id -> whole document, for `ids` (in chunks), within `scope`."""
+    schema = decoder.schema
     root = schema.root_table
     id_column = root.c[schema.id_column]
     found: dict[str, Document] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
-        roots = plain_rows(conn.execute(select(root).where(*scope, id_column.in_(chunk))))
-        grouped: dict[str, dict[str, list[Any]]] = {}
-        for child, mapping in zip(schema.children, schema.child_mappings, strict=True):
-            _group_children(conn, mapping, child.parent_column, chunk, grouped)
+        roots = conn.execute(
+            select(*columns_of(root, decoder.root)).where(*scope, id_column.in_(chunk))
+        ).all()
+        lists = []
+        for index, (child, (_, table_decoder)) in enumerate(
+            zip(schema.children, decoder.children, strict=True)
+        ):
+            table = table_decoder.mapping.table
+            parent = table.c[child.parent_column]
+            rows = conn.execute(
+                select(*columns_of(table, table_decoder))
+                .where(parent.in_(chunk))
+                .order_by(parent, table.c[POSITION_COLUMN])
+            ).all()
+            lists.append(decoder.group(index, rows))
         for row in roots:
-            doc_id = row[schema.id_column]
-            found[doc_id] = from_rows(schema, row, grouped.get(doc_id, {}))
+            found[row[decoder.id_at]] = decoder.document(row, lists)
     return found
-
-
-def _group_children(
-    conn: Connection,
-    mapping: TableMapping,
-    parent_column: str,
-    ids: list[str],
-    grouped: dict[str, dict[str, list[Any]]],
-) -> None:
-    table = mapping.table
-    parent = table.c[parent_column]
-    rows = plain_rows(
-        conn.execute(
-            select(table).where(parent.in_(ids)).order_by(parent, table.c[POSITION_COLUMN])
-        )
-    )
-    for row in rows:
-        grouped.setdefault(row[parent_column], {}).setdefault(mapping.name, []).append(row)
-
-
-def summaries(conn: Connection, schema: Schema, partition: str) -> list[Document]:
-    """A partition's summaries in stored order: root rows only, no child table read."""
-    root = schema.root_table
-    rows = plain_rows(
-        conn.execute(
-            select(root)
-            .where(root.c[schema.partition_column] == partition)
-            .order_by(root.c[POSITION_COLUMN], root.c[schema.id_column])
-        )
-    )
-    return [_summary(schema, row) for row in rows]

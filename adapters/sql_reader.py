@@ -8,16 +8,17 @@ import gc
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, Column, Table, bindparam, func, select
+from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.engine import Dialect as SaDialect
 from sqlalchemy.sql import Select
 
 from migrator.adapters import sql_query
 from migrator.adapters.json_store import check_partition_name
 from migrator.adapters.query import Page, Query
+from migrator.adapters.sql_query import columns_of
 from migrator.adapters.sql_schema import StoreSchema
 from migrator.schemas.declaration import POSITION_COLUMN, Schema
-from migrator.schemas.decoding import DocumentDecoder, TableDecoder
+from migrator.schemas.decoding import DocumentDecoder
 
 Document = dict[str, Any]
 _CHUNK = 500
@@ -90,7 +91,7 @@ class DocumentReader:
         )
         with self.db.errors(), self.db.read() as conn:
             roots = conn.execute(
-                select(*_columns(root, decoder.root))
+                select(*columns_of(root, decoder.root))
                 .where(chosen)
                 .order_by(root.c[POSITION_COLUMN], root.c[schema.id_column])
             ).all()
@@ -100,7 +101,7 @@ class DocumentReader:
                 parent = table.c[child.parent_column]
                 children.append(
                     conn.execute(
-                        select(*_columns(table, table_decoder))
+                        select(*columns_of(table, table_decoder))
                         .join(root, parent == root.c[schema.id_column])
                         .where(chosen)
                         .order_by(parent, table.c[POSITION_COLUMN])
@@ -114,7 +115,7 @@ class DocumentReader:
             check_partition_name(query.partition)
         self.tables.ensure_ready()
         with self.db.errors(), self.db.read() as conn:
-            return sql_query.run(conn, self.schema, self.db.dialect, query)
+            return sql_query.run(conn, self.decoder, self.db.dialect, query)
 
     def partition_of(self, doc_id: str) -> str | None:
         self.tables.ensure_ready()
@@ -195,7 +196,7 @@ class _Statements:
         key: BindParameter[Any] = bindparam("key")
         id_column = root.c[schema.id_column]
         in_partition = root.c[schema.partition_column] == key
-        roots = select(*_columns(root, decoder.root))
+        roots = select(*columns_of(root, decoder.root))
         self.root_by_id = _compiled(roots.where(id_column == key), dialect)
         self.roots_of_partition = _compiled(
             roots.where(in_partition).order_by(root.c[POSITION_COLUMN], id_column), dialect
@@ -205,7 +206,7 @@ class _Statements:
         for child, (_, table_decoder) in zip(schema.children, decoder.children, strict=True):
             table = table_decoder.mapping.table
             parent, position = table.c[child.parent_column], table.c[POSITION_COLUMN]
-            rows = select(*_columns(table, table_decoder))
+            rows = select(*columns_of(table, table_decoder))
             self.children_by_parent.append(
                 _compiled(rows.where(parent == key).order_by(position), dialect)
             )
@@ -221,10 +222,6 @@ class _Statements:
         self.key: Callable[[Any], Any] = (
             (lambda value: (value,)) if positional else (lambda value: {"key": value})
         )
-
-
-def _columns(table: Table, decoder: TableDecoder) -> list[Column[Any]]:
-    return [table.c[name] for name in decoder.columns]
 
 
 def _compiled(statement: Select[Any], dialect: SaDialect) -> str:
