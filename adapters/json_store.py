@@ -28,7 +28,12 @@ from migrator.adapters.state_lock import StateLock
 from migrator.errors import DocumentError, JsonFileError, StoreError, UnsafePartitionError
 from migrator.schemas.codec import validate
 from migrator.schemas.declaration import Schema
-from migrator.schemas.jsontext import JsonDecodeError, JsonEncodeError, dumps_pretty, loads
+from migrator.schemas.jsontext import (
+    JsonDecodeError,
+    JsonEncodeError,
+    dumps_pretty,
+    loads_checked,
+)
 
 Document = dict[str, Any]
 
@@ -102,22 +107,30 @@ class JsonStore(DocumentStore, Findable):
 
     def parse(self, partition: str, data: bytes) -> builtins.list[Any]:
         """The JSON array in `data`, or `JsonFileError` with line and column."""
+        return self.parse_checked(partition, data)[0]
+
+    def parse_checked(self, partition: str, data: bytes) -> tuple[builtins.list[Any], bool]:
+        """`parse`, and whether its records are vouched for as JSON (`jsontext.loads_checked`)."""
         path = self.path_for(partition)
         if not data.strip():
             raise JsonFileError(path, "empty file: expected a JSON array of documents")
         try:
-            value = loads(data)
+            value, checked = loads_checked(data)
         except JsonDecodeError as exc:
             raise JsonFileError(path, exc.reason, line=exc.line, column=exc.column) from None
         if not isinstance(value, list):
             found = "an object" if isinstance(value, dict) else type(value).__name__
             raise JsonFileError(path, f"expected a JSON array of documents, found {found}")
-        return value
+        return value, checked
 
     def read_partition(self, partition: str) -> builtins.list[Any]:
         """The raw records of one partition (not validated); [] for a missing file."""
+        return self.read_partition_checked(partition)[0]
+
+    def read_partition_checked(self, partition: str) -> tuple[builtins.list[Any], bool]:
+        """`read_partition`, and whether its records are vouched for as JSON (`parse_checked`)."""
         data = self.read_bytes(partition)
-        return [] if data is None else self.parse(partition, data)
+        return ([], True) if data is None else self.parse_checked(partition, data)
 
     def list(self, partition: str) -> builtins.list[Document]:
         return [doc for doc in self.read_partition(partition) if isinstance(doc, dict)]

@@ -27,8 +27,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from migrator.adapters.json_store import JsonStore
 from migrator.errors import DocumentError, JsonFileError, StoreError
 from migrator.in_flight import version_time
@@ -117,14 +115,14 @@ def _hashed(
 def _parsed(store: JsonStore, read: FileRead, data: bytes, *, digests: bool) -> FileRead:
     partition = read.partition
     try:
-        records = store.parse(partition, data)
+        records, checked = store.parse_checked(partition, data)
     except JsonFileError as exc:
         read.file_error = (exc.reason, exc.line, exc.column)
         return read
     del data
     schema, id_key = store.schema, store.schema.id_key
     read.newest = newest_version(records, schema.version_key)
-    encoder, checked = encoder_for(schema), _json_checked(records)
+    encoder = encoder_for(schema)
     first: dict[str, int] = {}
     for index, record in enumerate(records):
         doc_id = record.get(id_key) if isinstance(record, dict) else None
@@ -150,17 +148,6 @@ def _parsed(store: JsonStore, read: FileRead, data: bytes, *, digests: bool) -> 
         if digests:
             item.digest = digest(record)
     return read
-
-
-def _json_checked(records: list[Any]) -> bool:
-    """Whether the parsed `records` certainly hold only what JSON can (text keys, no lone
-    surrogate, at most 254 levels deep): then orjson writes them back, and the encoder may skip
-    checking every value (see `migrator.schemas.row_encoder`)."""
-    try:
-        orjson.dumps(records)
-    except orjson.JSONEncodeError:
-        return False
-    return True
 
 
 def digest(doc: Any) -> bytes:

@@ -28,10 +28,11 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import migrator.in_flight as live
 from migrator.adapters.json_store import JsonStore
+from migrator.adapters.sql_rows import read_partition_rows
 from migrator.adapters.sql_store import SqlStore
 from migrator.errors import UsageError
 from migrator.in_flight import InFlightFilter
@@ -52,6 +53,7 @@ from migrator.validate_report import (
     Mismatch,
     ValidationReport,
 )
+from migrator.validate_rows import JsonRows, RowsRead
 from migrator.validate_sample import sample_partitions
 
 __all__ = [
@@ -129,7 +131,8 @@ def validate(
     drawn: tuple[int, int] | None = None  # (seed, population) of a sample
     if sample is None:
         for done, name in enumerate(names, 1):
-            run.compare_partition(name, run.read_json(name), sql_store.read_partition(name))
+            records, checked = run.read_json_checked(name)
+            run.compare_partition(name, records, run.read_rows(name, checked))
             if progress is not None:
                 progress(done, len(names))
     else:
@@ -184,12 +187,24 @@ class Comparison:
         self.json_only: dict[str, str] = {}
         self.sql_only: dict[str, str] = {}
         self.recent: set[str] = set()  # one-sided ids whose document was in flight
+        self.json_rows = JsonRows(sql_store.schema)
 
     # ------------------------------------------------------------------ reading
 
     def read_json(self, name: str) -> list[Any]:
         # A partition only SQL has may not even be a safe file name: then JSON has nothing.
         return self.json_store.read_partition(name) if name in self.json_partitions else []
+
+    def read_json_checked(self, name: str) -> tuple[list[Any], bool]:
+        """`read_json`, and whether the records are vouched for as JSON (`JsonStore`)."""
+        if name not in self.json_partitions:
+            return [], True
+        return self.json_store.read_partition_checked(name)
+
+    def read_rows(self, name: str, json_checked: bool) -> SqlSide:
+        """The partition's SQL rows, compared with JSON's as rows (`migrator.validate_rows`)."""
+        rows = read_partition_rows(self.sql_store, name)
+        return RowsRead(rows, self.json_rows, json_checked=json_checked)
 
     def read_sql(self, name: str, ids: set[str]) -> list[dict[str, Any]]:
         if not ids:
@@ -201,7 +216,7 @@ class Comparison:
     # ------------------------------------------------------------------ comparing
 
     def compare_partition(
-        self, name: str, records: list[Any], sql_docs: list[Any], *, again: bool = False
+        self, name: str, records: list[Any], sql: SqlSide | list[Any], *, again: bool = False
     ) -> None:
         """Compare one partition's JSON records with its SQL documents (`again`: a recheck's
         re-read of some of them, whose sides and invalid records were counted already)."""
@@ -220,29 +235,39 @@ class Comparison:
                 self.findings.add_invalid(name, index, f"has no string {self.id_key!r}")
             else:
                 self.findings.add_invalid(name, index, "is not a JSON object")
-        sql_docs_by_id = {doc[self.id_key]: doc for doc in sql_docs}
+        side = sql if not isinstance(sql, list) else DocsRead(sql, self.id_key)
+        remaining = dict.fromkeys(side.ids())
+        same = side.same_ids(json_docs)
         if not again:
             self.findings.count(name, "json", len(json_docs))
-            self.findings.count(name, "sqlite", len(sql_docs_by_id))
+            self.findings.count(name, "sqlite", len(remaining))
         for doc_id, json_doc in json_docs.items():
-            sql_doc = sql_docs_by_id.pop(doc_id, None)
-            if sql_doc is None:
+            if doc_id not in remaining:
                 if doc_id in self.json_only:  # the same id in two JSON files: one may pair
                     self.findings.add_missing("missing_in_sqlite", doc_id, self.json_only[doc_id])
                 self.json_only[doc_id] = name
                 if self.in_flight(json_doc):
                     self.recent.add(doc_id)
-            elif self.in_flight(json_doc) or self.in_flight(sql_doc):
+                continue
+            del remaining[doc_id]
+            if doc_id in same:  # the same document: in flight on both sides or none
+                if self.in_flight(json_doc):
+                    self.leave_out(doc_id, name)
+                else:
+                    self.findings.count(name, "matched")
+                continue
+            sql_doc = side.doc(doc_id)
+            if self.in_flight(json_doc) or self.in_flight(sql_doc):
                 self.leave_out(doc_id, name)
             elif canonical_bytes(json_doc) == canonical_bytes(sql_doc):
                 self.findings.count(name, "matched")
             else:
                 self.compare_pair(doc_id, name, json_doc, sql_doc, [])
-        for doc_id, sql_doc in sql_docs_by_id.items():
+        for doc_id in remaining:
             self.sql_only[doc_id] = name
-            if self.in_flight(sql_doc):
+            if self.in_flight.min_age is not None and self.in_flight(side.doc(doc_id)):
                 self.recent.add(doc_id)
-        logger.debug("partition %s: %d json, %d sql", name, len(json_docs), len(sql_docs))
+        logger.debug("partition %s: %d json, %d sql", name, len(json_docs), len(remaining))
 
     def compare_pair(
         self, doc_id: str, name: str, json_doc: Any, sql_doc: Any, found: list[Difference]
@@ -335,3 +360,30 @@ class Comparison:
             ids = {doc_id for doc_id, partition in where.items() if partition == name}
             found.update((doc[self.id_key], doc) for doc in self.read_sql(name, ids))
         return found
+
+
+class SqlSide(Protocol):
+    """One read of a partition's SQL side: its ids, the JSON documents it holds exactly when that
+    can be told cheaply (the rest are compared as documents), and a document by id."""
+
+    def ids(self) -> list[str]: ...
+
+    def same_ids(self, json_docs: dict[str, Any]) -> set[str]: ...
+
+    def doc(self, doc_id: str) -> Any: ...
+
+
+class DocsRead:
+    """A SQL side read as documents (a sample, a recheck's re-read)."""
+
+    def __init__(self, docs: list[Any], id_key: str) -> None:
+        self._docs = {doc[id_key]: doc for doc in docs}
+
+    def ids(self) -> list[str]:
+        return list(self._docs)
+
+    def same_ids(self, json_docs: dict[str, Any]) -> set[str]:
+        return set()
+
+    def doc(self, doc_id: str) -> Any:
+        return self._docs[doc_id]

@@ -45,9 +45,20 @@ def loads(data: bytes | str, *, ours: bool = False) -> Any:
     """Parse JSON text, keeping integers of any size exact and refusing NaN and Infinity and
     keys repeated in one object. `ours`: text this toolkit wrote from a dict (an `extra`
     column), which cannot repeat a key, so the check for one is skipped."""
+    return _load(data, ours=ours)[0]
+
+
+def loads_checked(data: bytes | str) -> tuple[Any, bool]:
+    """`loads`, and whether orjson wrote the value back while checking for repeated keys: then
+    it certainly holds only text keys, no lone surrogate and at most 254 levels (what
+    `migrator.schemas.row_encoder` needs vouched for), known without writing it again."""
+    return _load(data, ours=False)
+
+
+def _load(data: bytes | str, *, ours: bool) -> tuple[Any, bool]:
     raw = data.encode() if isinstance(data, str) else data
     if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):
-        return _loads_exact(raw)
+        return _loads_exact(raw), False
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -55,23 +66,27 @@ def loads(data: bytes | str, *, ours: bool = False) -> Any:
             _check_utf8(raw)  # orjson names no place for bad bytes: find it
         reason = _constant_at(raw, exc.lineno, exc.colno) or _reason(exc.msg)
         raise JsonDecodeError(reason, exc.lineno, exc.colno) from None
-    if not ours and _may_repeat_keys(raw, value):
+    if ours:
+        return value, False
+    may_repeat, written = _may_repeat_keys(raw, value)
+    if may_repeat:
         _loads_exact(raw)  # raises, naming the repeated key, unless the count misled
-    return value
+    return value, written
 
 
-def _may_repeat_keys(raw: bytes, value: Any) -> bool:
-    """False when `raw` certainly repeats no key: its colons are exactly those of `value`
-    re-encoded (one per member, plus those inside strings, which orjson never escapes)."""
+def _may_repeat_keys(raw: bytes, value: Any) -> tuple[bool, bool]:
+    """(False when `raw` certainly repeats no key: its colons are exactly those of `value`
+    re-encoded, one per member plus those inside strings, which orjson never escapes; whether
+    orjson could write `value`)."""
     colons = raw.count(b":")
     if not colons:
-        return False
+        return False, False
     if b"\\u003a" in raw or b"\\u003A" in raw:
-        return True  # an escaped colon is in the value but not in the text's count
+        return True, False  # an escaped colon is in the value but not in the text's count
     try:
-        return orjson.dumps(value).count(b":") != colons
+        return orjson.dumps(value).count(b":") != colons, True
     except orjson.JSONEncodeError:  # nested deeper than orjson writes: count the slow way
-        return True
+        return True, False
 
 
 def _loads_exact(raw: bytes) -> Any:

@@ -13,7 +13,8 @@ The pass never decides anything the codec would decide differently: whatever it 
 repeated unique value, a malformed child list) sends the whole document to `codec.validate` and
 `codec.to_rows`, which raise the same `DocumentError` or build the same rows. The JSON-value
 checks (lone surrogates, non-text keys, depth) are skipped only when the caller vouches for them
-(`json_checked`: the document came from `jsontext.loads` and orjson could write it back).
+(`json_checked`: the records came from `jsontext.loads_checked`, which saw orjson write them
+back).
 """
 
 from __future__ import annotations
@@ -138,6 +139,32 @@ class RowEncoder:
                 pass
         validate(self.schema, doc)
         return to_rows(self.schema, partition, doc, position)
+
+    def root_row(self, doc: Any, *, json_checked: bool) -> dict[str, Any] | None:
+        """The root row (without its partition) `encode` builds for `doc`, or None when the fast
+        pass is unsure (then the caller compares another way)."""
+        if not json_checked or type(doc) is not dict:
+            return None
+        doc_id = doc.get(self.schema.id_key)
+        if type(doc_id) is not str or not doc_id:
+            return None
+        absent_lists = [child.key for child, _ in self._children if child.key not in doc]
+        if any(child.required and child.key not in doc for child, _ in self._children):
+            return None
+        try:
+            return _row(self._root, doc, 0, absent_lists)
+        except _Unsure:
+            return None
+
+    def child_row(self, index: int, item: Any, *, json_checked: bool) -> dict[str, Any] | None:
+        """The row `encode` builds for `item` in the schema's `index`th child list (without its
+        parent link), or None when the fast pass is unsure."""
+        if not json_checked or type(item) is not dict:
+            return None
+        try:
+            return _row(self._children[index][1], item, 0)
+        except _Unsure:
+            return None
 
     def _fast(self, doc: dict[str, Any], partition: str, position: int) -> DocumentRows:
         schema = self.schema
