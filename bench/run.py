@@ -518,6 +518,14 @@ def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
             notes="DeepDiff timed on the first 500 pairs, scaled to all",
         )
     )
+    bench_puts(scale, reps, figures, json_dir, db, work)
+
+
+def bench_puts(
+    scale: str, reps: int, figures: list[Figure], json_dir: Path, db: Path, work: Path
+) -> None:
+    """Issue 19's put targets: put in dual-write and sqlite-primary beside a json-only put, each
+    phase on its own copy of the store and of its imported database `db`."""
     log(f"{scale}: put per phase vs json-only (median and p95)")
     copies = {}
     for phase in ("json-only", "dual-write", "sqlite-primary"):
@@ -764,7 +772,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["queries", "search", "hotpath", "reads"],
+        choices=["queries", "search", "hotpath", "reads", "puts"],
         help="measure one group alone, into bench/RESULTS-<group>.md (RESULTS.md is left as is)",
     )
     args = parser.parse_args()
@@ -791,6 +799,21 @@ def main() -> None:
         bench_reads(args.scale, reps, figures, json_dir, db)
         write_results(figures, memory, reps, name="RESULTS-reads")
         print((HERE / "RESULTS-reads.md").read_text())
+        return
+    if args.only == "puts":
+        reps = args.reps or 3
+        scale = args.scale if args.scale != "100k" else "10k"
+        json_dir = store(scale)  # first: generating a store clears its scale's folder
+        work = DATA / scale / "puts"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        db = work / "imported.db"
+        task("import_ours", str(json_dir), fresh(db))
+        shutil.rmtree(json_dir / ".migrator", ignore_errors=True)
+        bench_puts(scale, reps, figures, json_dir, db, work)
+        write_results(figures, memory, reps, name="RESULTS-puts")
+        log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS-puts.md")
+        print((HERE / "RESULTS-puts.md").read_text())
         return
     if args.only == "hotpath":
         reps = args.reps or 3
