@@ -13,6 +13,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from migrator.adapters.faults import checkpoint
@@ -22,12 +23,20 @@ from migrator.errors import StoreError
 NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def write_atomically(
+    path: Path,
+    data: bytes,
+    *,
+    mode: int | None = None,
+    before_rename: Callable[[], None] | None = None,
+) -> None:
     """Replace `path` with `data`: readers and crashes see the old file or the new, never half.
 
     The new file keeps the old one's mode and owner (or gets `mode`, 0644 by default, and the
     owner of its directory when created by root). A symlink at `path` is replaced, never
-    written through."""
+    written through. `before_rename` runs once the new bytes are durable, just before they
+    replace the old: the last moment to wait for what must be durable first (a journal intent);
+    when it raises, nothing is replaced."""
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -47,6 +56,8 @@ def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> Non
             os.fsync(handle.fileno())
         os.chmod(tmp, mode if mode is not None else keep_mode)
         keep_owner(tmp, directory, owner)
+        if before_rename is not None:
+            before_rename()
         checkpoint("json.before_rename")
         os.replace(tmp, path)
         checkpoint("json.after_rename")
@@ -55,6 +66,10 @@ def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> Non
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    except BaseException:  # `before_rename` refused: the old file stays
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def fsync_directory(directory: Path) -> None:
@@ -121,16 +136,26 @@ def append(path: Path, data: bytes, *, sync: bool, mode: int = 0o644) -> int:
     """Append `data` in one write (O_APPEND keeps it whole among other appenders), without
     following a symlink; fsynced (and its directory, when this created the file) if `sync`.
     The file's size afterwards."""
-    fd = open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+    fd, size, created = append_keeping_open(path, data, mode=mode)
     try:
-        created = os.fstat(fd).st_size == 0
-        os.write(fd, data)
         if sync:
             os.fsync(fd)
-        size = os.fstat(fd).st_size
     finally:
         os.close(fd)
     if created and sync:
         with contextlib.suppress(OSError):
             fsync_directory(path.parent)
     return size
+
+
+def append_keeping_open(path: Path, data: bytes, *, mode: int = 0o644) -> tuple[int, int, bool]:
+    """`append`'s write alone, for a caller that syncs later: the descriptor, still open (the
+    caller closes it), the file's size afterwards, and whether this call created the file."""
+    fd = open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+    try:
+        created = os.fstat(fd).st_size == 0
+        os.write(fd, data)
+        return fd, os.fstat(fd).st_size, created
+    except BaseException:
+        os.close(fd)
+        raise

@@ -3,10 +3,13 @@
 down.
 
 Every dual write (a put or delete in `dual-write` or `sqlite-primary`) appends an `intent`
-before it touches the primary store, fsynced, and a `done` once the secondary has the write
-too. So whatever stops a write half way, a failing secondary (a `failed` record with the error,
-fsynced before the call returns) or a SIGKILL between the two stores (an intent with no
-`done`), leaves a pending entry that `migrator repair` finds. Each intent carries the
+before it touches the primary store, and a `done` once the secondary has the write too. The
+intent's fsync runs on a thread while the writer prepares the primary's change (`intend`); the
+writer waits for it just before that change becomes visible (the JSON rename, the SQL commit),
+so the intent is durable before the primary changes. So whatever stops a write half way, a
+failing secondary (a `failed` record with the error, fsynced before the call returns) or a
+SIGKILL between the two stores (an intent with no `done`), leaves a pending entry that
+`migrator repair` finds. Each intent carries the
 document's id and partition, which store was primary, and a revision (the sha256 of the
 document's canonical bytes, None for a delete) with the time of the write.
 
@@ -28,14 +31,15 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
+from migrator.adapters.background_sync import BackgroundSync, append_synced_in_background
 from migrator.adapters.fs import append, read_nofollow, write_atomically
 from migrator.adapters.phase_state import timestamp
 from migrator.adapters.state_dir import JOURNAL, JOURNAL_LOCK, StateDir
@@ -53,6 +57,8 @@ from migrator.schemas.codec import canonical_bytes
 logger = logging.getLogger(__name__)
 
 JOURNAL_FILE = JOURNAL
+T = TypeVar("T")
+
 #: Past this size the journal is compacted to what is still pending.
 COMPACT_BYTES = 1 << 20
 #: How much of the file's head holds the summary record (its size field is all that is read).
@@ -71,6 +77,15 @@ class Side(StrEnum):
 def revision_of(doc: Any) -> str:
     """The revision a journal entry records for a document: the hash of its canonical bytes."""
     return hashlib.sha256(canonical_bytes(doc)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A journaled intent: its entry id, and `durable()`, which returns once the intent is on
+    disk (a `StoreError` when it cannot be: the write must then not change the primary)."""
+
+    entry: str
+    durable: Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -121,23 +136,17 @@ class Journal:
         self, op: str, doc_id: str, partition: str, primary: Side, revision: str | None
     ) -> str:
         """Record, durably, a write about to be made; its entry id."""
-        entry = uuid.uuid4().hex
-        self._append(
-            [
-                {
-                    "kind": "intent",
-                    "entry": entry,
-                    "op": op,
-                    "id": doc_id,
-                    "partition": partition,
-                    "primary": primary.value,
-                    "revision": revision,
-                    "time": timestamp(),
-                }
-            ],
-            sync=True,
-        )
+        entry, record = _intent(op, doc_id, partition, primary, revision)
+        self._append([record], sync=True)
         return entry
+
+    def intend(
+        self, op: str, doc_id: str, partition: str, primary: Side, revision: str | None
+    ) -> Intent:
+        """`begin`, its fsync left running: the intent is durable once `Intent.durable()`
+        returns, which the writer calls just before the primary changes."""
+        entry, record = _intent(op, doc_id, partition, primary, revision)
+        return Intent(entry, self._append_in_background([record]).wait)
 
     def fail(self, entry: str, error: str) -> None:
         """Record, durably, that the secondary store refused the write."""
@@ -209,14 +218,24 @@ class Journal:
             yield parse(JOURNAL_LINE, line, self.path, line=number)
 
     def _append(self, records: list[dict[str, Any]], *, sync: bool) -> None:
+        self._appended(records, lambda data: (append(self.path, data, sync=sync), None))
+
+    def _append_in_background(self, records: list[dict[str, Any]]) -> BackgroundSync:
+        """Append `records`, their fsync left running on a thread: the sync to wait for."""
+        return self._appended(records, lambda data: append_synced_in_background(self.path, data))
+
+    def _appended(
+        self, records: list[dict[str, Any]], write: Callable[[bytes], tuple[int, T]]
+    ) -> T:
         data = b"".join(b"\n" + orjson.dumps(r) for r in records)
         try:
             with self._lock(exclusive=False):
-                size = append(self.path, data, sync=sync)
+                size, result = write(data)
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot append: {exc.strerror or exc}") from exc
         if size > COMPACT_BYTES and size > 2 * self._compacted_size():
             self.compact()
+        return result
 
     def _compacted_size(self) -> int:
         """The size the last compaction left, from the summary record heading the file."""
@@ -258,6 +277,23 @@ class Journal:
         summary = orjson.dumps({**head, "size": size})
         write_atomically(self.path, b"\n" + summary + body)
         logger.info("compacted %s to %d pending records", self.path, len(kept))
+
+
+def _intent(
+    op: str, doc_id: str, partition: str, primary: Side, revision: str | None
+) -> tuple[str, dict[str, Any]]:
+    entry = uuid.uuid4().hex
+    record = {
+        "kind": "intent",
+        "entry": entry,
+        "op": op,
+        "id": doc_id,
+        "partition": partition,
+        "primary": primary.value,
+        "revision": revision,
+        "time": timestamp(),
+    }
+    return entry, record
 
 
 def _pending(record: IntentLine) -> PendingWrite:

@@ -13,7 +13,7 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,11 @@ class JsonStore(DocumentStore, Findable):
 
     # ------------------------------------------------------------------ writing
 
-    def put(self, partition: str, doc: Document) -> None:
+    def put(
+        self, partition: str, doc: Document, *, before_rename: Callable[[], None] | None = None
+    ) -> None:
+        """`before_rename`: see `migrator.adapters.fs.write_atomically` (a dual write waits
+        there for its journal intent to be durable)."""
         path = self.path_for(partition)
         try:
             validate(self.schema, doc)
@@ -192,7 +196,7 @@ class JsonStore(DocumentStore, Findable):
                     break
             else:
                 docs.append(doc)
-            self._write(path, docs)
+            self._write(path, docs, before_rename=before_rename)
 
     def delete(self, doc_id: str) -> bool:
         found = self._locate(doc_id)
@@ -231,7 +235,14 @@ class JsonStore(DocumentStore, Findable):
         write holds it across both stores and this store's own write takes it again)."""
         return StateDir(self.root).partition_lock(check_partition_name(partition))
 
-    def _write(self, path: Path, docs: builtins.list[Any], mode: int | None = None) -> None:
+    def _write(
+        self,
+        path: Path,
+        docs: builtins.list[Any],
+        mode: int | None = None,
+        *,
+        before_rename: Callable[[], None] | None = None,
+    ) -> None:
         try:
             data = dumps_pretty(docs)
         except JsonEncodeError as exc:
@@ -240,7 +251,7 @@ class JsonStore(DocumentStore, Findable):
             mode = None  # an existing file keeps its mode
         elif mode is None:
             mode = self._sibling_mode()
-        write_atomically(path, data, mode=mode)
+        write_atomically(path, data, mode=mode, before_rename=before_rename)
 
     def _sibling_mode(self) -> int | None:
         """A new partition file gets the mode of the store's other files (0600 stays 0600)."""

@@ -1,10 +1,18 @@
 """Writes routed by the phase, each journaled when it goes to both stores.
 
 A write validates the document first (a `DocumentError` is raised before any store is
-touched), then, holding the JSON partition's file lock for the whole write: reads the phase,
-journals an intent, writes the primary, writes the secondary, and journals `done`. The
-primary's result is the caller's; a secondary that raises is journaled as failed and never
-raised. Holding the partition lock across both stores keeps the order of writes to one
+touched), then, holding the JSON partition's file lock for the whole write, reads the phase
+and, when both stores are written: journals an intent, writes the primary, writes the
+secondary, and journals `done`. The primary's result is the caller's; a secondary that raises
+is journaled as failed and never raised. The intent's fsync runs while the primary's change is
+prepared and is waited for just before that change becomes visible (`Intent.durable`).
+
+In `dual-write` a put is one SQL transaction around the JSON write: rows written (so SQL's
+refusal comes first, before JSON or the journal changes), intent, JSON, commit. SQL is written
+once, and checked by that same write. A crash before the commit leaves SQL as it was and the
+intent pending: the same state as a secondary that never ran.
+
+Holding the partition lock across both stores keeps the order of writes to one
 document the same in both (no JSON-A, JSON-B, SQL-B, SQL-A), and lets a phase move wait for
 every write begun under the old phase (`migrator.adapters.dual_write.wait_for_writers`).
 
@@ -20,7 +28,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from migrator.adapters.faults import checkpoint
-from migrator.adapters.journal import Journal, Side, revision_of
+from migrator.adapters.journal import Intent, Journal, Side, revision_of
 from migrator.adapters.json_store import JsonStore, check_partition_name
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.sql_store import SqlStore
@@ -68,17 +76,55 @@ class PhaseWrites:
                 self._json.put(partition, doc)
             elif phase is Phase.SQLITE_ONLY:
                 self._sql().put(partition, doc)
+            elif phase is Phase.DUAL_WRITE:
+                self._put_around_json(partition, doc, doc_id)
             else:
-                if phase is Phase.DUAL_WRITE:
-                    self._refuse_what_sql_cannot_hold(partition, doc)
                 self._dual(
                     phase,
                     "put",
                     doc_id,
                     partition,
                     revision_of(doc),
-                    lambda side: self._store(side).put(partition, doc),
+                    lambda side, durable: self._put_in(side, partition, doc, durable),
                 )
+
+    def _put_around_json(self, partition: str, doc: Document, doc_id: str) -> None:
+        """`dual-write`'s put: one SQL transaction around the JSON write. The rows are written
+        first, so what SQL cannot hold (an id another partition holds, a child key another
+        document uses) is refused, with `sqlite-primary`'s error, before JSON or the journal
+        changes; then the intent, the JSON write (the primary: its result is the caller's),
+        and the commit. A SQL store that fails before JSON is written (down) refuses nothing:
+        JSON is written alone and the SQL side journaled as failed; a JSON write that fails
+        rolls the rows back."""
+        begun: list[Intent] = []
+        written = False
+
+        def write_json() -> None:
+            nonlocal written
+            intent = self._journal.intend("put", doc_id, partition, Side.JSON, revision_of(doc))
+            begun.append(intent)
+            try:
+                self._json.put(partition, doc, before_rename=intent.durable)
+            except (DocumentError, PartitionConflictError):
+                self._finish(intent.entry, by="refused")  # refused before anything was written
+                raise
+            written = True
+            checkpoint("dual.between_writes")
+
+        try:
+            self._sql().put(partition, doc, before_commit=write_json)
+        except Exception as exc:
+            refused = isinstance(exc, DocumentError | PartitionConflictError)
+            if refused or (begun and not written):
+                raise  # refused by either store, or the primary failed: nothing was written
+            if not begun:
+                if not isinstance(exc, MigratorError):
+                    raise
+                logger.info("SQL failed before the JSON write of %r: %s", doc_id, exc)
+                write_json()
+            self._failed(begun[0].entry, "put", doc_id, Side.JSON, exc)
+            return
+        self._finish(begun[0].entry, by="writer")
 
     def delete(self, doc_id: str) -> bool:
         for _ in range(5):
@@ -103,7 +149,7 @@ class PhaseWrites:
             doc_id,
             partition,
             None,
-            lambda side: self._delete_in(side, partition, doc_id),
+            lambda side, durable: self._delete_in(side, partition, doc_id, durable),
         )
 
     def _dual(
@@ -113,41 +159,34 @@ class PhaseWrites:
         doc_id: str,
         partition: str,
         revision: str | None,
-        write: Callable[[Side], T],
+        write: Callable[[Side, Callable[[], None]], T],
     ) -> T:
+        """Journal, write the primary, then the secondary. `write(side, durable)` calls
+        `durable` just before its change becomes visible (the intent's fsync runs until
+        then)."""
         primary = Side.SQL if phase.sql_is_primary else Side.JSON
-        entry = self._journal.begin(op, doc_id, partition, primary, revision)
+        intent = self._journal.intend(op, doc_id, partition, primary, revision)
         try:
-            result = write(primary)
+            result = write(primary, intent.durable)
         except (DocumentError, PartitionConflictError):
-            self._finish(entry, by="refused")  # refused before anything was written
+            self._finish(intent.entry, by="refused")  # refused before anything was written
             raise
         checkpoint("dual.between_writes")
         try:
-            write(primary.other)
+            write(primary.other, _nothing)
         except Exception as exc:
-            logger.warning(
-                "%s of %r reached %s, not %s: %s", op, doc_id, primary, primary.other, exc
-            )
-            try:
-                self._journal.fail(entry, f"{type(exc).__name__}: {exc}")
-            except StoreError:  # the intent is durable already: repair will still see it
-                logger.exception("cannot journal the failure of %s %r", op, doc_id)
+            self._failed(intent.entry, op, doc_id, primary, exc)
             return result
-        self._finish(entry, by="writer")
+        self._finish(intent.entry, by="writer")
         return result
 
-    def _refuse_what_sql_cannot_hold(self, partition: str, doc: Document) -> None:
-        """Raise, before JSON accepts it, what SQL would refuse for this document (the same
-        error as in `sqlite-primary`): otherwise it would be journaled, and repair would fail
-        on it at every run. A SQL store that cannot answer (down) refuses nothing: the write
-        goes on and its secondary failure is journaled as usual."""
+    def _failed(self, entry: str, op: str, doc_id: str, primary: Side, exc: Exception) -> None:
+        """The secondary store refused or failed: journaled, never raised."""
+        logger.warning("%s of %r reached %s, not %s: %s", op, doc_id, primary, primary.other, exc)
         try:
-            self._sql().check_put(partition, doc)
-        except (DocumentError, PartitionConflictError):
-            raise
-        except MigratorError as exc:
-            logger.info("cannot check %r against SQL before the write: %s", partition, exc)
+            self._journal.fail(entry, f"{type(exc).__name__}: {exc}")
+        except StoreError:  # the intent is durable already: repair will still see it
+            logger.exception("cannot journal the failure of %s %r", op, doc_id)
 
     def _finish(self, entry: str, *, by: str) -> None:
         try:
@@ -155,10 +194,19 @@ class PhaseWrites:
         except StoreError:  # a lost `done` only makes repair copy an equal document
             logger.exception("cannot journal the end of write %s", entry)
 
-    def _store(self, side: Side) -> JsonStore | SqlStore:
-        return self._json if side is Side.JSON else self._sql()
+    def _put_in(
+        self, side: Side, partition: str, doc: Document, durable: Callable[[], None]
+    ) -> None:
+        if side is Side.SQL:
+            self._sql().put(partition, doc, before_commit=durable)
+        else:
+            self._json.put(partition, doc, before_rename=durable)
 
-    def _delete_in(self, side: Side, partition: str, doc_id: str) -> bool:
+    def _delete_in(
+        self, side: Side, partition: str, doc_id: str, durable: Callable[[], None] | None = None
+    ) -> bool:
+        if durable is not None:
+            durable()
         if side is Side.SQL:
             return self._sql().delete(doc_id)
         id_key = self._schema.id_key
@@ -174,6 +222,10 @@ class PhaseWrites:
         if phase.sql_is_primary:
             return self._sql().partition_of(doc_id)
         return json_partition_of(self._json, doc_id)
+
+
+def _nothing() -> None:
+    """A secondary's write waits for nothing: the intent is durable since the primary's."""
 
 
 def json_partition_of(store: JsonStore, doc_id: str) -> str | None:

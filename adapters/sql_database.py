@@ -79,15 +79,12 @@ class SqlDatabase:
             ) from exc
 
     @contextlib.contextmanager
-    def write(self, *, commit: bool = True) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends (rolled back instead when not
-        `commit`), rolled back when it raises."""
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back when it raises."""
         with self.engine.connect() as raw:
             conn = raw.execution_options(migrator_write=True)
-            with conn.begin() as transaction:
+            with conn.begin():
                 yield conn
-                if not commit:
-                    transaction.rollback()
 
     @contextlib.contextmanager
     def errors(self, *, partition: str | None = None, doc_id: str | None = None) -> Iterator[None]:

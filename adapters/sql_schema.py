@@ -94,10 +94,10 @@ class StoreSchema:
         self._ready = True
 
     @contextlib.contextmanager
-    def write(self, *, commit: bool = True) -> Iterator[Connection]:
+    def write(self) -> Iterator[Connection]:
         """A write transaction that first waits out a schema upgrade (SQLite's write lock,
         PostgreSQL's advisory lock taken shared) and refuses to write under another version."""
-        with self.db.write(commit=commit) as conn:
+        with self.db.write() as conn:
             self.db.dialect.share_schema(conn)
             version = conn.execute(
                 select(meta_table.c.value).where(meta_table.c.key == "version")

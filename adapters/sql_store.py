@@ -10,7 +10,7 @@ differs between SQLite and PostgreSQL is asked of `migrator.adapters.dialects`.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,14 +130,12 @@ class SqlStore(DocumentStore, Findable):
 
     # ------------------------------------------------------------------ writing
 
-    def put(self, partition: str, doc: Document) -> None:
-        self.writer.put(partition, doc)
-
-    def check_put(self, partition: str, doc: Document) -> None:
-        """Raise what `put` would raise for `doc` (an id another partition holds, a child key
-        another document uses), changing nothing: the write is made and rolled back. What a
-        dual write asks before JSON, its primary, accepts a document SQL could never hold."""
-        self.writer.put(partition, doc, commit=False)
+    def put(
+        self, partition: str, doc: Document, *, before_commit: Callable[[], None] | None = None
+    ) -> None:
+        """Create or replace `doc` (`DocumentWriter.put`; `before_commit` runs inside its
+        transaction, once the rows are written)."""
+        self.writer.put(partition, doc, before_commit=before_commit)
 
     def delete(self, doc_id: str) -> bool:
         return self.writer.delete(doc_id)

@@ -4,7 +4,7 @@ documents per transaction through the dialect's fastest insert path."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +42,13 @@ class DocumentWriter:
         self.schema = tables.schema
         self.fulltext = tables.fulltext
 
-    def put(self, partition: str, doc: Document, *, commit: bool = True) -> None:
-        """Create or replace `doc` in `partition`; not `commit`: make the write and roll it
-        back, raising what it would raise (what a dual write asks before JSON accepts it)."""
+    def put(
+        self, partition: str, doc: Document, *, before_commit: Callable[[], None] | None = None
+    ) -> None:
+        """Create or replace `doc` in `partition`, in one transaction. `before_commit` runs
+        once the rows are written, before the commit (which it stops by raising: then nothing
+        is written): a dual write makes its JSON write there, so a document SQL refuses never
+        reaches JSON, and one transaction both checks and writes it."""
         # The same names as the JSON store: a partition must be able to go back to a file.
         check_partition_name(partition)
         try:
@@ -56,7 +60,7 @@ class DocumentWriter:
         root = schema.root_table
         doc_id = doc[schema.id_key]
         errors = self.db.errors(partition=partition, doc_id=doc_id)
-        with errors, self.tables.write(commit=commit) as conn:
+        with errors, self.tables.write() as conn:
             self.db.dialect.lock_document(conn, doc_id)
             current = conn.execute(
                 select(root.c[schema.partition_column], root.c[POSITION_COLUMN]).where(
@@ -78,10 +82,10 @@ class DocumentWriter:
             self._replace(
                 conn, partition, [rows], delete_ids=[doc_id] if current is not None else []
             )
-            if commit:
-                checkpoint("sql.before_commit")
-        if commit:
-            checkpoint("sql.after_commit")
+            if before_commit is not None:
+                before_commit()
+            checkpoint("sql.before_commit")
+        checkpoint("sql.after_commit")
 
     def delete(self, doc_id: str) -> bool:
         """Remove the document; False when there was none."""

@@ -11,7 +11,7 @@ import pytest
 from migrator.adapters.journal import Journal
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.sql_store import SqlStore
-from migrator.errors import DocumentError, MigratorError, PartitionConflictError
+from migrator.errors import DocumentError, MigratorError, PartitionConflictError, StoreError
 from tests.dual_write.conftest import Env, session
 
 
@@ -47,7 +47,6 @@ def test_dual_write_refuses_what_sql_cannot_hold_like_sqlite_primary(
 def test_a_sql_store_that_is_down_refuses_nothing(env: Env, failing: Any) -> None:
     """The check cannot run: the write reaches JSON and the SQL side is journaled."""
     env.set_phase_raw(Phase.DUAL_WRITE)
-    failing(SqlStore, "check_put")
     failing(SqlStore, "put")
     with env.open() as store:
         store.put("ws-a", session("ws-a-0", 3))
@@ -55,13 +54,19 @@ def test_a_sql_store_that_is_down_refuses_nothing(env: Env, failing: Any) -> Non
     assert [p.doc_id for p in Journal(env.json_dir).read().pending] == ["ws-a-0"]
 
 
-def test_check_put_changes_nothing(env: Env) -> None:
-    """The probe's write is rolled back."""
+def test_a_write_stopped_before_its_commit_changes_nothing(env: Env) -> None:
+    """What a dual write relies on: the rows are written, then `before_commit` (the JSON
+    write) raises, and SQL keeps none of them."""
     sql = env.sql_store()
+
+    def refuse() -> None:
+        raise StoreError("the JSON write failed")
+
     try:
         before = env.documents("sql")
-        sql.check_put("ws-a", session("ws-a-0", 11))
-        sql.check_put("ws-a", session("brand-new", 1))
+        for doc in (session("ws-a-0", 11), session("brand-new", 1)):
+            with pytest.raises(StoreError, match="the JSON write failed"):
+                sql.put("ws-a", doc, before_commit=refuse)
         assert env.documents("sql") == before
     finally:
         sql.close()

@@ -1,0 +1,94 @@
+"""Issue 19 (put at the physical limit): a `dual-write` put writes SQL once, in one
+transaction around the JSON write, and the journal intent, whose fsync now runs while the
+primary's change is prepared, is still durable before that change becomes visible."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from migrator.adapters.journal import Journal
+from migrator.adapters.phase_state import Phase
+from migrator.errors import StoreError
+from tests.dual_write.conftest import Env, session
+
+
+def _fd_path(fd: int) -> str:
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+def test_a_dual_write_put_writes_its_rows_once(env: Env) -> None:
+    """Before: a rolled-back probe write (to refuse what SQL cannot hold), then the write."""
+    env.set_phase_raw(Phase.DUAL_WRITE)
+    root = env.schema.root_table.name
+    inserts: list[str] = []
+    with env.open() as store:
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.lstrip().upper().startswith(f"INSERT INTO {root.upper()} "):
+                inserts.append(statement)
+
+        event.listen(store.sql.engine, "before_cursor_execute", count)
+        store.put("ws-a", session("ws-a-1", 5))
+        store.put("ws-b", session("brand-new", 1))
+    assert len(inserts) == 2
+    assert env.documents("json") == env.documents("sql")
+    assert Journal(env.json_dir).read().pending == ()
+
+
+@pytest.mark.parametrize("phase", [Phase.DUAL_WRITE, Phase.SQLITE_PRIMARY])
+def test_the_intent_is_durable_before_the_primary_changes(
+    env: Env, phase: Phase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal's fsync comes before the JSON rename (dual-write) or the SQL commit
+    (sqlite-primary), whatever runs on which thread."""
+    env.set_phase_raw(phase)
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    journal = str(Journal(env.json_dir).path)
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        if _fd_path(fd) == journal:
+            events.append("intent durable")
+
+    def replace(src: Any, dst: Any, **kwargs: Any) -> None:
+        real_replace(src, dst, **kwargs)
+        if Path(dst).name == "ws-a.json":
+            events.append("json replaced")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    with env.open() as store:
+        event.listen(store.sql.engine, "commit", lambda conn: events.append("sql commit"))
+        store.put("ws-a", session("ws-a-1", 9))
+    primary = "json replaced" if phase is Phase.DUAL_WRITE else "sql commit"
+    assert events.index("intent durable") < events.index(primary), events
+    assert env.documents("json") == env.documents("sql")
+
+
+@pytest.mark.parametrize("phase", [Phase.DUAL_WRITE, Phase.SQLITE_PRIMARY])
+def test_an_intent_that_cannot_be_synced_changes_neither_store(
+    env: Env, phase: Phase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fsync on the background thread fails: the put raises, and no store changed."""
+    env.set_phase_raw(phase)
+    before = env.documents("json"), env.documents("sql")
+    real_fsync = os.fsync
+    journal = str(Journal(env.json_dir).path)
+
+    def fsync(fd: int) -> None:
+        if _fd_path(fd) == journal:
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with env.open() as store, pytest.raises(StoreError, match="Input/output error"):
+        store.put("ws-a", session("ws-a-1", 9))
+    assert (env.documents("json"), env.documents("sql")) == before
+    assert not list(env.json_dir.glob(".ws-a.json.*.tmp"))
