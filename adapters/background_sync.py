@@ -1,20 +1,28 @@
-"""An fsync that runs on a thread while the caller goes on working.
+"""An fsync that runs on another thread while the caller goes on working.
 
 Why: a dual write must make its journal intent durable before the primary store changes, but
 not before it starts preparing that change. Parsing and re-encoding a partition file (or writing
 a document's rows) takes about as long as the fsync, so the two overlap and the intent costs the
 write almost nothing; `wait()` is called at the last moment the order needs it (before the
 rename or the commit that changes the primary).
+
+One daemon thread per process runs the syncs handed to it: starting a thread per sync costs its
+start-up handshake, milliseconds on a loaded machine. A forked child starts its own.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from migrator.adapters.fs import append_keeping_open, fsync_directory
 from migrator.errors import StoreError
+
+_jobs: queue.SimpleQueue[Callable[[], None]] | None = None
+_start_lock = threading.Lock()
 
 
 def append_synced_in_background(
@@ -27,17 +35,17 @@ def append_synced_in_background(
 
 
 class BackgroundSync:
-    """fsync the open file `fd` (and `path`'s directory too, when `directory`) on a thread;
-    the descriptor is closed once synced. `wait()` returns once all of it is durable."""
+    """fsync the open file `fd` (and `path`'s directory too, when `directory`) on the sync
+    thread; the descriptor is closed once synced. `wait()` returns once all of it is durable."""
 
     def __init__(self, fd: int, path: Path, *, directory: bool = False) -> None:
         self._fd = fd
         self._path = path
         self._directory = directory
         self._error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, name="migrator-fsync", daemon=True)
+        self._done = threading.Event()
         try:
-            self._thread.start()
+            _submit(self._run)
         except BaseException:
             os.close(fd)
             raise
@@ -51,10 +59,39 @@ class BackgroundSync:
             self._error = exc
         finally:
             os.close(self._fd)
+            self._done.set()
 
     def wait(self) -> None:
         """Block until durable; a failed fsync is a `StoreError` (nothing may rely on it)."""
-        self._thread.join()
+        self._done.wait()
         if self._error is not None:
             error = self._error
             raise StoreError(f"{self._path}: cannot sync: {error.strerror or error}") from error
+
+
+def _submit(job: Callable[[], None]) -> None:
+    global _jobs
+    with _start_lock:
+        if _jobs is None:
+            jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+            thread = threading.Thread(target=_serve, args=(jobs,), name="migrator-fsync")
+            thread.daemon = True
+            thread.start()
+            _jobs = jobs
+        jobs = _jobs
+    jobs.put(job)
+
+
+def _serve(jobs: queue.SimpleQueue[Callable[[], None]]) -> None:
+    while True:
+        jobs.get()()
+
+
+def _forget_thread() -> None:
+    """In a forked child: the parent's thread is not there; the next sync starts one."""
+    global _jobs, _start_lock
+    _jobs = None
+    _start_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_thread)
