@@ -4,19 +4,20 @@ documents per transaction through the dialect's fastest insert path."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete
 
 from migrator.adapters.faults import checkpoint
 from migrator.adapters.import_marks import ImportMark, ImportMarks
 from migrator.adapters.json_store import check_partition_name
+from migrator.adapters.row_writer import PutStatements
 from migrator.adapters.sql_schema import StoreSchema
 from migrator.errors import DocumentError, PartitionConflictError
 from migrator.schemas.codec import DocumentRows, to_rows, validate
-from migrator.schemas.declaration import POSITION_COLUMN
 
 Document = dict[str, Any]
 _CHUNK = 500
@@ -57,35 +58,31 @@ class DocumentWriter:
             raise exc.located(partition=partition) from None
         self.tables.ensure_ready()
         schema = self.schema
-        root = schema.root_table
         doc_id = doc[schema.id_key]
         errors = self.db.errors(partition=partition, doc_id=doc_id)
         with errors, self.tables.write() as conn:
             self.db.dialect.lock_document(conn, doc_id)
-            current = conn.execute(
-                select(root.c[schema.partition_column], root.c[POSITION_COLUMN]).where(
-                    root.c[schema.id_column] == doc_id
-                )
-            ).first()
+            statements = self._put_statements
+            current = statements.current(conn, doc_id)
             if current is not None and current[0] != partition:
                 raise PartitionConflictError(doc_id, partition, current[0])
             if current is not None:
                 position = current[1]
+                self.fulltext.forget(conn, [doc_id])
+                statements.delete(conn, doc_id)
             else:
-                last = conn.execute(
-                    select(func.max(root.c[POSITION_COLUMN])).where(
-                        root.c[schema.partition_column] == partition
-                    )
-                ).scalar()
-                position = 0 if last is None else last + 1
-            rows = to_rows(schema, partition, doc, position)
-            self._replace(
-                conn, partition, [rows], delete_ids=[doc_id] if current is not None else []
-            )
+                position = statements.next_position(conn, partition)
+            statements.insert(conn, partition, to_rows(schema, partition, doc, position))
+            self.fulltext.index(conn, [doc_id])
             if before_commit is not None:
                 before_commit()
             checkpoint("sql.before_commit")
         checkpoint("sql.after_commit")
+
+    @functools.cached_property
+    def _put_statements(self) -> PutStatements:
+        """Compiled at the first put (most stores, the validator's, never write)."""
+        return PutStatements(self.schema, self.db.dialect, self.db.engine.dialect)
 
     def delete(self, doc_id: str) -> bool:
         """Remove the document; False when there was none."""
