@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from migrator.adapters.fs import append_keeping_open, fsync_directory
+from migrator.adapters.fs import NOFOLLOW, append_keeping_open, fsync_directory
 from migrator.errors import StoreError
 
 _jobs: queue.SimpleQueue[Callable[[], None]] | None = None
@@ -32,6 +32,15 @@ def append_synced_in_background(
     running: the file's size afterwards, and the sync to wait for."""
     fd, size, created = append_keeping_open(path, data, mode=mode)
     return size, BackgroundSync(fd, path, directory=created)
+
+
+def sync_in_background(path: Path) -> BackgroundSync:
+    """fsync the file at `path` (a staged file: see `migrator.adapters.fs.stage`) meanwhile."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot sync: {exc.strerror or exc}") from exc
+    return BackgroundSync(fd, path)
 
 
 class BackgroundSync:

@@ -23,20 +23,29 @@ from migrator.errors import StoreError
 NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def write_atomically(
-    path: Path,
-    data: bytes,
-    *,
-    mode: int | None = None,
-    before_rename: Callable[[], None] | None = None,
-) -> None:
+def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Replace `path` with `data`: readers and crashes see the old file or the new, never half.
 
     The new file keeps the old one's mode and owner (or gets `mode`, 0644 by default, and the
     owner of its directory when created by root). A symlink at `path` is replaced, never
-    written through. `before_rename` runs once the new bytes are durable, just before they
-    replace the old: the last moment to wait for what must be durable first (a journal intent);
-    when it raises, nothing is replaced."""
+    written through. In two halves (`stage`, `replace_staged`) for a writer that has more to
+    do between them (a dual write: its SQL rows)."""
+    sync_and_replace(stage(path, data, mode=mode), path)
+
+
+def sync_and_replace(tmp: Path, path: Path) -> None:
+    """Make the staged file `tmp` durable, then `path` (`replace_staged`)."""
+    try:
+        fsync_file(tmp)
+    except OSError as exc:
+        discard(tmp)
+        raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    replace_staged(tmp, path)
+
+
+def stage(path: Path, data: bytes, *, mode: int | None = None) -> Path:
+    """The first half of `write_atomically`: `data` in a new temporary file beside `path`,
+    with the mode and owner `path` will have, not yet synced. Its path."""
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -52,24 +61,49 @@ def write_atomically(
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(tmp, mode if mode is not None else keep_mode)
         keep_owner(tmp, directory, owner)
+    except OSError as exc:
+        discard(tmp)
+        raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    return tmp
+
+
+def replace_staged(
+    tmp: Path, path: Path, *, before_rename: Callable[[], None] | None = None
+) -> None:
+    """The second half of `write_atomically`: the staged file `tmp`, synced by the caller,
+    becomes `path`. `before_rename` runs just before: the last moment to wait for what must be
+    durable first (a journal intent). On any failure, its own included, `tmp` is removed and
+    `path` kept."""
+    try:
         if before_rename is not None:
             before_rename()
         checkpoint("json.before_rename")
         os.replace(tmp, path)
         checkpoint("json.after_rename")
-        fsync_directory(directory)
+        fsync_directory(path.parent)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        discard(tmp)
         raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     except BaseException:  # `before_rename` refused: the old file stays
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        discard(tmp)
         raise
+
+
+def discard(tmp: Path) -> None:
+    """Remove a staged file that will not be used (gone already is fine)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+
+
+def fsync_file(path: Path) -> None:
+    """Make a file's bytes durable (any descriptor of it will do on Linux)."""
+    fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def fsync_directory(directory: Path) -> None:

@@ -14,12 +14,20 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from migrator.adapters import json_query
 from migrator.adapters.base import DocumentStore
-from migrator.adapters.fs import fsync_directory, write_atomically
+from migrator.adapters.fs import (
+    discard,
+    fsync_directory,
+    replace_staged,
+    stage,
+    sync_and_replace,
+    write_atomically,
+)
 from migrator.adapters.json_search import search_documents
 from migrator.adapters.query import Findable, Page, Query
 from migrator.adapters.search_query import SearchHit, check_limit, parse
@@ -45,6 +53,24 @@ def check_partition_name(name: str) -> str:
     if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
         raise UnsafePartitionError(str(name))
     return name
+
+
+@dataclass(frozen=True)
+class StagedPartition:
+    """A partition file's next version, staged beside it (`JsonStore.stage_put`)."""
+
+    path: Path
+    tmp: Path
+
+    def replace(self, *, before_rename: Callable[[], None] | None = None) -> None:
+        """Make the staged version (synced by the caller) the file; see `replace_staged`."""
+        replace_staged(self.tmp, self.path, before_rename=before_rename)
+
+    def sync_and_replace(self) -> None:
+        sync_and_replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        discard(self.tmp)
 
 
 class JsonStore(DocumentStore, Findable):
@@ -177,11 +203,14 @@ class JsonStore(DocumentStore, Findable):
 
     # ------------------------------------------------------------------ writing
 
-    def put(
-        self, partition: str, doc: Document, *, before_rename: Callable[[], None] | None = None
-    ) -> None:
-        """`before_rename`: see `migrator.adapters.fs.write_atomically` (a dual write waits
-        there for its journal intent to be durable)."""
+    def put(self, partition: str, doc: Document) -> None:
+        with self.lock(partition):
+            self.stage_put(partition, doc).sync_and_replace()
+
+    def stage_put(self, partition: str, doc: Document) -> StagedPartition:
+        """`put`'s first half, for a caller holding the partition's lock until it replaces or
+        discards what this returns: the partition's next version, written beside it, not yet
+        synced (a dual write syncs it while it writes the SQL rows)."""
         path = self.path_for(partition)
         try:
             validate(self.schema, doc)
@@ -196,7 +225,8 @@ class JsonStore(DocumentStore, Findable):
                     break
             else:
                 docs.append(doc)
-            self._write(path, docs, before_rename=before_rename)
+            data, mode = self._encoded(path, docs)
+            return StagedPartition(path, stage(path, data, mode=mode))
 
     def delete(self, doc_id: str) -> bool:
         found = self._locate(doc_id)
@@ -235,14 +265,14 @@ class JsonStore(DocumentStore, Findable):
         write holds it across both stores and this store's own write takes it again)."""
         return StateDir(self.root).partition_lock(check_partition_name(partition))
 
-    def _write(
-        self,
-        path: Path,
-        docs: builtins.list[Any],
-        mode: int | None = None,
-        *,
-        before_rename: Callable[[], None] | None = None,
-    ) -> None:
+    def _write(self, path: Path, docs: builtins.list[Any], mode: int | None = None) -> None:
+        data, mode = self._encoded(path, docs, mode)
+        write_atomically(path, data, mode=mode)
+
+    def _encoded(
+        self, path: Path, docs: builtins.list[Any], mode: int | None = None
+    ) -> tuple[bytes, int | None]:
+        """The file's bytes, and the mode a new file gets (an existing one keeps its own)."""
         try:
             data = dumps_pretty(docs)
         except JsonEncodeError as exc:
@@ -251,7 +281,7 @@ class JsonStore(DocumentStore, Findable):
             mode = None  # an existing file keeps its mode
         elif mode is None:
             mode = self._sibling_mode()
-        write_atomically(path, data, mode=mode, before_rename=before_rename)
+        return data, mode
 
     def _sibling_mode(self) -> int | None:
         """A new partition file gets the mode of the store's other files (0600 stays 0600)."""

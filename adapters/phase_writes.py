@@ -7,10 +7,12 @@ secondary, and journals `done`. The primary's result is the caller's; a secondar
 is journaled as failed and never raised. The intent's fsync runs while the primary's change is
 prepared and is waited for just before that change becomes visible (`Intent.durable`).
 
-In `dual-write` a put is one SQL transaction around the JSON write: rows written (so SQL's
-refusal comes first, before JSON or the journal changes), intent, JSON, commit. SQL is written
-once, and checked by that same write. A crash before the commit leaves SQL as it was and the
-intent pending: the same state as a secondary that never ran.
+In `dual-write` a put is one SQL transaction around the JSON file's replacement: intent
+appended, the partition's next version staged beside its file, rows written (so SQL's refusal
+comes before JSON changes), the staged file renamed over the partition, commit. SQL is written
+once, and checked by that same write; the intent's and the staged file's fsyncs run while the
+rows are written. A crash before the commit leaves SQL as it was and the intent pending: the
+same state as a secondary that never ran.
 
 Holding the partition lock across both stores keeps the order of writes to one
 document the same in both (no JSON-A, JSON-B, SQL-B, SQL-A), and lets a phase move wait for
@@ -27,8 +29,9 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from migrator.adapters.background_sync import sync_in_background
 from migrator.adapters.faults import checkpoint
-from migrator.adapters.journal import Intent, Journal, Side, revision_of
+from migrator.adapters.journal import Journal, Side, revision_of
 from migrator.adapters.json_store import JsonStore, check_partition_name
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.sql_store import SqlStore
@@ -77,7 +80,7 @@ class PhaseWrites:
             elif phase is Phase.SQLITE_ONLY:
                 self._sql().put(partition, doc)
             elif phase is Phase.DUAL_WRITE:
-                self._put_around_json(partition, doc, doc_id)
+                self._put_json_primary(partition, doc, doc_id)
             else:
                 self._dual(
                     phase,
@@ -88,43 +91,60 @@ class PhaseWrites:
                     lambda side, durable: self._put_in(side, partition, doc, durable),
                 )
 
-    def _put_around_json(self, partition: str, doc: Document, doc_id: str) -> None:
-        """`dual-write`'s put: one SQL transaction around the JSON write. The rows are written
-        first, so what SQL cannot hold (an id another partition holds, a child key another
-        document uses) is refused, with `sqlite-primary`'s error, before JSON or the journal
-        changes; then the intent, the JSON write (the primary: its result is the caller's),
-        and the commit. A SQL store that fails before JSON is written (down) refuses nothing:
-        JSON is written alone and the SQL side journaled as failed; a JSON write that fails
-        rolls the rows back."""
-        begun: list[Intent] = []
-        written = False
+    def _put_json_primary(self, partition: str, doc: Document, doc_id: str) -> None:
+        """`dual-write`'s put, SQL written once and its fsyncs overlapped with the SQL work:
+        intent appended (its fsync starts), the partition's next version staged beside it
+        (its fsync starts), then one SQL transaction: the rows are written (so what SQL
+        cannot hold, an id another partition holds or a child key another document uses, is
+        refused with `sqlite-primary`'s error before JSON changes), both fsyncs are waited
+        for, the staged file replaces the partition (the primary: its result is the caller's),
+        and SQL commits. A SQL store that fails before JSON is replaced (down) refuses
+        nothing: JSON is replaced alone and the SQL side journaled as failed; a JSON write
+        that fails rolls the rows back."""
+        intent = self._journal.intend("put", doc_id, partition, Side.JSON, revision_of(doc))
+        try:
+            staged = self._json.stage_put(partition, doc)
+        except (DocumentError, PartitionConflictError):
+            self._finish(intent.entry, by="refused")  # refused before anything was written
+            raise
+        try:
+            syncing = sync_in_background(staged.tmp)
+        except StoreError:
+            staged.discard()
+            raise
+        entered = replaced = False
 
-        def write_json() -> None:
-            nonlocal written
-            intent = self._journal.intend("put", doc_id, partition, Side.JSON, revision_of(doc))
-            begun.append(intent)
-            try:
-                self._json.put(partition, doc, before_rename=intent.durable)
-            except (DocumentError, PartitionConflictError):
-                self._finish(intent.entry, by="refused")  # refused before anything was written
-                raise
-            written = True
+        def replace_json() -> None:
+            nonlocal entered, replaced
+            entered = True
+
+            def durable() -> None:
+                intent.durable()
+                syncing.wait()
+
+            staged.replace(before_rename=durable)
+            replaced = True
             checkpoint("dual.between_writes")
 
         try:
-            self._sql().put(partition, doc, before_commit=write_json)
+            self._sql().put(partition, doc, before_commit=replace_json)
         except Exception as exc:
+            if replaced:  # SQL failed to commit what JSON now holds
+                self._failed(intent.entry, "put", doc_id, Side.JSON, exc)
+                return
+            if entered:  # the primary failed (its staged file is gone): the caller's error
+                raise
             refused = isinstance(exc, DocumentError | PartitionConflictError)
-            if refused or (begun and not written):
-                raise  # refused by either store, or the primary failed: nothing was written
-            if not begun:
-                if not isinstance(exc, MigratorError):
-                    raise
-                logger.info("SQL failed before the JSON write of %r: %s", doc_id, exc)
-                write_json()
-            self._failed(begun[0].entry, "put", doc_id, Side.JSON, exc)
+            if refused or not isinstance(exc, MigratorError):
+                staged.discard()
+                if refused:
+                    self._finish(intent.entry, by="refused")
+                raise
+            logger.info("SQL failed before the JSON write of %r: %s", doc_id, exc)
+            replace_json()
+            self._failed(intent.entry, "put", doc_id, Side.JSON, exc)
             return
-        self._finish(begun[0].entry, by="writer")
+        self._finish(intent.entry, by="writer")
 
     def delete(self, doc_id: str) -> bool:
         for _ in range(5):
@@ -199,8 +219,9 @@ class PhaseWrites:
     ) -> None:
         if side is Side.SQL:
             self._sql().put(partition, doc, before_commit=durable)
-        else:
-            self._json.put(partition, doc, before_rename=durable)
+        else:  # only ever the secondary: `dual-write` stages its JSON primary instead
+            durable()
+            self._json.put(partition, doc)
 
     def _delete_in(
         self, side: Side, partition: str, doc_id: str, durable: Callable[[], None] | None = None

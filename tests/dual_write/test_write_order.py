@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,8 @@ def test_the_intent_is_durable_before_the_primary_changes(
     env: Env, phase: Phase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The journal's fsync comes before the JSON rename (dual-write) or the SQL commit
-    (sqlite-primary), whatever runs on which thread."""
+    (sqlite-primary), and the new partition file's before its rename, whatever runs on which
+    thread."""
     env.set_phase_raw(phase)
     events: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
@@ -56,6 +59,8 @@ def test_the_intent_is_durable_before_the_primary_changes(
         real_fsync(fd)
         if _fd_path(fd) == journal:
             events.append("intent durable")
+        elif Path(_fd_path(fd)).name.startswith(".ws-a.json."):
+            events.append("new version durable")
 
     def replace(src: Any, dst: Any, **kwargs: Any) -> None:
         real_replace(src, dst, **kwargs)
@@ -69,6 +74,7 @@ def test_the_intent_is_durable_before_the_primary_changes(
         store.put("ws-a", session("ws-a-1", 9))
     primary = "json replaced" if phase is Phase.DUAL_WRITE else "sql commit"
     assert events.index("intent durable") < events.index(primary), events
+    assert events.index("new version durable") < events.index("json replaced"), events
     assert env.documents("json") == env.documents("sql")
 
 
@@ -92,3 +98,32 @@ def test_an_intent_that_cannot_be_synced_changes_neither_store(
         store.put("ws-a", session("ws-a-1", 9))
     assert (env.documents("json"), env.documents("sql")) == before
     assert not list(env.json_dir.glob(".ws-a.json.*.tmp"))
+
+
+def test_a_forked_child_syncs_on_a_thread_of_its_own(env: Env) -> None:
+    """The parent's sync thread does not exist in a forked child: the child's puts must not
+    wait for it forever (a hang, not a slow test, is what this guards against)."""
+    env.set_phase_raw(Phase.DUAL_WRITE)
+    with env.open() as store:
+        store.put("ws-a", session("ws-a-1", 1))  # the parent's sync thread is running now
+    pid = os.fork()
+    if pid == 0:  # the child: a store of its own (connections do not cross a fork)
+        code = 1
+        try:
+            with env.open() as store:
+                store.put("ws-a", session("ws-a-2", 2))
+            code = 0
+        finally:
+            os._exit(code)
+    for _ in range(1200):  # up to ~2 minutes, then the child is deemed hung
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's put never returned")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert env.documents("json")["ws-a-2"] == env.documents("sql")["ws-a-2"]
+    assert Journal(env.json_dir).read().pending == ()
