@@ -204,29 +204,38 @@ class JsonStore(DocumentStore, Findable):
     # ------------------------------------------------------------------ writing
 
     def put(self, partition: str, doc: Document) -> None:
+        self._check(partition, doc)
         with self.lock(partition):
-            self.stage_put(partition, doc).sync_and_replace()
+            self._stage(partition, doc).sync_and_replace()
 
     def stage_put(self, partition: str, doc: Document) -> StagedPartition:
         """`put`'s first half, for a caller holding the partition's lock until it replaces or
         discards what this returns: the partition's next version, written beside it, not yet
         synced (a dual write syncs it while it writes the SQL rows)."""
-        path = self.path_for(partition)
+        self._check(partition, doc)
+        with self.lock(partition):
+            return self._stage(partition, doc)
+
+    def _check(self, partition: str, doc: Document) -> None:
+        """Refuse a bad document before anything (a lock file included) is created."""
+        self.path_for(partition)
         try:
             validate(self.schema, doc)
         except DocumentError as exc:
             raise exc.located(partition=partition) from None
+
+    def _stage(self, partition: str, doc: Document) -> StagedPartition:
+        path = self.path_for(partition)
         id_key = self.schema.id_key
-        with self.lock(partition):
-            docs = self.read_partition(partition)
-            for index, existing in enumerate(docs):
-                if isinstance(existing, dict) and existing.get(id_key) == doc[id_key]:
-                    docs[index] = doc
-                    break
-            else:
-                docs.append(doc)
-            data, mode = self._encoded(path, docs)
-            return StagedPartition(path, stage(path, data, mode=mode))
+        docs = self.read_partition(partition)
+        for index, existing in enumerate(docs):
+            if isinstance(existing, dict) and existing.get(id_key) == doc[id_key]:
+                docs[index] = doc
+                break
+        else:
+            docs.append(doc)
+        data, mode = self._encoded(path, docs)
+        return StagedPartition(path, stage(path, data, mode=mode))
 
     def delete(self, doc_id: str) -> bool:
         found = self._locate(doc_id)
