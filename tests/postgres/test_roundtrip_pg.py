@@ -1,16 +1,14 @@
-"""The lossless round trip on PostgreSQL: the foundation's property, against the test server.
-
-PostgreSQL's traps are each met by a test: `text` cannot hold NUL, integers beyond 64 bits,
-float precision (FLOAT must be double precision), timestamps kept as the strings they were.
+"""PostgreSQL's traps for the lossless round trip, each met by a test: `text` cannot hold NUL,
+integers beyond 64 bits, float precision (FLOAT must be double precision), timestamps kept as
+the strings they were. (The round-trip property itself runs on PostgreSQL too, in
+tests/schemas/test_roundtrip_property.py.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from sqlalchemy import Float, inspect, select
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 
@@ -18,19 +16,12 @@ from migrator.adapters.sql_store import SqlStore
 from migrator.schemas.declaration import Schema
 from migrator.schemas.sessions import SESSIONS
 from tests.pg_server import create_database, drop_database
-from tests.schemas.strategies import assert_same_document, documents, huge_texts, with_huge_text
+from tests.schemas.strategies import assert_same_document
 from tests.second_schema import NOTES, note
-from tests.soak import examples
 
 pytestmark = pytest.mark.postgres
 
 PARTITION = "p-1"
-PROPERTY = settings(
-    max_examples=examples(40),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-HUGE = settings(PROPERTY, max_examples=3)
 
 
 def _store(pg_url: str, schema: Schema) -> Iterator[SqlStore]:
@@ -50,47 +41,6 @@ def sessions_pg(pg_url: str) -> Iterator[SqlStore]:
 @pytest.fixture(scope="module")
 def notes_pg(pg_url: str) -> Iterator[SqlStore]:
     yield from _store(pg_url, NOTES)
-
-
-def round_trip(store: SqlStore, doc: dict[str, Any]) -> list[Any]:
-    """The document as `get` and `list` give it back; deleted afterwards (examples share a db)."""
-    doc_id = doc[store.schema.id_key]
-    try:
-        store.put(PARTITION, doc)
-        return [store.get(doc_id), *store.list(PARTITION)]
-    finally:
-        store.delete(doc_id)
-
-
-@PROPERTY
-@given(doc=documents(SESSIONS))
-def test_sessions_round_trip_on_postgres(sessions_pg: SqlStore, doc: dict[str, Any]) -> None:
-    """put then get/list on PostgreSQL returns the same sessions document, key order included."""
-    found = round_trip(sessions_pg, doc)
-    assert len(found) == 2
-    for got in found:
-        assert_same_document(doc, got)
-
-
-@PROPERTY
-@given(doc=documents(NOTES))
-def test_notes_round_trip_on_postgres(notes_pg: SqlStore, doc: dict[str, Any]) -> None:
-    """The second schema (float, bool and JSON columns) round-trips on PostgreSQL too."""
-    found = round_trip(notes_pg, doc)
-    assert len(found) == 2
-    for got in found:
-        assert_same_document(doc, got)
-
-
-@HUGE
-@given(doc=documents(SESSIONS), text=huge_texts())
-def test_megabyte_strings_with_nul_on_postgres(
-    sessions_pg: SqlStore, doc: dict[str, Any], text: str
-) -> None:
-    """Megabyte strings (one in a typed column with a NUL, one in an unknown key) survive."""
-    big = with_huge_text(SESSIONS, doc, text)
-    for got in round_trip(sessions_pg, big):
-        assert_same_document(big, got)
 
 
 def test_nul_text_is_kept_as_escaped_json_in_extra(sessions_pg: SqlStore) -> None:

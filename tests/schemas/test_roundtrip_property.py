@@ -18,6 +18,7 @@ from migrator.schemas import codec
 from migrator.schemas.codec import from_rows, to_rows, validate
 from migrator.schemas.declaration import EXTRA_COLUMN, Schema
 from migrator.schemas.sessions import SESSIONS
+from tests.pg_server import create_database, drop_database
 from tests.schemas.strategies import (
     assert_same_document,
     documents,
@@ -57,28 +58,39 @@ def store_round_trip(store: JsonStore | SqlStore, doc: dict[str, Any]) -> list[A
             store.delete(doc_id)
 
 
-def _store(kind: str, schema: Schema, root: Path) -> Iterator[JsonStore | SqlStore]:
-    if kind == "json":
+#: The stores every round trip runs on ("sql" is SQLite; PostgreSQL is a database of the test
+#: server, one per module and schema: the examples delete what they put).
+KINDS = ["json", "sql", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _store(
+    request: pytest.FixtureRequest, schema: Schema, root: Path
+) -> Iterator[JsonStore | SqlStore]:
+    if request.param == "json":
         yield JsonStore(root / "json", schema)
         return
-    store = SqlStore(root / "store.db", schema)
+    server = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    url = create_database(server) if server else None
+    store = SqlStore(url or root / "store.db", schema)
     store.init_schema()
     yield store
     store.close()
+    if server and url:
+        drop_database(server, url)
 
 
-@pytest.fixture(scope="module", params=["json", "sql"])
+@pytest.fixture(scope="module", params=KINDS)
 def sessions_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[JsonStore | SqlStore]:
-    yield from _store(request.param, SESSIONS, tmp_path_factory.mktemp("sessions"))
+    yield from _store(request, SESSIONS, tmp_path_factory.mktemp("sessions"))
 
 
-@pytest.fixture(scope="module", params=["json", "sql"])
+@pytest.fixture(scope="module", params=KINDS)
 def notes_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[JsonStore | SqlStore]:
-    yield from _store(request.param, NOTES, tmp_path_factory.mktemp("notes"))
+    yield from _store(request, NOTES, tmp_path_factory.mktemp("notes"))
 
 
 # --------------------------------------------------------------------------- the codec
@@ -116,17 +128,22 @@ def test_codec_rows_do_not_share_the_document(doc: dict[str, Any]) -> None:
 def test_store_round_trip_sessions(
     sessions_store: JsonStore | SqlStore, doc: dict[str, Any]
 ) -> None:
-    """put then get (and list) returns the same sessions document from either store."""
-    for found in store_round_trip(sessions_store, doc):
-        assert_same_document(doc, found)
+    """put then get (and list) returns the same sessions document from every store."""
+    found = store_round_trip(sessions_store, doc)
+    assert len(found) == 2
+    for got in found:
+        assert_same_document(doc, got)
 
 
 @PROPERTY
 @given(doc=documents(NOTES))
 def test_store_round_trip_notes(notes_store: JsonStore | SqlStore, doc: dict[str, Any]) -> None:
-    """put then get (and list) returns the same notes document from either store."""
-    for found in store_round_trip(notes_store, doc):
-        assert_same_document(doc, found)
+    """put then get (and list) returns the same notes document (float, bool and JSON columns)
+    from every store."""
+    found = store_round_trip(notes_store, doc)
+    assert len(found) == 2
+    for got in found:
+        assert_same_document(doc, got)
 
 
 @HUGE
