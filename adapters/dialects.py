@@ -72,7 +72,8 @@ def dialect_for(url: str) -> Dialect:
         parsed = make_url(url)  # a port that is no number fails here, not at connect time
     except (ArgumentError, ValueError) as exc:
         raise UsageError(
-            f"--db {redact_url(url)}: not a usable database URL ({redact_text(str(exc))})"
+            f"db {redact_url(url)}: not a usable database URL ({redact_text(str(exc))})",
+            parameters=["db"],
         ) from None
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     dialect = _DIALECTS.get(backend)
@@ -81,8 +82,9 @@ def dialect_for(url: str) -> Dialect:
         raise UsageError(f"database {backend!r} is not supported (supported: {supported})")
     if driver not in _DRIVERS[dialect.name]:
         raise UsageError(
-            f"--db {redact_url(url)}: driver {driver!r} is not supported for {backend} "
-            f"(use {dialect.name}:// or {dialect.name}+{_DRIVERS[dialect.name][0]}://)"
+            f"db {redact_url(url)}: driver {driver!r} is not supported for {backend} "
+            f"(use {dialect.name}:// or {dialect.name}+{_DRIVERS[dialect.name][0]}://)",
+            parameters=["db"],
         )
     if dialect.name == "postgresql":
         require_psycopg()

@@ -35,7 +35,9 @@ class SqlDatabase:
         file = self.dialect.database_file(self.url)
         if file is not None and not file.parent.is_dir():
             # SQLite would say only "unable to open database file".
-            raise UsageError(f"--db {file}: the folder {file.parent} does not exist")
+            raise UsageError(
+                f"db {file}: the folder {file.parent} does not exist", parameters=["db"]
+            )
         if file is not None and not create and not file.exists():
             raise DatabaseError(f"database {file} does not exist; run `migrator init` or `import`")
         self.engine = self.dialect.engine(self.url)

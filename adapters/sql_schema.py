@@ -152,7 +152,8 @@ class StoreSchema:
         if name != self.schema.name:
             raise SchemaMismatchError(
                 f"database {self.db.location} holds schema {name!r}, not {self.schema.name!r}: "
-                f"pass the --schema it was created with (or set schema in the config file)"
+                "pass the schema=... it was created with (or set schema in the config file)",
+                parameters=["schema=..."],
             )
         self._check_version(version)
 

@@ -43,7 +43,8 @@ def check_identity(json_dir: Path, sql_store: SqlStore, *, force: bool = False) 
     if other is not None:
         raise StoreError(
             f"database {sql_store.location} mirrors the JSON store {other}, not {json_dir}: "
-            "pass --force to make it mirror this one (its other documents would be gone)"
+            "pass force=True to make it mirror this one (its other documents would be gone)",
+            parameters=["force=True"],
         )
 
 

@@ -89,7 +89,7 @@ def create_backup(
     those in `protect`.
     """
     if keep < 1:
-        raise UsageError(f"--keep {keep}: keep at least 1 backup")
+        raise UsageError(f"keep {keep}: keep at least 1 backup", parameters=["keep"])
     schema = resolve(schema)
     url = database_url(db)
     dialect = dialect_for(url)
@@ -101,8 +101,9 @@ def create_backup(
         raise BackupError(f"nothing to back up: no database at {redacted(db)} {left_out}")
     if out_dir is None and not json_exists:
         raise UsageError(
-            f"--json-dir {json_dir}: not a directory, and backups live in "
-            "<json-dir>/.migrator/backups unless --out names another place"
+            f"json_dir {json_dir}: not a directory, and backups live in its "
+            ".migrator/backups unless out_dir names another place",
+            parameters=["json_dir", "out_dir"],
         )
     out = out_dir if out_dir is not None else default_backup_dir(json_dir)
     name = f"{_stamp()}-{_slug(reason)}"

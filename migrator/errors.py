@@ -34,6 +34,7 @@ This module imports nothing from the rest of the toolkit, so every layer may rai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,12 @@ class MigratorError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, parameters: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
+        #: The verb parameters the message names, spelled as a Python caller writes them
+        #: (`batch_size`, `force=True`); the CLI shows each as its flag (`--batch-size`).
+        self.parameters = tuple(parameters)
 
     def __str__(self) -> str:
         return self.message
@@ -276,8 +280,8 @@ class ImportInterrupted(KeyboardInterrupt):
 
 
 def require_json_dir(path: Path) -> None:
-    """The one message every command gives when `--json-dir` names no directory."""
+    """The one message every verb gives when `json_dir` names no directory."""
     if path.is_dir():
         return
     what = "is a file, not a directory" if path.exists() else "no such directory"
-    raise UsageError(f"--json-dir {path}: {what}")
+    raise UsageError(f"json_dir {path}: {what}", parameters=["json_dir"])

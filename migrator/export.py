@@ -53,17 +53,23 @@ def export_store(
     schema = resolve(schema)
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: not a directory")
+        raise UsageError(f"out {out}: not a directory", parameters=["out"])
     _refuse_live_store(out, json_dir)
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise UsageError(f"--out {out}: not empty; choose an empty directory or pass --force")
+        raise UsageError(
+            f"out {out}: not empty; choose an empty directory or pass force=True",
+            parameters=["out", "force=True"],
+        )
     sql = SqlStore(db, schema, create=False)
     try:
         stored = sql.partitions()
         names = list(dict.fromkeys(partitions)) if partitions else stored
         unknown = sorted(set(names) - set(stored))
         if unknown:
-            raise UsageError(f"--partition {unknown[0]}: the database has no such partition")
+            raise UsageError(
+                f"partitions {unknown[0]}: the database has no such partition",
+                parameters=["partitions"],
+            )
         target = JsonStore(out, schema)
         out.mkdir(parents=True, exist_ok=True)
         documents = size = 0
@@ -84,8 +90,9 @@ def _refuse_live_store(out: Path, json_dir: Path | None) -> None:
     )
     if same or StateDir(out).path.exists():
         raise UsageError(
-            f"--out {out}: the live JSON store (the --json-dir, or a directory holding "
-            f"{STATE_DIR}/), refused even with --force: its files may hold writes the database "
-            "lacks; export into a new directory (`migrator phase set` back to a JSON phase "
-            "rebuilds the live store from SQL safely)"
+            f"out {out}: the live JSON store (the json_dir, or a directory holding "
+            f"{STATE_DIR}/), refused even with force=True: its files may hold writes the "
+            "database lacks; export into a new directory (`migrator phase set` back to a JSON "
+            "phase rebuilds the live store from SQL safely)",
+            parameters=["out", "json_dir", "force=True"],
         )

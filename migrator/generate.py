@@ -86,13 +86,16 @@ def generate_store(
     `progress(sessions_written, bytes_written)` is called after each file.
     """
     if sessions < 0:
-        raise UsageError(f"--sessions must be 0 or more, not {sessions}")
+        raise UsageError(f"sessions must be 0 or more, not {sessions}", parameters=["sessions"])
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory")
+        raise UsageError(f"out_dir {out} exists and is not a directory", parameters=["out_dir"])
     existing = sorted(out.glob("*.json")) if out.is_dir() else []
     if existing:
-        raise UsageError(f"--out {out} already holds partition files ({existing[0].name}, ...)")
+        raise UsageError(
+            f"out_dir {out} already holds partition files ({existing[0].name}, ...)",
+            parameters=["out_dir"],
+        )
     out.mkdir(parents=True, exist_ok=True)
     maker = _SessionMaker(schema, random.Random(seed))
     written = files = total_bytes = 0

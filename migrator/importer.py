@@ -99,11 +99,18 @@ def import_store(
     if not json_store.exists():
         raise UsageError(f"JSON store {json_store.root} does not exist or is not a directory")
     if batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, not {batch_size}")
+        raise UsageError(
+            f"batch_size must be at least 1, not {batch_size}", parameters=["batch_size"]
+        )
     if max_errors is not None and max_errors < 0:
-        raise UsageError(f"--max-errors must be at least 0, not {max_errors}")
+        raise UsageError(
+            f"max_errors must be at least 0, not {max_errors}", parameters=["max_errors"]
+        )
     if max_error_ratio is not None and not 0 <= max_error_ratio <= 1:
-        raise UsageError(f"--max-error-ratio must be between 0 and 1, not {max_error_ratio}")
+        raise UsageError(
+            f"max_error_ratio must be between 0 and 1, not {max_error_ratio}",
+            parameters=["max_error_ratio"],
+        )
     started = time.monotonic()
     if dry_run:
         target = SqlStore("sqlite://", json_store.schema)

@@ -144,10 +144,14 @@ def _decide(
         if newest is not None and credible and newest.phase is not wanted and not force:
             raise PhaseError(
                 f"cannot record {wanted}: {newest.source} says {newest.phase} as of "
-                f"{newest.time}; pass --force to record {wanted} anyway"
+                f"{newest.time}; pass force=True to record {wanted} anyway",
+                parameters=["force=True"],
             )
         if veto is not None and not force:
-            raise PhaseError(f"cannot record {wanted}: {veto}; pass --force to record it anyway")
+            raise PhaseError(
+                f"cannot record {wanted}: {veto}; pass force=True to record it anyway",
+                parameters=["force=True"],
+            )
         return wanted, f"{wanted} as given" + (" (forced)" if force else "")
     if newest is not None:
         veto = facts.veto(newest.phase)

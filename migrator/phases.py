@@ -95,7 +95,7 @@ def configure_shadow(
 ) -> PhaseRecord:
     """Set the shadow-read sampling rate and/or the paths allowed to differ."""
     if rate is not None and not 0.0 <= rate <= 1.0:
-        raise UsageError(f"--shadow-rate must be between 0 and 1, got {rate}")
+        raise UsageError(f"rate must be between 0 and 1, got {rate}", parameters=["rate"])
     if ignore_paths is not None:
         from migrator.schemas.comparison import compile_ignore_paths
 
@@ -173,7 +173,9 @@ def _forward(
             # No --force: dual writes into a database that cannot take them would all fail.
             raise PhaseError(f"cannot enter {target}: {reasons}")
         if not force:
-            raise PhaseError(f"cannot enter {target}: {reasons}; or pass --force")
+            raise PhaseError(
+                f"cannot enter {target}: {reasons}; or pass force=True", parameters=["force=True"]
+            )
         warning = f"forced into {target} although: {reasons}"
         logger.warning("%s", warning)
     state.write(state.read().moved(target, forced=bool(failed), warning=warning))

@@ -157,7 +157,10 @@ def _check_manifest(
 ) -> dict[str, str] | None:
     if folder is None or manifest is None:
         if restore_json:
-            raise BackupError("--json needs a backup directory (a bare database file has no JSON)")
+            raise BackupError(
+                "restore_json=True needs a backup directory (a bare database file has no JSON)",
+                parameters=["restore_json=True"],
+            )
         logger.warning("restoring a bare database file: there are no checksums to verify")
         return None
     problems = verify_backup(folder, manifest)
@@ -171,7 +174,10 @@ def _check_manifest(
         return None
     artifact = manifest.artifact("json")
     if artifact is None or artifact.files is None:
-        raise BackupError(f"backup {folder} has no JSON store snapshot; drop --json")
+        raise BackupError(
+            f"backup {folder} has no JSON store snapshot; drop restore_json=True",
+            parameters=["restore_json=True"],
+        )
     problems = verify_tarball(folder / JSON_ARTIFACT, artifact.files)
     if problems:
         raise BackupError(f"backup {folder}: JSON snapshot does not verify: {problems[0]}")

@@ -48,7 +48,8 @@ def refuse_thinner_json(
             f"the backup's JSON snapshot lacks {len(lacking)} document(s) its database holds "
             f"(e.g. {shown}): in phase {phase} the application reads the JSON store and would "
             "no longer see them; refused, nothing changed. Restore the database alone (drop "
-            "--json): the JSON store keeps what it holds"
+            "restore_json=True): the JSON store keeps what it holds",
+            parameters=["restore_json=True"],
         )
 
 

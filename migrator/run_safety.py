@@ -120,7 +120,8 @@ def archive_json_store(
         raise PhaseError(
             f"the application still uses the JSON store in phase {phase}; "
             "`migrator phase set sqlite-only` archives it after a fresh validation "
-            "(or pass --force)"
+            "(or pass force=True)",
+            parameters=["force=True"],
         )
     with verb_run("archive", root) as run:
         result = pack(JsonStore(root, resolve(schema)), out_dir)

@@ -54,7 +54,7 @@ def search(
     with DualWriteStore(json_dir, db or "", resolved) as store:
         phase = store.phase
         if phase.sql_is_primary and not db:
-            raise UsageError(f"phase {phase} reads the database: give --db")
+            raise UsageError(f"phase {phase} reads the database: give db", parameters=["db"])
         hits = store.search(text, limit=limit)
     source = "sql" if phase.sql_is_primary else "json"
     return SearchResult(text, str(phase), source, tuple(hits))

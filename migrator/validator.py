@@ -81,16 +81,24 @@ def check_options(
 ) -> None:
     """A `UsageError` for an option `validate` (and `check`, in every phase) cannot take."""
     if max_details is not None and max_details < 0:
-        raise UsageError(f"--max-details must be 0 or more, got {max_details}")
+        raise UsageError(
+            f"max_details must be 0 or more, got {max_details}", parameters=["max_details"]
+        )
     if min_age is not None and min_age < 0:
-        raise UsageError(f"--min-age must be 0 or more seconds, got {min_age:g}")
+        raise UsageError(
+            f"min_age must be 0 or more seconds, got {min_age:g}", parameters=["min_age"]
+        )
     if min_age is not None and schema.version_key is None:
         raise UsageError(
-            f"--min-age: schema {schema.name!r} declares no version key "
-            "(Schema.version_key) to tell how old a document is"
+            f"min_age: schema {schema.name!r} declares no version key "
+            "(Schema.version_key) to tell how old a document is",
+            parameters=["min_age"],
         )
     if recheck_delay < 0:
-        raise UsageError(f"--recheck-delay must be 0 or more seconds, got {recheck_delay:g}")
+        raise UsageError(
+            f"recheck_delay must be 0 or more seconds, got {recheck_delay:g}",
+            parameters=["recheck_delay"],
+        )
 
 
 def validate(
@@ -118,7 +126,7 @@ def validate(
     the module docstring). `progress(partitions_done, partitions_total)` is called after each
     partition compared in full (the CLI draws it)."""
     if sample is not None and sample < 1:
-        raise UsageError(f"--sample must be at least 1, got {sample}")
+        raise UsageError(f"sample must be at least 1, got {sample}", parameters=["sample"])
     check_options(sql_store.schema, max_details, min_age, recheck_delay)
     schema = sql_store.schema
     findings = Findings(max_details)
@@ -156,7 +164,10 @@ def _partitions_in_scope(
         return names
     unknown = sorted(set(wanted) - set(names))
     if unknown:
-        raise UsageError(f"--partition {', '.join(map(repr, unknown))}: in neither store")
+        raise UsageError(
+            f"partitions {', '.join(map(repr, unknown))}: in neither store",
+            parameters=["partitions"],
+        )
     return sorted(set(wanted))
 
 

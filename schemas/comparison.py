@@ -52,7 +52,7 @@ class Difference:
 
 
 def compile_ignore_paths(patterns: Sequence[str | re.Pattern[str]]) -> tuple[re.Pattern[str], ...]:
-    """The regular expressions of `--ignore-path`; a `UsageError` naming a bad one."""
+    """The regular expressions of `ignore_paths`; a `UsageError` naming a bad one."""
     compiled = []
     for pattern in patterns:
         if isinstance(pattern, re.Pattern):
@@ -62,7 +62,8 @@ def compile_ignore_paths(patterns: Sequence[str | re.Pattern[str]]) -> tuple[re.
             compiled.append(re.compile(pattern))
         except re.error as exc:
             raise UsageError(
-                f"--ignore-path {pattern!r} is not a regular expression: {exc}"
+                f"ignore_paths {pattern!r} is not a regular expression: {exc}",
+                parameters=["ignore_paths"],
             ) from None
     return tuple(compiled)
 

@@ -84,8 +84,11 @@ def root(
 
 
 def redacted_message(exc: Exception) -> str:
-    """The error's line with every database password hidden (imported only on an error: the
-    CLI starts without the adapters)."""
+    """The error's line as the command line shows it: every database password hidden, each
+    parameter it names shown as its flag (imported only on an error: the CLI starts without
+    the adapters)."""
     from migrator.adapters.redact import redact_text
+    from migrator.cli.flags import with_flags
 
-    return redact_text(str(exc))
+    text = redact_text(str(exc))
+    return with_flags(exc, text) if isinstance(exc, MigratorError) else text

@@ -55,7 +55,8 @@ def require_folder(folder: Path) -> None:
     if not versions_dir(folder).is_dir():
         raise SchemaMigrationError(
             f"migrations folder {folder} does not exist (no {VERSIONS}/ in it): "
-            "run `migrator db init` (or set --migrations)"
+            "run `migrator db init` (or set folder=...)",
+            parameters=["folder=..."],
         )
 
 

@@ -217,8 +217,9 @@ def _move(
     require_folder(folder)
     if snapshot and json_dir is None:
         raise UsageError(
-            f"db {direction} takes a snapshot first: give --json-dir (where backups and the "
-            "history live), or --no-snapshot"
+            f"db {direction} takes a snapshot first: give json_dir=... (where backups and the "
+            "history live), or snapshot=False",
+            parameters=["json_dir=...", "snapshot=False"],
         )
     scripts = _scripts(schema, folder)
     with alembic_errors():

@@ -198,8 +198,8 @@ def test_text_summary_says_it_stopped(
 @pytest.mark.parametrize(
     ("options", "words"),
     [
-        ({"max_errors": -1}, "--max-errors must be at least 0"),
-        ({"max_error_ratio": 1.5}, "--max-error-ratio must be between 0 and 1"),
+        ({"max_errors": -1}, "max_errors must be at least 0"),
+        ({"max_error_ratio": 1.5}, "max_error_ratio must be between 0 and 1"),
     ],
 )
 def test_a_budget_out_of_range_is_a_usage_error(

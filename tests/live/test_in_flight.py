@@ -109,7 +109,7 @@ def test_min_age_needs_a_schema_with_a_version_key(live: Live) -> None:
     keyless = dataclasses.replace(live.schema, version_key=None)
     with pytest.raises(UsageError, match="declares no version key"):
         Live(live.json_dir, live.db, keyless).validate(min_age=5)
-    with pytest.raises(UsageError, match="--min-age"):
+    with pytest.raises(UsageError, match="min_age"):
         live.validate(min_age=-1)
 
 

@@ -167,7 +167,7 @@ def test_nothing_to_back_up_is_an_error(tmp_path: Path) -> None:
 def test_a_missing_json_dir_needs_out(setup: Setup, tmp_path: Path) -> None:
     """Without a JSON store the default backup place does not exist: --out is required, and
     the database alone is backed up there."""
-    with pytest.raises(UsageError, match="--out"):
+    with pytest.raises(UsageError, match="out_dir"):
         create_backup(tmp_path / "typo", setup.db, setup.schema)
     assert not (tmp_path / "typo").exists()
     result = create_backup(tmp_path / "typo", setup.db, setup.schema, out_dir=tmp_path / "b")

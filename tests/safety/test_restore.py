@@ -310,7 +310,7 @@ def test_restore_json_needs_a_backup_directory(setup: Setup, tmp_path: Path) -> 
     changes."""
     backup = _backup(setup)
     bare = shutil.copy(backup / "database.sqlite3", tmp_path / "bare.sqlite3")
-    with pytest.raises(BackupError, match="--json needs a backup directory"):
+    with pytest.raises(BackupError, match="restore_json=True needs a backup directory"):
         restore_backup(bare, setup.json_dir, setup.db, setup.schema, restore_json=True)
 
 

@@ -85,7 +85,7 @@ def test_import_snapshot_holds_the_database_before_the_import_only(tmp_path: Pat
     assert [a.kind for a in info.manifest.artifacts] == ["database"]
     manifest = json.loads((info.path / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["holds"] == ["database"] and manifest["json_dir"] is None
-    with pytest.raises(BackupError, match="has no JSON store snapshot; drop --json"):
+    with pytest.raises(BackupError, match="has no JSON store snapshot; drop restore_json=True"):
         restore_backup(info.path, json_dir, db, schema, restore_json=True, snapshot=False)
     result = restore_backup(info.path, json_dir, db, schema)
     assert _documents(db) == before

@@ -92,7 +92,7 @@ def test_ignore_paths_also_cover_what_deepdiff_cannot_see() -> None:
 
 def test_a_bad_regular_expression_is_a_usage_error() -> None:
     """The error names the pattern."""
-    with pytest.raises(UsageError, match=r"--ignore-path 'a\(' is not a regular expression"):
+    with pytest.raises(UsageError, match=r"ignore_paths 'a\(' is not a regular expression"):
         compare_documents({"a": 1}, {"a": 2}, ignore_paths=["a("])
 
 
