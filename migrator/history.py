@@ -4,9 +4,9 @@
 written whole under a lock and fsynced, so concurrent commands never interleave and a crash
 loses at most the run it interrupted. Readers skip a line they cannot parse instead of failing.
 
-The CLI wraps a command in `record_run`, which notes the phase before and after, the time, the
-outcome (from how the block ended) and the counts the command fills in. Dry runs pass
-`enabled=False` and leave no trace.
+The run protocol (`migrator.run_protocol`) wraps each verb in `record_run`, which notes the
+phase before and after, the time, the outcome (from how the block ended) and the counts the
+verb fills in. Dry runs pass `enabled=False` and leave no trace.
 """
 
 from __future__ import annotations
