@@ -521,6 +521,16 @@ def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
     bench_puts(scale, reps, figures, json_dir, db, work)
 
 
+def mirror(json_dir: Path, db: Path) -> None:
+    """Make a copied store the one its copied database mirrors (its `store-id`), or
+    `phase set dual-write` refuses the pair (migrator.adapters.store_identity)."""
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT value FROM migrator_meta WHERE key = 'store_id'").fetchone()
+    if row is not None:
+        (json_dir / ".migrator").mkdir(exist_ok=True)
+        (json_dir / ".migrator" / "store-id").write_text(row[0] + "\n", encoding="ascii")
+
+
 def bench_puts(
     scale: str, reps: int, figures: list[Figure], json_dir: Path, db: Path, work: Path
 ) -> None:
@@ -532,6 +542,7 @@ def bench_puts(
         target = work / phase
         task("copy_store", str(json_dir), str(target / "json"))
         shutil.copyfile(db, target / "db.sqlite")
+        mirror(target / "json", target / "db.sqlite")
         copies[phase] = target
     base_dir = copies["json-only"]
     for phase, stat, threshold in (
