@@ -29,6 +29,7 @@ from migrator.phases import PhaseChange, check_move
 from migrator.repair import RepairReport
 from migrator.restore import RestoreResult
 from migrator.run_import import import_store
+from migrator.run_init import InitResult, init_database
 from migrator.run_phase import recover_phase, repair, set_phase
 from migrator.run_safety import archive_json_store, create_backup, export_store, restore_backup
 from migrator.run_validate import check, validate
@@ -46,6 +47,7 @@ __all__ = [
     "ExportResult",
     "GenerateSummary",
     "ImportSummary",
+    "InitResult",
     "Page",
     "Phase",
     "PhaseChange",
@@ -63,6 +65,7 @@ __all__ = [
     "find",
     "generate_store",
     "import_store",
+    "init_database",
     "list_backups",
     "open_store",
     "read_runs",

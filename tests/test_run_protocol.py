@@ -17,6 +17,7 @@ from migrator.adapters.journal import Journal, Side
 from migrator.adapters.phase_state import PhaseState
 from migrator.adapters.state_dir import HISTORY, IMPORT_LOCK, PHASE_LOCK, StateDir
 from migrator.errors import LockTimeoutError, PhaseError, UsageError
+from migrator.schemas.sessions import SESSIONS
 
 #: A process that takes one lock of the state directory, says so, and holds it until its
 #: stdin closes.
@@ -429,3 +430,13 @@ def test_archive_from_python_waits_for_a_partition_lock(
     with pytest.raises(LockTimeoutError):
         migrator.archive_json_store(fixture_store_dir, force=True)
     assert first.exists()
+
+
+def test_init_database_from_python_opens_and_closes_its_store(tmp_path: Path) -> None:
+    """`migrator.init_database` creates the tables on a path, and says so only once."""
+    db = tmp_path / "app.db"
+    first = migrator.init_database(db)
+    again = migrator.init_database(db)
+    assert (first.created, again.created) == (True, False)
+    assert (first.schema, first.version) == ("sessions", SESSIONS.version)
+    assert db.exists()

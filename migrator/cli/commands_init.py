@@ -11,15 +11,8 @@ from migrator.cli.options import Db, SchemaRef
 @app.command()
 def init(db: Db, schema: SchemaRef = "sessions") -> None:
     """Create the database tables for a schema. Safe to run twice."""
-    from migrator.adapters.sql_store import SqlStore
-    from migrator.schemas.registry import resolve
+    from migrator.run_init import init_database
 
-    store = SqlStore(db, resolve(schema))
-    try:
-        created = store.init_schema()
-    finally:
-        store.close()
-    what = "created" if created else "already present"
-    typer.echo(
-        f"schema {store.schema.name!r} v{store.schema.version}: tables {what} in {store.location}"
-    )
+    done = init_database(db, schema)
+    what = "created" if done.created else "already present"
+    typer.echo(f"schema {done.schema!r} v{done.version}: tables {what} in {done.location}")
