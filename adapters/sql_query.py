@@ -173,7 +173,7 @@ def documents(
             rows = conn.execute(
                 select(*columns_of(table, table_decoder))
                 .where(parent.in_(chunk))
-                .order_by(parent, table.c[POSITION_COLUMN])
+                .order_by(table.c[POSITION_COLUMN])
             ).all()
             lists.append(decoder.group(index, rows))
         for row in roots:

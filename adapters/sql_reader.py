@@ -104,7 +104,7 @@ class DocumentReader:
                         select(*columns_of(table, table_decoder))
                         .join(root, parent == root.c[schema.id_column])
                         .where(chosen)
-                        .order_by(parent, table.c[POSITION_COLUMN])
+                        .order_by(table.c[POSITION_COLUMN])
                     ).all()
                 )
         return self._documents(roots, children)
@@ -210,11 +210,12 @@ class _Statements:
             self.children_by_parent.append(
                 _compiled(rows.where(parent == key).order_by(position), dialect)
             )
+            # By position alone: `DocumentDecoder.group` keeps each parent's rows in the order
+            # they come. Sorting by the parent id too was a text sort in the database's
+            # collation (on PostgreSQL 13 ms of the 21 ms a partition's chat messages took).
             self.children_of_partition.append(
                 _compiled(
-                    rows.join(root, parent == id_column)
-                    .where(in_partition)
-                    .order_by(parent, position),
+                    rows.join(root, parent == id_column).where(in_partition).order_by(position),
                     dialect,
                 )
             )

@@ -282,7 +282,8 @@ class DocumentDecoder:
         self._summary_order = None if summary == self.root.keys else summary
 
     def group(self, child: int, rows: Sequence[Sequence[Any]]) -> dict[str, list[Document]]:
-        """The objects of child list number `child`, by parent id, in the rows' order."""
+        """The objects of child list number `child`, by parent id, in the rows' order (rows
+        ordered by position give each parent's list in position order)."""
         decoder = self.children[child][1]
         fields, extra_at = decoder.fields, decoder.extra_at
         grouped: dict[str, list[Document]] = {}
