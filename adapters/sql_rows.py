@@ -3,15 +3,17 @@
 Decoding every SQL row back into a document is most of what validating costs
 (bench/profiles/validate-10k.txt); comparing rows with rows needs none of it. Each table is read
 once per partition, in one consistent snapshot, selecting the columns a document's value
-depends on (its fields and `extra`; not the list position, partition, parent link or surrogate
-key), as tuples in the mapping's field order. Boolean columns are given as `bool`, as the codec
-decodes them (SQLite stores 0 and 1). `decode` rebuilds a document from these rows when a
-comparison needs it, from the same snapshot.
+depends on (its fields and `extra`; not the list position, partition or surrogate key), as
+tuples in the mapping's field order (a child row led by its parent's id). Boolean columns are
+given as `bool`, as the codec decodes them (SQLite stores 0 and 1). `decode` rebuilds a document
+from these rows when a comparison needs it, from the same snapshot.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Select, select
@@ -25,11 +27,12 @@ Row = tuple[Any, ...]
 
 @dataclass
 class PartitionRows:
-    """id -> root row, and per child table: parent id -> its rows in list order."""
+    """id -> root row, and per child table: parent id -> its rows in list order (each child
+    row starts with its parent's id)."""
 
     schema: Schema
     roots: dict[str, Row]
-    children: dict[str, dict[str, list[Row]]] = field(default_factory=dict)
+    children: dict[str, dict[str, tuple[Row, ...]]] = field(default_factory=dict)
 
     def decode(self, doc_id: str) -> dict[str, Any]:
         """The document these rows store (`CorruptRowError` as `codec.from_rows`)."""
@@ -37,10 +40,10 @@ class PartitionRows:
         root = dict(zip(columns(schema.root_mapping), self.roots[doc_id], strict=True))
         children = {
             mapping.name: [
-                dict(zip(columns(mapping), row, strict=True))
+                dict(zip((child.parent_column, *columns(mapping)), row, strict=True))
                 for row in self.children[mapping.name].get(doc_id, ())
             ]
-            for mapping in schema.child_mappings
+            for child, mapping in zip(schema.children, schema.child_mappings, strict=True)
         }
         return from_rows(schema, root, children)
 
@@ -79,12 +82,12 @@ def read_partition_rows(store: SqlStore, partition: str) -> PartitionRows:
                 .order_by(parent, table.c[POSITION_COLUMN])
             )
             booleans = tuple(i + 1 for i in _booleans(mapping))
-            grouped: dict[str, list[Row]] = {}
-            for row in _fetch(conn, query):
-                if booleans:
-                    row = _as_bools(row, booleans)
-                grouped.setdefault(row[0], []).append(row[1:])
-            rows.children[mapping.name] = grouped
+            fetched = _fetch(conn, query)
+            if booleans:
+                fetched = [_as_bools(row, booleans) for row in fetched]
+            rows.children[mapping.name] = {
+                doc_id: tuple(group) for doc_id, group in groupby(fetched, _first)
+            }
     return rows
 
 
@@ -105,6 +108,9 @@ def _fetch(conn: Connection, statement: Select[Any]) -> list[Row]:
         return rows
     finally:
         cursor.close()
+
+
+_first = itemgetter(0)
 
 
 def _booleans(mapping: TableMapping) -> tuple[int, ...]:

@@ -28,8 +28,8 @@ from migrator.schemas.declaration import Schema, TableMapping
 from migrator.schemas.jsontext import dumps_compact
 from migrator.schemas.row_encoder import RowEncoder, encoder_for
 
-#: How an object whose keys are `keys` becomes its row: (where each missing field's placeholder
-#: goes, the row's `extra`), or None when its values alone do not make the row.
+#: How an object whose keys are `keys` becomes its row (after its parent's id): where each
+#: missing field's placeholder goes, and the row's `extra`; None when its values do not make it.
 _Template = tuple[tuple[tuple[int, Any], ...], str | None] | None
 
 
@@ -41,8 +41,9 @@ class JsonRows:
         self.encoder: RowEncoder = encoder_for(schema)
         self.root_columns = columns(schema.root_mapping)
         #: Per table (root first): the getter of its number and boolean columns, or None.
-        self.numbers = tuple(
-            _numbers(mapping) for mapping in (schema.root_mapping, *schema.child_mappings)
+        self.numbers = (
+            _numbers(schema.root_mapping, 0),
+            *(_numbers(mapping, 1) for mapping in schema.child_mappings),
         )
         self.children: tuple[
             tuple[str, TableMapping, tuple[str, ...], dict[tuple[str, ...], _Template]], ...
@@ -73,6 +74,7 @@ class JsonRows:
         if root is None:
             return None
         result: list[Any] = [tuple([root[c] for c in self.root_columns])]
+        doc_id = doc[self.schema.id_key]
         for index, (key, mapping, cols, templates) in enumerate(self.children):
             if key not in doc:
                 result.append(())
@@ -89,7 +91,7 @@ class JsonRows:
                 if template is _UNKNOWN:
                     template = templates[keys] = _template(mapping, keys)
                 if template is not None:
-                    values = list(item.values())
+                    values = [doc_id, *item.values()]
                     for at, placeholder in template[0]:
                         values.insert(at, placeholder)
                     values.append(template[1])
@@ -98,7 +100,7 @@ class JsonRows:
                 row = self.encoder.child_row(index, item, json_checked=json_checked)
                 if row is None:
                     return None
-                encoded.append(tuple([row[c] for c in cols]))
+                encoded.append((doc_id, *[row[c] for c in cols]))
             result.append(tuple(encoded))
         return tuple(result)
 
@@ -106,8 +108,9 @@ class JsonRows:
 _UNKNOWN: Any = object()
 
 
-def _numbers(mapping: TableMapping) -> Callable[[Row], Any] | None:
-    at = [i for i, f in enumerate(mapping.fields) if f.kind in ("int", "float", "bool")]
+def _numbers(mapping: TableMapping, offset: int) -> Callable[[Row], Any] | None:
+    fields = enumerate(mapping.fields, offset)
+    at = [i for i, f in fields if f.kind in ("int", "float", "bool")]
     if not at:
         return None
     return itemgetter(*at) if len(at) > 1 else itemgetter(slice(at[0], at[0] + 1))
@@ -126,7 +129,7 @@ def _template(mapping: TableMapping, keys: tuple[str, ...]) -> _Template:
         return None
     absent = [f.key for _, f in missing]
     extra = dumps_compact({"absent": absent}) if absent else None
-    return tuple((at, placeholder(f)) for at, f in missing), extra
+    return tuple((at + 1, placeholder(f)) for at, f in missing), extra
 
 
 class RowsRead:
@@ -157,7 +160,7 @@ class RowsRead:
             mine = self._json.rows(json_doc, json_checked=self._checked)
             if mine is None:
                 continue
-            theirs = (root, *(tuple(stored.children[t].get(doc_id, ())) for t in tables))
+            theirs = (root, *(stored.children[t].get(doc_id, ()) for t in tables))
             if mine == theirs:
                 ids.append(doc_id)
                 mine_all.append(mine)
