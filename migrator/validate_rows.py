@@ -22,13 +22,13 @@ from typing import Any
 
 import orjson
 
-from migrator.adapters.sql_rows import PartitionRows, Row, columns
+from migrator.adapters.sql_rows import PartitionRows, Row
 from migrator.schemas.codec import placeholder
-from migrator.schemas.declaration import Schema, TableMapping
+from migrator.schemas.declaration import EXTRA_COLUMN, Schema, TableMapping
 from migrator.schemas.jsontext import dumps_compact
 from migrator.schemas.row_encoder import RowEncoder, encoder_for
 
-#: How an object whose keys are `keys` becomes its row (after its parent's id): where each
+#: How an object whose keys are `keys` becomes its row (then its parent's id follows): where each
 #: missing field's placeholder goes, and the row's `extra`; None when its values do not make it.
 _Template = tuple[tuple[tuple[int, Any], ...], str | None] | None
 
@@ -39,16 +39,16 @@ class JsonRows:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self.encoder: RowEncoder = encoder_for(schema)
-        self.root_columns = columns(schema.root_mapping)
+        self.root_columns = _columns(schema.root_mapping)
         #: Per table (root first): the getter of its number and boolean columns, or None.
         self.numbers = (
-            _numbers(schema.root_mapping, 0),
-            *(_numbers(mapping, 1) for mapping in schema.child_mappings),
+            _numbers(schema.root_mapping),
+            *(_numbers(mapping) for mapping in schema.child_mappings),
         )
         self.children: tuple[
             tuple[str, TableMapping, tuple[str, ...], dict[tuple[str, ...], _Template]], ...
         ] = tuple(
-            (child.key, mapping, columns(mapping), {})
+            (child.key, mapping, _columns(mapping), {})
             for child, mapping in zip(schema.children, schema.child_mappings, strict=True)
         )
 
@@ -91,16 +91,17 @@ class JsonRows:
                 if template is _UNKNOWN:
                     template = templates[keys] = _template(mapping, keys)
                 if template is not None:
-                    values = [doc_id, *item.values()]
+                    values = list(item.values())
                     for at, placeholder in template[0]:
                         values.insert(at, placeholder)
                     values.append(template[1])
+                    values.append(doc_id)
                     encoded.append(tuple(values))
                     continue
                 row = self.encoder.child_row(index, item, json_checked=json_checked)
                 if row is None:
                     return None
-                encoded.append((doc_id, *[row[c] for c in cols]))
+                encoded.append((*[row[c] for c in cols], doc_id))
             result.append(tuple(encoded))
         return tuple(result)
 
@@ -108,9 +109,13 @@ class JsonRows:
 _UNKNOWN: Any = object()
 
 
-def _numbers(mapping: TableMapping, offset: int) -> Callable[[Row], Any] | None:
-    fields = enumerate(mapping.fields, offset)
-    at = [i for i, f in fields if f.kind in ("int", "float", "bool")]
+def _columns(mapping: TableMapping) -> tuple[str, ...]:
+    """A row's columns as the store's read path gives them (then a child row's parent id)."""
+    return (*(f.column for f in mapping.fields), EXTRA_COLUMN)
+
+
+def _numbers(mapping: TableMapping) -> Callable[[Row], Any] | None:
+    at = [i for i, f in enumerate(mapping.fields) if f.kind in ("int", "float", "bool")]
     if not at:
         return None
     return itemgetter(*at) if len(at) > 1 else itemgetter(slice(at[0], at[0] + 1))
@@ -129,7 +134,7 @@ def _template(mapping: TableMapping, keys: tuple[str, ...]) -> _Template:
         return None
     absent = [f.key for _, f in missing]
     extra = dumps_compact({"absent": absent}) if absent else None
-    return tuple((at + 1, placeholder(f)) for at, f in missing), extra
+    return tuple((at, placeholder(f)) for at, f in missing), extra
 
 
 class RowsRead:
