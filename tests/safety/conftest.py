@@ -1,5 +1,6 @@
 """Safety fixtures: the fixture store imported into a real SQLite file (stores closed, so the
-database is one file with no WAL beside it), and helpers to hash, corrupt and invoke."""
+database is one file with no WAL beside it) or a PostgreSQL database, and helpers to hash,
+corrupt and invoke."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def raw_sql(db: Path, statement: str, params: tuple[Any, ...] = (), *, fk: bool 
 
 
 @pytest.fixture
-def setup(fixture_store_dir: Path, sessions_schema: Schema, tmp_path: Path) -> Setup:
-    db = tmp_path / "sessions.db"
-    import_into(fixture_store_dir, db, sessions_schema)
-    return Setup(fixture_store_dir, db, sessions_schema)
+def setup(fixture_store_dir: Path, sessions_schema: Schema, database: Path) -> Setup:
+    """The fixture store imported into the test's database (a SQLite file; a PostgreSQL
+    database for the tests decorated with `tests.databases.on_postgresql`)."""
+    import_into(fixture_store_dir, database, sessions_schema)
+    return Setup(fixture_store_dir, database, sessions_schema)

@@ -32,21 +32,17 @@ from migrator.errors import BackupError
 from migrator.restore import restore_backup
 from migrator.schemas.registry import resolve
 from migrator.validator import validate
+from tests.databases import on_postgresql
 from tests.pg_server import create_database, drop_database, libpq_url
 from tests.safety.conftest import Setup, import_into, invoke
 from tests.safety.test_backup import _wait_for
 from tests.safety.test_restore import _change_database, _rehash
 from tests.writers import child_env, writer_command
 
-pytestmark = pytest.mark.postgres
+#: Every test here runs over the safety suite's `setup`, its database on PostgreSQL.
+pytestmark = [pytest.mark.postgres, on_postgresql]
 ROOT = Path(__file__).resolve().parents[2]
 NOTES = "tests.second_schema:NOTES"
-
-
-@pytest.fixture
-def setup(fixture_store_dir: Path, sessions_schema: Any, pg_db_url: str) -> Setup:
-    import_into(fixture_store_dir, pg_db_url, sessions_schema)  # type: ignore[arg-type]
-    return Setup(fixture_store_dir, pg_db_url, sessions_schema)  # type: ignore[arg-type]
 
 
 def raw_sql(url: str, *statements: str) -> None:
