@@ -59,8 +59,10 @@ def read_partition_rows(store: SqlStore, partition: str) -> PartitionRows:
         booleans = _booleans(table.mapping)
         if booleans:
             fetched = [_as_bools(row, booleans) for row in fetched]
+        # The reader's statements order a partition's child rows by position alone; a stable
+        # sort by parent id keeps each list in that order for groupby.
         rows.children[table.mapping.name] = {
-            doc_id: tuple(group) for doc_id, group in groupby(fetched, _last)
+            doc_id: tuple(group) for doc_id, group in groupby(sorted(fetched, key=_last), _last)
         }
     return rows
 
