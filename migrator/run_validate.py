@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from migrator.check import CheckResult
 from migrator.errors import MigratorError, require_json_dir
@@ -21,21 +22,37 @@ from migrator.schemas.registry import resolve
 from migrator.validator import ValidationReport
 
 
+class ValidateOptions(TypedDict, total=False):
+    """`migrator.validator.validate`'s options, documented there."""
+
+    ignore_paths: Sequence[str]
+    partitions: Sequence[str] | None
+    sample: int | None
+    max_details: int | None
+    seed: int | None
+    min_age: float | None
+    recheck: bool
+    recheck_delay: float
+    progress: Callable[[int, int], None] | None
+
+
+class CheckOptions(TypedDict, total=False):
+    """`migrator.check.check`'s options, documented there."""
+
+    ignore_paths: Sequence[str] | None
+    min_age: float | None
+    recheck: bool
+    recheck_delay: float
+    max_details: int | None
+
+
 def validate(
     json_dir: Path | str,
     db: str | Path,
     schema: str | Schema = "sessions",
     *,
-    ignore_paths: Sequence[str] = (),
-    partitions: Sequence[str] | None = None,
-    sample: int | None = None,
-    max_details: int | None = None,
-    seed: int | None = None,
-    min_age: float | None = None,
-    recheck: bool = False,
-    recheck_delay: float = 1.0,
-    progress: Callable[[int, int], None] | None = None,
     notice: Notice = log_notice,
+    **options: Unpack[ValidateOptions],
 ) -> ValidationReport:
     """Compare the JSON store with the database, read-only (the options:
     `migrator.validator.validate`), and record the outcome for the phase guards."""
@@ -51,25 +68,13 @@ def validate(
     try:
         started = datetime.now(UTC)
         with verb_run("validate", root) as run:
-            report = compare(
-                JsonStore(root, resolved),
-                sql_store,
-                ignore_paths=ignore_paths,
-                partitions=partitions,
-                sample=sample,
-                max_details=max_details,
-                seed=seed,
-                min_age=min_age,
-                recheck=recheck,
-                recheck_delay=recheck_delay,
-                progress=progress,
-            )
+            report = compare(JsonStore(root, resolved), sql_store, **options)
             run.record.outcome = "ok" if report.ok else "differences"
             run.record.counts = dict(report.counts)
     finally:
         sql_store.close()
     try:  # what the phase guards read; never a reason to fail the validation itself
-        record_validation(root, report, started=started, partial=bool(partitions))
+        record_validation(root, report, started=started, partial=bool(options.get("partitions")))
     except MigratorError as exc:
         notice(f"warning: validation not recorded in the phase state: {exc}")
     return report
@@ -79,28 +84,14 @@ def check(
     json_dir: Path | str,
     db: str | Path,
     schema: str | Schema = "sessions",
-    *,
-    ignore_paths: Sequence[str] | None = None,
-    min_age: float | None = None,
-    recheck: bool = False,
-    recheck_delay: float = 1.0,
-    max_details: int | None = None,
+    **options: Unpack[CheckOptions],
 ) -> CheckResult:
     """May the stores move to the next phase? The checklist of `migrator.check.check` (whose
     full validation is recorded as `validate` records it), recorded in the history."""
     from migrator.check import check as checklist
 
     with verb_run("check", Path(json_dir)) as run:
-        result = checklist(
-            json_dir,
-            db,
-            schema,
-            ignore_paths=ignore_paths,
-            min_age=min_age,
-            recheck=recheck,
-            recheck_delay=recheck_delay,
-            max_details=max_details,
-        )
+        result = checklist(json_dir, db, schema, **options)
         run.record.outcome = "ok" if result.ready else "differences"
         run.record.counts = {"items": len(result.items), "failed": len(result.failed)}
     return result
