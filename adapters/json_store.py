@@ -12,7 +12,6 @@ import builtins
 import contextlib
 import os
 import re
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from migrator.adapters.fs import (
     sync_and_replace,
     write_atomically,
 )
+from migrator.adapters.json_files import parse_array, read_regular_file
 from migrator.adapters.json_search import search_documents
 from migrator.adapters.query import Findable, Page, Query
 from migrator.adapters.search_query import SearchHit, check_limit, parse
@@ -37,10 +37,8 @@ from migrator.errors import DocumentError, JsonFileError, StoreError, UnsafePart
 from migrator.schemas.codec import validate
 from migrator.schemas.declaration import Schema
 from migrator.schemas.jsontext import (
-    JsonDecodeError,
     JsonEncodeError,
     dumps_pretty,
-    loads_checked,
 )
 
 Document = dict[str, Any]
@@ -50,9 +48,20 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 
 def check_partition_name(name: str) -> str:
     """`name` when it is safe as a file stem; `UnsafePartitionError` otherwise."""
-    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
+    if not isinstance(name, str) or not _is_safe(name):
         raise UnsafePartitionError(str(name))
     return name
+
+
+def _is_safe(stem: str) -> bool:
+    return bool(_SAFE_NAME.fullmatch(stem)) and ".." not in stem
+
+
+def _json_names(root: Path) -> list[str]:
+    """The names in `root` ending in `.json` ([] when there is no such directory)."""
+    if not root.is_dir():
+        return []
+    return [entry.name for entry in os.scandir(root) if entry.name.endswith(".json")]
 
 
 @dataclass(frozen=True)
@@ -86,26 +95,15 @@ class JsonStore(DocumentStore, Findable):
         return self.root.is_dir()
 
     def partitions(self) -> builtins.list[str]:
-        if not self.root.is_dir():
-            return []
-        names = []
-        for entry in os.scandir(self.root):
-            stem, dot, suffix = entry.name.rpartition(".")
-            if dot and suffix == "json" and _SAFE_NAME.fullmatch(stem) and ".." not in stem:
-                names.append(stem)
-        return sorted(names)
+        return sorted(name[:-5] for name in _json_names(self.root) if _is_safe(name[:-5]))
 
     def unsafe_files(self) -> builtins.list[Path]:
         """`*.json` files whose name is no safe partition name: never read, so callers must say
         so (a file silently passed over would be data silently left behind)."""
-        if not self.root.is_dir():
-            return []
         return sorted(
-            self.root / entry.name
-            for entry in os.scandir(self.root)
-            if entry.name.endswith(".json")
-            and not entry.name.startswith(".")
-            and not (_SAFE_NAME.fullmatch(entry.name[:-5]) and ".." not in entry.name[:-5])
+            self.root / name
+            for name in _json_names(self.root)
+            if not name.startswith(".") and not _is_safe(name[:-5])
         )
 
     def path_for(self, partition: str) -> Path:
@@ -115,21 +113,7 @@ class JsonStore(DocumentStore, Findable):
         """The partition file's bytes, or None when there is no such file."""
         path = self.path_for(partition)
         self._refuse_escaping_link(path)
-        try:
-            # Non-blocking open: a named pipe would otherwise wait for a writer forever.
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise JsonFileError(path, f"cannot read: {exc.strerror or exc}") from exc
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise JsonFileError(path, "not a regular file (a directory, pipe or device)")
-        with os.fdopen(fd, "rb") as handle:
-            try:
-                return handle.read()
-            except OSError as exc:
-                raise JsonFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+        return read_regular_file(path)
 
     def parse(self, partition: str, data: bytes) -> builtins.list[Any]:
         """The JSON array in `data`, or `JsonFileError` with line and column."""
@@ -137,17 +121,7 @@ class JsonStore(DocumentStore, Findable):
 
     def parse_checked(self, partition: str, data: bytes) -> tuple[builtins.list[Any], bool]:
         """`parse`, and whether its records are vouched for as JSON (`jsontext.loads_checked`)."""
-        path = self.path_for(partition)
-        if not data.strip():
-            raise JsonFileError(path, "empty file: expected a JSON array of documents")
-        try:
-            value, checked = loads_checked(data)
-        except JsonDecodeError as exc:
-            raise JsonFileError(path, exc.reason, line=exc.line, column=exc.column) from None
-        if not isinstance(value, list):
-            found = "an object" if isinstance(value, dict) else type(value).__name__
-            raise JsonFileError(path, f"expected a JSON array of documents, found {found}")
-        return value, checked
+        return parse_array(self.path_for(partition), data)
 
     def read_partition(self, partition: str) -> builtins.list[Any]:
         """The raw records of one partition (not validated); [] for a missing file."""
