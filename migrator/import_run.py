@@ -150,7 +150,7 @@ class ImportRun:
         stored = set(self.target.ids_in(partition))
         newcomers = read.ids - stored
         owners = self.target.owners(newcomers) if newcomers else {}
-        newer = self._newer_in_sql(read, stored)
+        newer = set() if self.check is not None else newer_in_sql(self.target, read, stored)
         batch: list[DocumentRows] = []
         for record in read.records:
             result.documents += 1
@@ -186,22 +186,6 @@ class ImportRun:
         writer.add(
             WriteJob(PartitionWrite(partition, batch, delete_ids=delete_ids, mark=mark), final=True)
         )
-
-    def _newer_in_sql(self, read: FileRead, stored: set[str]) -> set[str]:
-        """The ids whose SQL copy has a newer version key than the file's record: the JSON
-        store lost that version (a restore, a hand edit), and importing it would lose SQL's."""
-        version_key = self.schema.version_key
-        versions = {r.doc_id: r.version for r in read.records if r.version is not None}
-        candidates = stored & set(versions)
-        if self.check is not None or version_key is None or not candidates:
-            return set()
-        newer = set()
-        for doc in self.target.read_partition(read.partition, candidates):
-            moment = version_time(doc.get(version_key))
-            file_version = versions[doc[self.schema.id_key]]
-            if moment is not None and file_version is not None and moment > file_version:
-                newer.add(doc[self.schema.id_key])
-        return newer
 
     # ------------------------------------------------------------------ after the database
 
@@ -244,6 +228,24 @@ class ImportRun:
             self.rejects.keep(
                 Reject.of_file(str(path), path.stem, JsonFileError(path, reason)), None
             )
+
+
+def newer_in_sql(target: SqlStore, read: FileRead, stored: set[str]) -> set[str]:
+    """The ids whose SQL copy has a newer version key than the file's record: the JSON store
+    lost that version (a restore, a hand edit), and importing it would lose SQL's."""
+    schema = target.schema
+    version_key = schema.version_key
+    versions = {r.doc_id: r.version for r in read.records if r.version is not None}
+    candidates = stored & set(versions)
+    if version_key is None or not candidates:
+        return set()
+    newer = set()
+    for doc in target.read_partition(read.partition, candidates):
+        moment = version_time(doc.get(version_key))
+        file_version = versions[doc[schema.id_key]]
+        if moment is not None and file_version is not None and moment > file_version:
+            newer.add(doc[schema.id_key])
+    return newer
 
 
 def _under_locks(

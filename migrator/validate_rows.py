@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import itemgetter
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -178,3 +178,30 @@ class RowsRead:
             for doc_id, mine, theirs in zip(ids, mine_all, theirs_all, strict=True)
             if typed([mine]) == typed([theirs]) is not None
         }
+
+
+class SqlSide(Protocol):
+    """One read of a partition's SQL side: its ids, the JSON documents it holds exactly when that
+    can be told cheaply (the rest are compared as documents), and a document by id."""
+
+    def ids(self) -> list[str]: ...
+
+    def same_ids(self, json_docs: dict[str, Any]) -> set[str]: ...
+
+    def doc(self, doc_id: str) -> Any: ...
+
+
+class DocsRead:
+    """A SQL side read as documents (a sample, a recheck's re-read)."""
+
+    def __init__(self, docs: list[Any], id_key: str) -> None:
+        self._docs = {doc[id_key]: doc for doc in docs}
+
+    def ids(self) -> list[str]:
+        return list(self._docs)
+
+    def same_ids(self, json_docs: dict[str, Any]) -> set[str]:
+        return set()
+
+    def doc(self, doc_id: str) -> Any:
+        return self._docs[doc_id]

@@ -28,7 +28,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import migrator.in_flight as live
 from migrator.adapters.json_store import JsonStore
@@ -53,7 +53,7 @@ from migrator.validate_report import (
     Mismatch,
     ValidationReport,
 )
-from migrator.validate_rows import JsonRows, RowsRead
+from migrator.validate_rows import DocsRead, JsonRows, RowsRead, SqlSide
 from migrator.validate_sample import sample_partitions
 
 __all__ = [
@@ -371,30 +371,3 @@ class Comparison:
             ids = {doc_id for doc_id, partition in where.items() if partition == name}
             found.update((doc[self.id_key], doc) for doc in self.read_sql(name, ids))
         return found
-
-
-class SqlSide(Protocol):
-    """One read of a partition's SQL side: its ids, the JSON documents it holds exactly when that
-    can be told cheaply (the rest are compared as documents), and a document by id."""
-
-    def ids(self) -> list[str]: ...
-
-    def same_ids(self, json_docs: dict[str, Any]) -> set[str]: ...
-
-    def doc(self, doc_id: str) -> Any: ...
-
-
-class DocsRead:
-    """A SQL side read as documents (a sample, a recheck's re-read)."""
-
-    def __init__(self, docs: list[Any], id_key: str) -> None:
-        self._docs = {doc[id_key]: doc for doc in docs}
-
-    def ids(self) -> list[str]:
-        return list(self._docs)
-
-    def same_ids(self, json_docs: dict[str, Any]) -> set[str]:
-        return set()
-
-    def doc(self, doc_id: str) -> Any:
-        return self._docs[doc_id]
