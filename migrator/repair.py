@@ -169,20 +169,10 @@ class _ActionLog:
         entries: list[PendingWrite],
         action: str,
         note: str | None,
+        *,
+        close: bool = True,
     ) -> None:
-        """Record what was done and, unless this is a dry run, close the entries."""
-        self.record(partition, doc_id, entries, action, note)
-        if not self.dry_run:
-            self.closed.extend(e.entry for e in entries)
-
-    def record(
-        self,
-        partition: str,
-        doc_id: str,
-        entries: list[PendingWrite],
-        action: str,
-        note: str | None,
-    ) -> None:
+        """Record what was done and, when `close` and this is no dry run, close the entries."""
         source = entries[-1].primary
         ids = tuple(e.entry for e in entries)
         self.actions.append(
@@ -190,6 +180,12 @@ class _ActionLog:
         )
         log = logger.warning if action == "failed" else logger.info
         log("repair %s %r (%s -> %s): %s", action, doc_id, source, source.other, note or "")
+        if close and not self.dry_run:
+            self.closed.extend(ids)
+
+    def failed(self, partition: str, doc_id: str, entries: list[PendingWrite], note: str) -> None:
+        """Record a failure: the entries stay open for the next repair."""
+        self.done(partition, doc_id, entries, "failed", note, close=False)
 
 
 class _Replay:
@@ -218,7 +214,7 @@ class _Replay:
             records = self.json.read_partition(partition)
         except MigratorError as exc:
             for doc_id, entries in writes.items():
-                self.log.record(partition, doc_id, entries, "failed", f"JSON unreadable: {exc}")
+                self.log.failed(partition, doc_id, entries, f"JSON unreadable: {exc}")
             return
         json_docs = {
             d[id_key]: d for d in records if isinstance(d, dict) and isinstance(d.get(id_key), str)
@@ -236,7 +232,7 @@ class _Replay:
                 in_sql = self.sql.partition_of(doc_id)
                 sql_doc = self.sql.get(doc_id) if in_sql == partition else None
             except MigratorError as exc:
-                self.log.record(partition, doc_id, entries, "failed", f"cannot read: {exc}")
+                self.log.failed(partition, doc_id, entries, f"cannot read: {exc}")
                 continue
             src = json_docs.get(doc_id) if source is Side.JSON else sql_doc
             dst = sql_doc if source is Side.JSON else json_docs.get(doc_id)
@@ -253,7 +249,7 @@ class _Replay:
                     if src is not None:
                         self.sql.put(partition, src)
                 except MigratorError as exc:
-                    self.log.record(partition, doc_id, entries, "failed", f"SQL refused: {exc}")
+                    self.log.failed(partition, doc_id, entries, f"SQL refused: {exc}")
                     continue
                 self.log.done(partition, doc_id, entries, action, note)
         if not json_fixes:
@@ -262,7 +258,7 @@ class _Replay:
             self.json.write_partition(partition, records)
         except MigratorError as exc:
             for doc_id, entries, _, _ in json_fixes:
-                self.log.record(partition, doc_id, entries, "failed", f"JSON write failed: {exc}")
+                self.log.failed(partition, doc_id, entries, f"JSON write failed: {exc}")
             return
         for doc_id, entries, action, note in json_fixes:
             self.log.done(partition, doc_id, entries, action, note)
@@ -278,7 +274,7 @@ class _Replay:
             "the newest version is in the archived JSON store: run `migrator phase set "
             "sqlite-primary`, then `migrator repair`"
         )
-        self.log.record(partition, doc_id, entries, "failed", note)
+        self.log.failed(partition, doc_id, entries, note)
 
 
 def _decide(src: Any, dst: Any) -> str:
