@@ -11,6 +11,7 @@ a dry run of it records nothing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from migrator.adapters.phase_state import Phase
 from migrator.phase_recover import Recovery
@@ -20,18 +21,24 @@ from migrator.run_protocol import Notice, Snapshot, log_notice, verb_run
 from migrator.schemas.declaration import Schema
 
 
+class MoveOptions(TypedDict, total=False):
+    """How `set_phase` moves: `force` (default False) moves even though a guard fails (recorded
+    as a warning); `snapshot` (default True) backs the stores up first; `notice` gets what a
+    person should see (default: the log)."""
+
+    force: bool
+    snapshot: bool
+    notice: Notice
+
+
 def set_phase(
     json_dir: Path | str,
     db: str | Path,
     schema: str | Schema,
     target: Phase | str,
-    *,
-    force: bool = False,
-    snapshot: bool = True,
-    notice: Notice = log_notice,
+    **options: Unpack[MoveOptions],
 ) -> PhaseChange:
-    """Move the stores to `target` (the rules: `migrator.phases`), after a snapshot unless
-    `snapshot` is False; `force` moves even though a guard fails (recorded as a warning)."""
+    """Move the stores to `target` (the rules: `migrator.phases`; the options: `MoveOptions`)."""
     from migrator import phases
     from migrator.import_lock import running_import
 
@@ -39,26 +46,34 @@ def set_phase(
     with verb_run("phase set", root) as run:
         parsed = Phase.parse(target) if isinstance(target, str) else target
         if (pid := running_import(root)) is not None:  # it holds the phase lock to its end
-            notice(f"waiting for the running import (pid {pid}) to finish...")
-        if snapshot:
+            options.get("notice", log_notice)(
+                f"waiting for the running import (pid {pid}) to finish..."
+            )
+        if options.get("snapshot", True):
             run.take(Snapshot(f"phase-{parsed}", db, schema))
-        return phases.set_phase(root, db, schema, parsed, force=force)
+        return phases.set_phase(root, db, schema, parsed, force=options.get("force", False))
+
+
+class RecoverOptions(TypedDict, total=False):
+    """`migrator.phase_recover.recover_phase`'s options: `phase` names the phase when the
+    evidence cannot; `force` records it even against the evidence."""
+
+    phase: Phase | str | None
+    force: bool
 
 
 def recover_phase(
     json_dir: Path | str,
     db: str | Path,
     schema: str | Schema = "sessions",
-    *,
-    phase: Phase | str | None = None,
-    force: bool = False,
+    **options: Unpack[RecoverOptions],
 ) -> Recovery:
     """Work out and record the phase when its file is missing or damaged (the rules:
     `migrator.phase_recover`), recorded in the history."""
     from migrator import phase_recover
 
     with verb_run("phase recover", Path(json_dir)):
-        return phase_recover.recover_phase(json_dir, db, schema, phase=phase, force=force)
+        return phase_recover.recover_phase(json_dir, db, schema, **options)
 
 
 def repair(
