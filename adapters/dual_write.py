@@ -36,6 +36,7 @@ from migrator.adapters.shadow_reads import ShadowReads
 from migrator.adapters.sql_store import SqlStore
 from migrator.adapters.state_dir import StateDir
 from migrator.adapters.state_lock import StateLock
+from migrator.adapters.store_pair import StorePair
 from migrator.schemas.declaration import Schema
 from migrator.schemas.registry import resolve
 
@@ -76,15 +77,10 @@ class DualWriteStore(DocumentStore, Findable):
         self._db = db
         self._sql: SqlStore | None = None
         shadow = ShadowReads(schema.id_key, self.state, self.incidents, rate=shadow_rate, rng=rng)
-        self._writes = PhaseWrites(self.json, self._open_sql, self._current_phase, self.journal)
+        stores = StorePair(self.json, self._open_sql, self._current_phase, self.journal)
+        self._writes = PhaseWrites(stores)
         self._reads = PhaseReads(
-            self.json,
-            self._open_sql,
-            self._current_phase,
-            self.journal,
-            self.incidents,
-            shadow,
-            sqlite=database_url(db).startswith("sqlite"),
+            stores, self.incidents, shadow, sqlite=database_url(db).startswith("sqlite")
         )
 
     @property

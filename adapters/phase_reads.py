@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from migrator.adapters.incidents import IncidentLog
-from migrator.adapters.journal import Journal, Side
+from migrator.adapters.journal import Side
 from migrator.adapters.json_store import JsonStore, check_partition_name
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.query import Page, Query, describe
@@ -22,6 +22,7 @@ from migrator.adapters.search_query import SearchHit
 from migrator.adapters.shadow_reads import ShadowReads
 from migrator.adapters.sql_store import SqlStore
 from migrator.adapters.state_dir import FALLBACK_LOG
+from migrator.adapters.store_pair import StorePair
 from migrator.errors import DatabaseError
 
 logger = logging.getLogger(__name__)
@@ -31,26 +32,13 @@ T = TypeVar("T")
 
 
 class PhaseReads:
-    """The reads of one store pair, each asked of the store its phase reads.
-
-    `phase` and `sql` are called at each read: the phase another process may just have set,
-    and the SQL store opened on first use."""
+    """The reads of one store pair, each asked of the store the phase read at that call reads."""
 
     def __init__(
-        self,
-        json: JsonStore,
-        sql: Callable[[], SqlStore],
-        phase: Callable[[], Phase],
-        journal: Journal,
-        incidents: IncidentLog,
-        shadow: ShadowReads,
-        *,
-        sqlite: bool,
+        self, stores: StorePair, incidents: IncidentLog, shadow: ShadowReads, *, sqlite: bool
     ) -> None:
-        self._json = json
-        self._sql = sql
-        self._phase = phase
-        self._journal = journal
+        self._json, self._sql, self._phase = stores.json, stores.sql, stores.phase
+        self._journal = stores.journal
         self._incidents = incidents
         self._shadow = shadow
         #: Search is shadowed on SQLite only: PostgreSQL ranks otherwise by design.

@@ -31,10 +31,10 @@ from typing import Any, TypeVar
 
 from migrator.adapters.background_sync import sync_in_background
 from migrator.adapters.faults import checkpoint
-from migrator.adapters.journal import Journal, Side, revision_of
+from migrator.adapters.journal import Side, revision_of
 from migrator.adapters.json_store import JsonStore, check_partition_name
 from migrator.adapters.phase_state import Phase
-from migrator.adapters.sql_store import SqlStore
+from migrator.adapters.store_pair import StorePair
 from migrator.errors import (
     DocumentError,
     MigratorError,
@@ -50,21 +50,12 @@ T = TypeVar("T")
 
 
 class PhaseWrites:
-    """The writes of one store pair. `phase` and `sql` are called at each write: the phase
-    another process may just have set, and the SQL store opened on first use."""
+    """The writes of one store pair, each routed by the phase read at that write."""
 
-    def __init__(
-        self,
-        json: JsonStore,
-        sql: Callable[[], SqlStore],
-        phase: Callable[[], Phase],
-        journal: Journal,
-    ) -> None:
-        self._json = json
-        self._sql = sql
-        self._phase = phase
-        self._journal = journal
-        self._schema = json.schema
+    def __init__(self, stores: StorePair) -> None:
+        self._json, self._sql, self._phase = stores.json, stores.sql, stores.phase
+        self._journal = stores.journal
+        self._schema = stores.json.schema
 
     def put(self, partition: str, doc: Document) -> None:
         check_partition_name(partition)
