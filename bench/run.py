@@ -164,6 +164,22 @@ def pairs(
     return ours, base
 
 
+def import_pairs(
+    reps: int, json_dir: Path, db: Path, base_db: Path, baseline: str = "import_executemany"
+) -> tuple[list[Run], list[Run]]:
+    """Our import and a baseline's, each into a fresh database and from a store with no state."""
+    return pairs(
+        reps,
+        ("import_ours", str(json_dir), str(db)),
+        (baseline, str(json_dir), str(base_db)),
+        prepare=lambda: (
+            fresh(db),
+            fresh(base_db),
+            shutil.rmtree(json_dir / ".migrator", ignore_errors=True),
+        ),
+    )
+
+
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -175,16 +191,7 @@ def bench_scale(scale: str, reps: int, figures: list[Figure], memory: dict[str, 
     db, base_db = work / "ours.db", work / "baseline.db"
 
     log(f"{scale}: import vs sqlite3 executemany")
-    ours, base = pairs(
-        reps,
-        ("import_ours", str(json_dir), str(db)),
-        ("import_executemany", str(json_dir), str(base_db)),
-        prepare=lambda: (
-            fresh(db),
-            fresh(base_db),
-            shutil.rmtree(json_dir / ".migrator", ignore_errors=True),
-        ),
-    )
+    ours, base = import_pairs(reps, json_dir, db, base_db)
     figures.append(
         measured(
             "import docs/s vs sqlite3 executemany (one transaction)",
@@ -463,16 +470,7 @@ def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
     work.mkdir(parents=True)
     db, base_db = work / "ours.db", work / "baseline.db"
     log(f"{scale}: import vs sqlite3 executemany (issue 19: >= 0.8x)")
-    ours, base = pairs(
-        reps,
-        ("import_ours", str(json_dir), str(db)),
-        ("import_executemany", str(json_dir), str(base_db)),
-        prepare=lambda: (
-            fresh(db),
-            fresh(base_db),
-            shutil.rmtree(json_dir / ".migrator", ignore_errors=True),
-        ),
-    )
+    ours, base = import_pairs(reps, json_dir, db, base_db)
     figures.append(
         measured(
             "import docs/s vs sqlite3 executemany (one transaction)",
@@ -484,16 +482,7 @@ def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
         )
     )
     log(f"{scale}: import vs sqlite3 executemany + the same full-text index")
-    ours, base = pairs(
-        reps,
-        ("import_ours", str(json_dir), str(db)),
-        ("import_executemany_indexed", str(json_dir), str(base_db)),
-        prepare=lambda: (
-            fresh(db),
-            fresh(base_db),
-            shutil.rmtree(json_dir / ".migrator", ignore_errors=True),
-        ),
-    )
+    ours, base = import_pairs(reps, json_dir, db, base_db, "import_executemany_indexed")
     figures.append(
         measured(
             "import docs/s vs sqlite3 executemany + the same FTS5 index (one transaction)",

@@ -39,10 +39,14 @@ def _is_value(words: list[str]) -> bool:
     return words[-2].startswith("--") or words[-2] in {"migrator", "phase", "set"}
 
 
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`migrator ARGS` in a fresh process, in `cwd`, with no MIGRATOR_* variable set."""
+def run(
+    args: list[str], cwd: Path, *, importable: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`migrator ARGS` in a fresh process, in `cwd`, with no MIGRATOR_* variable set (and
+    `importable` on the path before the repository, as a user's schema module would be)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATOR_")}
-    env["PYTHONPATH"] = str(REPO)
+    paths = [] if importable is None else [str(importable)]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, str(REPO)])
     return subprocess.run(
         [sys.executable, "-m", "migrator", *args],
         cwd=cwd,

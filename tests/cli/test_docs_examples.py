@@ -5,10 +5,8 @@ and forgetting --schema says what to pass."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,17 +55,7 @@ def _with_path(cwd: Path) -> Callable[[list[str]], subprocess.CompletedProcess[s
     """`migrator` in `cwd` with `cwd` importable too, as the docs say the module must be."""
 
     def call(args: list[str]) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATOR_")}
-        env["PYTHONPATH"] = f"{cwd}{os.pathsep}{Path(__file__).resolve().parents[2]}"
-        return subprocess.run(
-            [sys.executable, "-m", "migrator", *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return run(args, cwd, importable=cwd)
 
     return call
 
