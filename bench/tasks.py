@@ -24,7 +24,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import search_tasks  # noqa: E402  (bench/, this script's directory)
+import pg_tasks  # noqa: E402  (bench/, this script's directory)
+import search_tasks  # noqa: E402
 
 from migrator.adapters.json_store import JsonStore  # noqa: E402
 from migrator.adapters.sql_store import SqlStore  # noqa: E402
@@ -450,6 +451,7 @@ def copy_store(source: str, target: str) -> dict[str, Any]:
 
 
 search_tasks.register(task, SCHEMA)
+pg_tasks.register(task, SCHEMA)
 
 
 def profile(out: str, name: str, *args: str) -> None:
