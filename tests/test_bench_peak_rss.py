@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-import peak_rss  # noqa: E402  (bench/, not a package)
+import peak_rss  # bench/, not a package
 
 #: A process holding `MB` MiB for a while; with a second argument it first starts another one.
 HOLDER = """
