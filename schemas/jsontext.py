@@ -6,9 +6,11 @@ files: the stores decide where the bytes go.
 
 A key that appears twice in one object is refused: every JSON reader (orjson, Python's `json`,
 the legacy application) silently keeps the last value, so reading it would lose the first.
-Finding one costs a re-encoding: without repeated keys (and without `\\u003a` escapes) the text
-and its re-encoding hold exactly as many colons, so only a file that fails that count is parsed
-again, slowly, to find the key.
+Finding one costs a re-encoding in the stores' own format (orjson, 2-space indent): a text equal
+to it byte for byte is that of a value with unique keys and exact numbers, known with one
+comparison. Any other text is checked by counting: without repeated keys (and without
+`\\u003a` escapes) it holds exactly as many colons as the re-encoding, so only a text that fails
+that count is parsed again, slowly, to find the key.
 """
 
 from __future__ import annotations
@@ -57,36 +59,46 @@ def loads_checked(data: bytes | str) -> tuple[Any, bool]:
 
 def _load(data: bytes | str, *, ours: bool) -> tuple[Any, bool]:
     raw = data.encode() if isinstance(data, str) else data
-    if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):
-        return _loads_exact(raw), False
+    if ours:
+        return _orjson_or_exact(raw), False
     try:
         value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _orjson_or_exact(raw), False  # names the fault, or parses long integers exactly
+    try:
+        written = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: the slow way
+        return _loads_exact(raw), False
+    if written == raw:  # the stores' own format: every key unique, every number exact
+        return value, True
+    if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):
+        return _loads_exact(raw), False  # which refuses a repeated key too
+    if _may_repeat_keys(raw, written):
+        _loads_exact(raw)  # raises, naming the repeated key, unless the count misled
+    return value, True
+
+
+def _orjson_or_exact(raw: bytes) -> Any:
+    """orjson's value of `raw`, or the exact parser's when an integer may exceed 64 bits."""
+    if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):
+        return _loads_exact(raw)
+    try:
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         if "UTF-8" in exc.msg and not raw.startswith(b"\xef\xbb\xbf"):
             _check_utf8(raw)  # orjson names no place for bad bytes: find it
         reason = _constant_at(raw, exc.lineno, exc.colno) or _reason(exc.msg)
         raise JsonDecodeError(reason, exc.lineno, exc.colno) from None
-    if ours:
-        return value, False
-    may_repeat, written = _may_repeat_keys(raw, value)
-    if may_repeat:
-        _loads_exact(raw)  # raises, naming the repeated key, unless the count misled
-    return value, written
 
 
-def _may_repeat_keys(raw: bytes, value: Any) -> tuple[bool, bool]:
-    """(False when `raw` certainly repeats no key: its colons are exactly those of `value`
-    re-encoded, one per member plus those inside strings, which orjson never escapes; whether
-    orjson could write `value`)."""
+def _may_repeat_keys(raw: bytes, written: bytes) -> bool:
+    """False when `raw` certainly repeats no key: its colons are exactly those of its value
+    as orjson `written` it, one per member plus those inside strings, which orjson never
+    escapes."""
     colons = raw.count(b":")
-    if not colons:
-        return False, False
     if b"\\u003a" in raw or b"\\u003A" in raw:
-        return True, False  # an escaped colon is in the value but not in the text's count
-    try:
-        return orjson.dumps(value).count(b":") != colons, True
-    except orjson.JSONEncodeError:  # nested deeper than orjson writes: count the slow way
-        return True, False
+        return True  # an escaped colon is in the value but not in the text's count
+    return written.count(b":") != colons
 
 
 def _loads_exact(raw: bytes) -> Any:

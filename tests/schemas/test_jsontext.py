@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from migrator.schemas.jsontext import (
     JsonDecodeError,
@@ -15,6 +17,13 @@ from migrator.schemas.jsontext import (
     dumps_pretty,
     dumps_sorted,
     loads,
+    loads_checked,
+)
+from tests.schemas.strategies import json_values
+from tests.soak import examples
+
+PROPERTY = settings(
+    max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 SAMPLE = [
@@ -139,3 +148,62 @@ def test_every_writer_reads_back_exactly(value: Any) -> None:
     for text in (dumps_pretty(value), dumps_compact(value)):
         assert repr(loads(text)) == repr(value)
     assert loads(dumps_sorted(value)) == value
+
+
+_MARK = "\x00repeat-me"
+
+
+def _orjson_writes(value: Any) -> bool:
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits
+        return False
+    return True
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """Every non-empty object in `value`, outermost first."""
+    found: list[dict[str, Any]] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found += [item] if item else []
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+@PROPERTY
+@given(value=json_values(max_leaves=30), data=st.data())
+def test_a_repeated_key_in_the_stores_format_is_refused_at_any_depth(
+    value: Any, data: st.DataObject
+) -> None:
+    """Text in the stores' own format (2-space indent) reads back exactly and vouched for as
+    orjson-written, the cheap path; the same text with one member of any object, at any depth,
+    written twice is refused, naming the key, whatever the key or the value."""
+    document = [{"top": value}]
+    text = dumps_pretty(document)
+    read, written = loads_checked(text)
+    assert repr(read) == repr(document)
+    assert written == _orjson_writes(document)
+    target = data.draw(st.sampled_from(_objects(document)), label="object")
+    key = data.draw(st.sampled_from(sorted(target)), label="key")
+    target[_MARK] = data.draw(json_values(max_leaves=3), label="first value")
+    repeated = dumps_pretty(document).replace(
+        json.dumps(_MARK).encode(), json.dumps(key, ensure_ascii=False).encode(), 1
+    )
+    with pytest.raises(JsonDecodeError, match="appears twice") as caught:
+        loads_checked(repeated)
+    assert repr(key) in caught.value.reason
+
+
+def test_a_repeated_key_deep_in_a_child_of_a_pretty_file_names_its_place() -> None:
+    """A file exactly as the stores write it but for one key written twice, four levels down:
+    refused with the key, line and column of the second one."""
+    doc = {"id": "s1", "chat_history": [{"role": "user", "meta": {"tool": {"a": 1, "b": 2}}}]}
+    text = dumps_pretty([doc]).replace(b'"b": 2', b'"a": 2')
+    with pytest.raises(JsonDecodeError, match="key 'a' appears twice") as caught:
+        loads_checked(text)
+    assert (caught.value.line, caught.value.column) == (10, 13)
