@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict, Unpack
 
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.sql.dml import Insert
@@ -21,6 +21,14 @@ from migrator.adapters.sqlite_files import Progress
 CheckStatus = Literal["ok", "problem", "info", "skipped"]
 #: Runs one compiled statement with its parameters on a driver connection: its rows as tuples.
 Fetch = Callable[[str, Any], list[tuple[Any, ...]]]
+
+
+class BackupOptions(TypedDict, total=False):
+    """`Dialect.backup_database`'s options, one declaration for every dialect: a progress
+    callback, and the store's tables (a server's database may hold others)."""
+
+    progress: Progress | None
+    tables: Collection[str]
 
 
 @dataclass(frozen=True)
@@ -96,17 +104,9 @@ class Dialect(ABC):
         """Whether there is a database to back up yet."""
 
     @abstractmethod
-    def backup_database(
-        self,
-        url: str,
-        dest: Path,
-        progress: Progress | None = None,
-        *,
-        tables: Collection[str] = (),
-    ) -> None:
+    def backup_database(self, url: str, dest: Path, **options: Unpack[BackupOptions]) -> None:
         """A consistent copy of the live database in `dest`, an empty file the caller created
-        with the mode it wants; `DatabaseCorruptError` when the copy shows damage. `tables` are
-        the store's (a server's database may hold others)."""
+        with the mode it wants; `DatabaseCorruptError` when the copy shows damage."""
 
     @abstractmethod
     def copy_damaged(self, url: str, dest: Path) -> None:

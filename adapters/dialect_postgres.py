@@ -6,17 +6,16 @@ an optional extra a SQLite user never installs)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Connection, Engine, Table, create_engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.dml import Insert
 
-from migrator.adapters.dialect_base import Check, Dialect, Fetch
-from migrator.adapters.sqlite_files import Progress
+from migrator.adapters.dialect_base import BackupOptions, Check, Dialect, Fetch
 from migrator.errors import BackupError, UsageError
 
 #: Seconds to wait for a PostgreSQL server to accept a connection.
@@ -141,19 +140,12 @@ class PostgresDialect(Dialect):
 
         return postgres_files.database_exists(url)
 
-    def backup_database(
-        self,
-        url: str,
-        dest: Path,
-        progress: Progress | None = None,
-        *,
-        tables: Collection[str] = (),
-    ) -> None:
+    def backup_database(self, url: str, dest: Path, **options: Unpack[BackupOptions]) -> None:
         """`pg_dump --format=custom` of the store's tables: one snapshot while writers run."""
         from migrator.adapters import postgres_files  # needs psycopg: only here
 
-        postgres_files.dump(url, dest, tables)
-        if progress is not None:
+        postgres_files.dump(url, dest, options.get("tables", ()))
+        if (progress := options.get("progress")) is not None:
             progress(1, 1)
 
     def copy_damaged(self, url: str, dest: Path) -> None:

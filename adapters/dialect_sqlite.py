@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -19,8 +19,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
 from migrator.adapters import sqlite_files
-from migrator.adapters.dialect_base import Check, Dialect, Fetch
-from migrator.adapters.sqlite_files import Progress
+from migrator.adapters.dialect_base import BackupOptions, Check, Dialect, Fetch
 from migrator.errors import BackupError
 
 #: Seconds a writer waits for another writer before SQLite reports the database busy.
@@ -96,16 +95,9 @@ class SqliteDialect(Dialect):
         file = self.database_file(url)
         return file is not None and file.is_file() and file.stat().st_size > 0
 
-    def backup_database(
-        self,
-        url: str,
-        dest: Path,
-        progress: Progress | None = None,
-        *,
-        tables: Collection[str] = (),
-    ) -> None:
+    def backup_database(self, url: str, dest: Path, **options: Unpack[BackupOptions]) -> None:
         """The online backup API; the file is copied whole, whatever `tables` says."""
-        sqlite_files.online_backup(self._file(url), dest, progress)
+        sqlite_files.online_backup(self._file(url), dest, options.get("progress"))
 
     def copy_damaged(self, url: str, dest: Path) -> None:
         source = self._file(url)

@@ -31,6 +31,11 @@ Document = dict[str, Any]
 T = TypeVar("T")
 
 
+def _items(page: Page) -> builtins.list[Document]:
+    """What two answers to `find` must agree on: the documents, not the cursor."""
+    return page.items
+
+
 class PhaseReads:
     """The reads of one store pair, each asked of the store the phase read at that call reads."""
 
@@ -45,50 +50,24 @@ class PhaseReads:
         self._shadow_search = sqlite
 
     def get(self, doc_id: str) -> Document | None:
-        phase = self._phase()
-        if phase is Phase.DUAL_WRITE:
-            result = self._json.get(doc_id)
-            if self._shadow.sampled():
-                self._shadow.compare(
-                    "get",
-                    doc_id,
-                    result,
-                    lambda: self._sql().get(doc_id),
-                    lambda: self._json.get(doc_id),
-                )
-            return result
-        return self._read(phase, "get", doc_id, lambda store: store.get(doc_id))
+        return self._routed("get", doc_id, lambda store: store.get(doc_id))
 
     def list(self, partition: str) -> builtins.list[Document]:
         check_partition_name(partition)
-        phase = self._phase()
-        if phase is Phase.DUAL_WRITE:
-            result = self._json.list(partition)
-            if self._shadow.sampled():
-                self._shadow.compare(
-                    "list",
-                    partition,
-                    result,
-                    lambda: self._sql().list(partition),
-                    lambda: self._json.list(partition),
-                )
-            return result
-        return self._read(phase, "list", partition, lambda store: store.list(partition))
+        return self._routed("list", partition, lambda store: store.list(partition))
+
+    def summaries(self, partition: str) -> builtins.list[Document]:
+        check_partition_name(partition)
+        return self._routed("summaries", partition, lambda store: store.summaries(partition))
 
     def search(self, text: str, *, limit: int) -> builtins.list[SearchHit]:
-        phase = self._phase()
-        if phase is Phase.DUAL_WRITE:
-            result = self._json.search(text, limit=limit)
-            if self._shadow_search and self._shadow.sampled():
-                self._shadow.compare(
-                    "search",
-                    text,
-                    self._hits(result),
-                    lambda: self._hits(self._sql().search(text, limit=limit)),
-                    lambda: self._hits(self._json.search(text, limit=limit)),
-                )
-            return result
-        return self._read(phase, "search", text, lambda s: s.search(text, limit=limit))
+        return self._routed(
+            "search",
+            text,
+            lambda store: store.search(text, limit=limit),
+            compared=self._hits,
+            shadow=self._shadow_search,
+        )
 
     def _hits(self, hits: builtins.list[SearchHit]) -> builtins.list[Document]:
         """Hits as the shadow comparison pairs them (by id; snippets differ by design)."""
@@ -102,35 +81,35 @@ class PhaseReads:
         return self._read(self._phase(), "partitions", "", lambda store: store.partitions())
 
     def run_query(self, query: Query) -> Page:
-        phase = self._phase()
-        if phase is Phase.DUAL_WRITE:
-            result = self._json.run_query(query)
-            if self._shadow.sampled():
-                self._shadow.compare(
-                    "find",
-                    describe(query),
-                    result.items,
-                    lambda: self._sql().run_query(query).items,
-                    lambda: self._json.run_query(query).items,
-                )
-            return result
-        return self._read(phase, "find", describe(query), lambda store: store.run_query(query))
+        return self._routed(
+            "find", describe(query), lambda store: store.run_query(query), compared=_items
+        )
 
-    def summaries(self, partition: str) -> builtins.list[Document]:
-        check_partition_name(partition)
+    def _routed(
+        self,
+        what: str,
+        key: str,
+        read: Callable[[JsonStore | SqlStore], T],
+        *,
+        compared: Callable[[T], Any] = lambda answer: answer,
+        shadow: bool = True,
+    ) -> T:
+        """`read` asked of the store the phase reads. In `dual-write` JSON answers and a
+        sampled share is shadowed: SQL's answer compared with JSON's, both seen through
+        `compared` (what the two stores must agree on)."""
         phase = self._phase()
-        if phase is Phase.DUAL_WRITE:
-            result = self._json.summaries(partition)
-            if self._shadow.sampled():
-                self._shadow.compare(
-                    "summaries",
-                    partition,
-                    result,
-                    lambda: self._sql().summaries(partition),
-                    lambda: self._json.summaries(partition),
-                )
-            return result
-        return self._read(phase, "summaries", partition, lambda s: s.summaries(partition))
+        if phase is not Phase.DUAL_WRITE:
+            return self._read(phase, what, key, read)
+        result = read(self._json)
+        if shadow and self._shadow.sampled():
+            self._shadow.compare(
+                what,
+                key,
+                compared(result),
+                lambda: compared(read(self._sql())),
+                lambda: compared(read(self._json)),
+            )
+        return result
 
     def _read(
         self, phase: Phase, what: str, key: str, read: Callable[[JsonStore | SqlStore], T]

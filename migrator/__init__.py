@@ -3,7 +3,8 @@
 The public API is served from `migrator.api` on first use, so that `import migrator.errors`
 (which every layer does) stays cheap. The names are listed here, not looked up, so that an
 attribute miss during a submodule's import (`from migrator import importer`) never imports the
-API midway (a circular import); tests/test_api.py keeps this list equal to `api.__all__`.
+API midway (a circular import). `migrator.api` takes its `__all__` from this one list, and
+tests/test_api.py checks that each name resolves there.
 """
 
 from __future__ import annotations

@@ -12,73 +12,50 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from migrator.adapters.dual_write import DualWriteStore, open_store
-from migrator.adapters.phase_state import Phase
-from migrator.adapters.query import Page
-from migrator.archive import ArchiveResult, restore_archive
-from migrator.backup import BackupResult, snapshot_before
-from migrator.backup_retention import list_backups
-from migrator.check import CheckItem, CheckResult
-from migrator.doctor import DoctorReport, diagnose
-from migrator.export import ExportResult
-from migrator.generate import GenerateSummary, generate_store
-from migrator.history import read_runs, record_run
-from migrator.import_summary import ImportSummary
-from migrator.phase_recover import Recovery
-from migrator.phases import PhaseChange, check_move
-from migrator.repair import RepairReport
-from migrator.restore import RestoreResult
-from migrator.run_import import import_store
-from migrator.run_init import InitResult, init_database
-from migrator.run_phase import recover_phase, repair, set_phase
-from migrator.run_safety import archive_json_store, create_backup, export_store, restore_backup
-from migrator.run_validate import check, validate
+from migrator import _API
+from migrator.adapters.dual_write import DualWriteStore as DualWriteStore
+from migrator.adapters.dual_write import open_store as open_store
+from migrator.adapters.phase_state import Phase as Phase
+from migrator.adapters.query import Page as Page
+from migrator.archive import ArchiveResult as ArchiveResult
+from migrator.archive import restore_archive as restore_archive
+from migrator.backup import BackupResult as BackupResult
+from migrator.backup import snapshot_before as snapshot_before
+from migrator.backup_retention import list_backups as list_backups
+from migrator.check import CheckItem as CheckItem
+from migrator.check import CheckResult as CheckResult
+from migrator.doctor import DoctorReport as DoctorReport
+from migrator.doctor import diagnose as diagnose
+from migrator.export import ExportResult as ExportResult
+from migrator.generate import GenerateSummary as GenerateSummary
+from migrator.generate import generate_store as generate_store
+from migrator.history import read_runs as read_runs
+from migrator.history import record_run as record_run
+from migrator.import_summary import ImportSummary as ImportSummary
+from migrator.phase_recover import Recovery as Recovery
+from migrator.phases import PhaseChange as PhaseChange
+from migrator.phases import check_move as check_move
+from migrator.repair import RepairReport as RepairReport
+from migrator.restore import RestoreResult as RestoreResult
+from migrator.run_import import import_store as import_store
+from migrator.run_init import InitResult as InitResult
+from migrator.run_init import init_database as init_database
+from migrator.run_phase import recover_phase as recover_phase
+from migrator.run_phase import repair as repair
+from migrator.run_phase import set_phase as set_phase
+from migrator.run_safety import archive_json_store as archive_json_store
+from migrator.run_safety import create_backup as create_backup
+from migrator.run_safety import export_store as export_store
+from migrator.run_safety import restore_backup as restore_backup
+from migrator.run_validate import check as check
+from migrator.run_validate import validate as validate
 from migrator.schemas.declaration import Schema
-from migrator.status import StatusReport, status
-from migrator.validator import ValidationReport
+from migrator.status import StatusReport as StatusReport
+from migrator.status import status as status
+from migrator.validator import ValidationReport as ValidationReport
 
-__all__ = [
-    "ArchiveResult",
-    "BackupResult",
-    "CheckItem",
-    "CheckResult",
-    "DoctorReport",
-    "DualWriteStore",
-    "ExportResult",
-    "GenerateSummary",
-    "ImportSummary",
-    "InitResult",
-    "Page",
-    "Phase",
-    "PhaseChange",
-    "Recovery",
-    "RepairReport",
-    "RestoreResult",
-    "StatusReport",
-    "ValidationReport",
-    "archive_json_store",
-    "check",
-    "check_move",
-    "create_backup",
-    "diagnose",
-    "export_store",
-    "find",
-    "generate_store",
-    "import_store",
-    "init_database",
-    "list_backups",
-    "open_store",
-    "read_runs",
-    "record_run",
-    "recover_phase",
-    "repair",
-    "restore_archive",
-    "restore_backup",
-    "set_phase",
-    "snapshot_before",
-    "status",
-    "validate",
-]
+#: The public names, listed once in `migrator._API` (the package serves them lazily).
+__all__ = list(_API)
 
 
 def find(

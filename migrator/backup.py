@@ -219,7 +219,7 @@ def _database_artifacts(
     copy = build / f"database{dialect.backup_suffix}"
     _write_private(copy, b"")
     try:
-        dialect.backup_database(url, copy, progress, tables=tables)
+        dialect.backup_database(url, copy, progress=progress, tables=tables)
     except DatabaseCorruptError:
         if not allow_damaged:
             raise

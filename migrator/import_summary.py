@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from migrator.rejects import Reject
 
@@ -50,6 +50,24 @@ class PartitionResult:
         }
 
 
+class _Total:
+    """An `ImportSummary` total: the sum over its partitions of the `PartitionResult` field
+    of the same name, stated once for every count."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, summary: None, owner: type) -> _Total: ...
+    @overload
+    def __get__(self, summary: ImportSummary, owner: type) -> int: ...
+    def __get__(self, summary: ImportSummary | None, owner: type) -> _Total | int:
+        if summary is None:
+            return self
+        values = (getattr(p, self._name) for p in summary.partitions)
+        return sum(v if isinstance(v, int) else len(v) for v in values)
+
+
 @dataclass
 class ImportSummary:
     """What an import did, per partition and in total."""
@@ -63,48 +81,20 @@ class ImportSummary:
     #: Why the run stopped before the end (its rejects exceeded the error budget), or None.
     stopped: str | None = None
 
-    def _total(self, name: str) -> int:
-        return sum(getattr(p, name) for p in self.partitions)
+    #: Totals over the partitions (a list of ids counts its length).
+    documents = _Total()
+    imported = _Total()
+    unchanged = _Total()
+    rejected = _Total()
+    gone = _Total()
+    pruned = _Total()
+    held = _Total()
+    kept_newer = _Total()
+    bytes = _Total()
 
     @property
     def files(self) -> int:
         return sum(1 for p in self.partitions if p.status != "missing")
-
-    @property
-    def documents(self) -> int:
-        return self._total("documents")
-
-    @property
-    def imported(self) -> int:
-        return self._total("imported")
-
-    @property
-    def unchanged(self) -> int:
-        return self._total("unchanged")
-
-    @property
-    def rejected(self) -> int:
-        return self._total("rejected")
-
-    @property
-    def gone(self) -> int:
-        return sum(len(p.gone) for p in self.partitions)
-
-    @property
-    def pruned(self) -> int:
-        return self._total("pruned")
-
-    @property
-    def held(self) -> int:
-        return sum(len(p.held) for p in self.partitions)
-
-    @property
-    def kept_newer(self) -> int:
-        return sum(len(p.kept_newer) for p in self.partitions)
-
-    @property
-    def bytes(self) -> int:
-        return self._total("bytes")
 
     @property
     def ok(self) -> bool:

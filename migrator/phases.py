@@ -147,57 +147,61 @@ def set_phase(
             raise PhaseError(
                 f"cannot move from {current} to {target}: one step at a time; run `{first}` first"
             )
-        if target.rank > current.rank:
-            return _forward(root, db, schema, state, record, target, force)
-        return _backward(root, db, schema, state, record, target)
+        move = _Move(root, db, schema, state, record, target)
+        return _forward(move, force) if target.rank > current.rank else _backward(move)
 
 
 # --------------------------------------------------------------------------- forward
 
 
-def _forward(
-    root: Path,
-    db: str | Path,
-    schema: Schema,
-    state: PhaseState,
-    record: PhaseRecord,
-    target: Phase,
-    force: bool,
-) -> PhaseChange:
-    guards, validation = guards_for(root, db, schema, record, target)
+@dataclass(frozen=True)
+class _Move:
+    """A move under way: the stores, their phase state as read under its lock, the target."""
+
+    root: Path
+    db: str | Path
+    schema: Schema
+    state: PhaseState
+    record: PhaseRecord
+    target: Phase
+
+
+def _forward(move: _Move, force: bool) -> PhaseChange:
+    guards, validation = guards_for(move.root, move.db, move.schema, move.record, move.target)
     failed = [g for g in guards if not g.passed]
     warning = None
     if failed:
         reasons = "; ".join(f"{g.detail} (run: {g.fix})" if g.fix else g.detail for g in failed)
         if any(g.name == DATABASE_READY for g in failed):
             # No --force: dual writes into a database that cannot take them would all fail.
-            raise PhaseError(f"cannot enter {target}: {reasons}")
+            raise PhaseError(f"cannot enter {move.target}: {reasons}")
         if not force:
             raise PhaseError(
-                f"cannot enter {target}: {reasons}; or pass force=True", parameters=["force=True"]
+                f"cannot enter {move.target}: {reasons}; or pass force=True",
+                parameters=["force=True"],
             )
-        warning = f"forced into {target} although: {reasons}"
+        warning = f"forced into {move.target} although: {reasons}"
         logger.warning("%s", warning)
-    state.write(state.read().moved(target, forced=bool(failed), warning=warning))
-    wait_for_writers(root)
-    archive = _archive(root, schema) if target is Phase.SQLITE_ONLY else None
+    move.state.write(move.state.read().moved(move.target, forced=bool(failed), warning=warning))
+    wait_for_writers(move.root)
+    archive = _archive(move.root, move.schema) if move.target is Phase.SQLITE_ONLY else None
     notes: tuple[str, ...] = ()
-    stores = hints.Stores(root, db, schema)
-    if target is Phase.DUAL_WRITE:
+    stores = hints.Stores(move.root, move.db, move.schema)
+    if move.target is Phase.DUAL_WRITE:
         notes = (
             f"next: {stores.command('import')} copies into SQL what "
             "it lacks (everything, or what changed since an earlier import), beside the "
             "application's writes",
         )
-    elif target is Phase.SQLITE_PRIMARY:
+    elif move.target is Phase.SQLITE_PRIMARY:
         notes = (
             f"next: {stores.command('check')} until it says READY, then "
             f"{stores.command('phase set sqlite-only')} (validates afresh, then "
             "archives the JSON files)",
         )
     return PhaseChange(
-        record.phase,
-        target,
+        move.record.phase,
+        move.target,
         forced=bool(failed),
         warning=warning,
         guards=guards,
@@ -227,44 +231,39 @@ def _stay(root: Path, schema: Schema, phase: Phase) -> PhaseChange:
 # --------------------------------------------------------------------------- backward
 
 
-def _backward(
-    root: Path,
-    db: str | Path,
-    schema: Schema,
-    state: PhaseState,
-    record: PhaseRecord,
-    target: Phase,
-) -> PhaseChange:
+def _backward(move: _Move) -> PhaseChange:
     notes: list[str] = []
     repaired: RepairReport | None = None
     rebuilt: tuple[str, ...] = ()
-    if record.phase.sql_is_primary:
-        if record.phase is Phase.SQLITE_ONLY:
-            state.write(state.read().moved(Phase.SQLITE_PRIMARY))
-            wait_for_writers(root)
+    if move.record.phase.sql_is_primary:
+        if move.record.phase is Phase.SQLITE_ONLY:
+            move.state.write(move.state.read().moved(Phase.SQLITE_PRIMARY))
+            wait_for_writers(move.root)
             notes.append("entered sqlite-primary first: writers keep JSON too while it is rebuilt")
-        repaired = repair(root, db, schema)
-        rebuilt = rebuild_json(JsonStore(root, schema), db, schema)
+        repaired = repair(move.root, move.db, move.schema)
+        rebuilt = rebuild_json(JsonStore(move.root, move.schema), move.db, move.schema)
         notes.append(f"rebuilt {len(rebuilt)} JSON partition(s) from SQL")
-    if state.read().phase is not target:
-        state.write(state.read().moved(target))
-        wait_for_writers(root)
-        if target is Phase.JSON_ONLY:
+    if move.state.read().phase is not move.target:
+        move.state.write(move.state.read().moved(move.target))
+        wait_for_writers(move.root)
+        if move.target is Phase.JSON_ONLY:
             # From here writes reach JSON alone, and one could bring a file back to the exact
             # bytes of its import mark while SQL kept a later version: with no marks, the next
             # import reads every file and cannot skip such a partition.
-            sql = SqlStore(db, schema, create=False)
+            sql = SqlStore(move.db, move.schema, create=False)
             try:
                 sql.forget_marks()
             finally:
                 sql.close()
             notes.append("import marks forgotten: the next import reads every file")
-        if record.phase.sql_is_primary:
+        if move.record.phase.sql_is_primary:
             # A JSON write that failed between the rebuild and the move is repaired now.
-            late = repair(root, db, schema)
+            late = repair(move.root, move.db, move.schema)
             if late.actions and repaired is not None:
                 repaired = replace(repaired, actions=repaired.actions + late.actions)
-    return PhaseChange(record.phase, target, repair=repaired, rebuilt=rebuilt, notes=tuple(notes))
+    return PhaseChange(
+        move.record.phase, move.target, repair=repaired, rebuilt=rebuilt, notes=tuple(notes)
+    )
 
 
 def rebuild_json(json_store: JsonStore, db: str | Path, schema: Schema) -> tuple[str, ...]:
