@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, func, select
@@ -60,8 +61,9 @@ class DocumentReader:
             return self._some_of_partition(partition, ids)
         plan, key = self.statements, self.statements.key(partition)
         with _no_cycle_collection(), self.db.errors(), self.db.snapshot() as fetch:
-            roots = fetch(plan.roots_of_partition, key)
+            roots = fetch(plan.roots_of_partition_unsorted, key)
             children = [fetch(sql, key) for sql in plan.children_of_partition]
+            roots.sort(key=plan.in_stored_order)
             return self._documents(roots, children)
 
     def summaries(self, partition: str) -> list[Document]:
@@ -71,8 +73,9 @@ class DocumentReader:
         self.tables.ensure_ready()
         plan = self.statements
         with _no_cycle_collection(), self.db.errors(), self.db.snapshot() as fetch:
-            roots = fetch(plan.roots_of_partition, plan.key(partition))
-            return [self.decoder.summary(row) for row in roots]
+            roots = fetch(plan.roots_of_partition_unsorted, plan.key(partition))
+            roots.sort(key=plan.in_stored_order)
+            return self.decoder.summaries(roots)
 
     def _documents(
         self, roots: Sequence[Sequence[Any]], children: Sequence[Sequence[Sequence[Any]]]
@@ -201,6 +204,14 @@ class _Statements:
         self.roots_of_partition = _compiled(
             roots.where(in_partition).order_by(root.c[POSITION_COLUMN], id_column), dialect
         )
+        # The same rows, each followed by its position, unsorted: `in_stored_order` sorts them.
+        # SQLite sorted them in a temporary B-tree, a fifth of a listing's fetch; the partition
+        # index hands them over nearly in order already, which Python's sort finishes in a pass.
+        self.roots_of_partition_unsorted = _compiled(
+            select(*columns_of(root, decoder.root), root.c[POSITION_COLUMN]).where(in_partition),
+            dialect,
+        )
+        self.in_stored_order = itemgetter(len(decoder.root.columns), decoder.id_at)
         self.children_by_parent: list[str] = []
         self.children_of_partition: list[str] = []
         for child, (_, table_decoder) in zip(schema.children, decoder.children, strict=True):

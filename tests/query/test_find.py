@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from migrator.adapters.json_store import JsonStore
-from migrator.adapters.sql_store import SqlStore
-from migrator.schemas.codec import canonical_bytes
+from migrator.adapters.sql_store import PartitionWrite, SqlStore
+from migrator.schemas.codec import canonical_bytes, to_rows
 from tests.query.conftest import fill
 from tests.schemas.samples import instance, session
 
@@ -134,3 +134,19 @@ def test_page_reads_like_a_list(filled: Pair) -> None:
     """A page iterates, indexes and has a length."""
     page = filled[1].find(where={"status": "failed"}, returning="ids")
     assert len(page) == 3 and page[0] == "s1" and list(page) == ["s1", "s3", "s5"]
+
+
+def test_a_partition_reads_in_stored_order_whatever_order_its_rows_were_written(
+    pair: Pair,
+) -> None:
+    """Rows written last-position-first (the database hands them over in the order written)
+    still list and summarize in position order: the order is the stored one, not the rows'."""
+    json_store, sql_store = pair
+    docs = [dict(doc, runtime_mix={"big": 2**70, "mix": ["a"] * 9}) for doc in SESSIONS_A]
+    json_store.write_partition("wa", docs)
+    rows = [to_rows(sql_store.schema, "wa", doc, i) for i, doc in enumerate(docs)]
+    sql_store.write_partitions([PartitionWrite("wa", rows[::-1])])
+    assert sql_store.list("wa") == json_store.list("wa") == docs
+    assert sql_store.summaries("wa") == json_store.summaries("wa")
+    assert [s["id"] for s in sql_store.summaries("wa")] == [d["id"] for d in docs]
+    assert sql_store.summaries("wa")[0]["runtime_mix"]["big"] == 2**70

@@ -18,6 +18,7 @@ from migrator.schemas.jsontext import (
     dumps_sorted,
     loads,
     loads_checked,
+    loads_written,
 )
 from tests.schemas.strategies import json_values
 from tests.soak import examples
@@ -207,3 +208,27 @@ def test_a_repeated_key_deep_in_a_child_of_a_pretty_file_names_its_place() -> No
     with pytest.raises(JsonDecodeError, match="key 'a' appears twice") as caught:
         loads_checked(text)
     assert (caught.value.line, caught.value.column) == (10, 13)
+@pytest.mark.parametrize(
+    "text",
+    ['["codex","cursor"]', "7", '{"a":1.5}', f'{{"big":{2**70}}}', f"[{-(10**30)}]", "[1,2]"],
+)
+def test_loads_written_reads_a_column_as_loads_does(text: str) -> None:
+    """A JSON column's text, short or long, with integers beyond 64 bits or not: exactly."""
+    assert loads_written(text) == loads(text)
+    assert [type(v) for v in _leaves(loads_written(text))] == [
+        type(v) for v in _leaves(loads(text))
+    ]
+
+
+@pytest.mark.parametrize("text", ["NaN", "[Infinity]", "{", '{"a": 1e400}'])
+def test_loads_written_names_damage_as_loads_does(text: str) -> None:
+    with pytest.raises(JsonDecodeError):
+        loads_written(text)
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
