@@ -208,6 +208,8 @@ def test_a_repeated_key_deep_in_a_child_of_a_pretty_file_names_its_place() -> No
     with pytest.raises(JsonDecodeError, match="key 'a' appears twice") as caught:
         loads_checked(text)
     assert (caught.value.line, caught.value.column) == (10, 13)
+
+
 @pytest.mark.parametrize(
     "text",
     ['["codex","cursor"]', "7", '{"a":1.5}', f'{{"big":{2**70}}}', f"[{-(10**30)}]", "[1,2]"],
