@@ -19,6 +19,9 @@ from migrator.rejects import Reject, RejectsFile
 
 logger = logging.getLogger(__name__)
 
+#: The parameters a budget's reason names, as a Python caller spells them (the CLI shows
+#: them as its flags).
+PARAMETERS = ("max_errors", "max_error_ratio")
 #: Rejects kept in the summary (the rejects file has every one).
 KEPT_REJECTS = 1000
 
@@ -40,12 +43,12 @@ class ErrorBudget:
             ("1 reject", "exceeds") if rejected == 1 else (f"{rejected:,} rejects", "exceed")
         )
         if self.max_errors is not None and rejected > self.max_errors:
-            return f"{rejects} {exceed} --max-errors {self.max_errors}"
+            return f"{rejects} {exceed} max_errors={self.max_errors}"
         ratio = self.max_ratio
         if ratio is not None and read >= RATIO_MIN_DOCUMENTS and rejected > ratio * read:
             return (
                 f"{rejects} in {read:,} documents read ({rejected / read:.1%}) "
-                f"{exceed} --max-error-ratio {ratio:g}"
+                f"{exceed} max_error_ratio={ratio:g}"
             )
         return None
 

@@ -39,6 +39,9 @@ from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 
+#: How a caller settles a phase the evidence cannot tell (the CLI shows `--phase`).
+_SAY_IT = "recover again with phase=... saying which"
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -158,7 +161,8 @@ def _decide(
         if veto is not None:
             raise PhaseError(
                 f"cannot tell the phase: {newest.source} says {newest.phase}, but {veto}; "
-                "check `migrator status`, then run `migrator phase recover --phase PHASE`"
+                f"check `migrator status`, then {_SAY_IT}",
+                parameters=["phase=..."],
             )
         return newest.phase, f"{newest.source} as of {newest.time}"
     plain = facts.plain_phase()
@@ -166,8 +170,8 @@ def _decide(
         raise PhaseError(
             "cannot tell the phase: no history, journal or readable phase file says it, and "
             f"both stores hold documents (JSON {facts.json_documents}, SQL "
-            f"{facts.sql_documents}); check `migrator status`, then run `migrator phase "
-            "recover --phase PHASE`"
+            f"{facts.sql_documents}); check `migrator status`, then {_SAY_IT}",
+            parameters=["phase=..."],
         )
     return plain, f"the stores: JSON {facts.json_documents}, SQL {facts.sql_documents} documents"
 

@@ -5,7 +5,9 @@ line shows the same message with its flags (`--batch-size`), mapped in one place
 from __future__ import annotations
 
 import ast
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,46 @@ def test_no_library_error_names_a_flag() -> None:
         if re.search(r"(^|[\s(])--[a-z]", text)
     ]
     assert offenders == []
+
+
+def test_an_import_stopped_by_its_budget_names_the_parameter_then_the_flag(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """An import past its error budget: `ImportSummary.stopped` from Python says
+    `max_errors=0`; the CLI's table title and stderr line say `--max-errors=0`."""
+    store = tmp_path / "store"
+    shutil.copytree(fixture_store_dir, store)
+    first = sorted(store.glob("*.json"))[0]
+    records = json.loads(first.read_text(encoding="utf-8"))
+    records[0]["status"] = "exploded"
+    first.write_text(json.dumps(records), encoding="utf-8")
+    summary = migrator.import_store(store, tmp_path / "python.db", max_errors=0)
+    assert summary.stopped == "1 reject exceeds max_errors=0"
+    db = tmp_path / "cli.db"
+    result = CliRunner().invoke(
+        app, ["import", "--json-dir", str(store), "--db", str(db), "--max-errors", "0"]
+    )
+    assert result.exit_code == 1
+    assert "import stopped early: 1 reject exceeds --max-errors=0" in result.stdout
+    assert result.stderr.startswith("stopped: 1 reject exceeds --max-errors=0; ")
+    assert "max_errors" not in result.stdout + result.stderr
+
+
+def test_an_undecidable_phase_asks_for_the_parameter_then_the_flag(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """Both stores hold documents and nothing says the phase: `recover_phase` asks a Python
+    caller for `phase=...`, `migrator phase recover` for `--phase`."""
+    store, db = tmp_path / "store", tmp_path / "app.db"
+    shutil.copytree(fixture_store_dir, store)
+    migrator.import_store(store, db)
+    for state_file in (store / ".migrator").iterdir():
+        if state_file.is_file():
+            state_file.unlink()  # no history or journal says it, and the phase file is damaged
+    (store / ".migrator" / "phase.json").write_text("garbage")
+    with pytest.raises(PhaseError, match=r"recover again with phase=\.\.\. saying which$"):
+        migrator.recover_phase(store, db)
+    stores = ["--json-dir", str(store), "--db", str(db)]
+    result = CliRunner().invoke(app, ["phase", "recover", *stores])
+    assert result.exit_code == 2
+    assert result.stderr.endswith("recover again with --phase saying which\n")

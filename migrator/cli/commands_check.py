@@ -57,7 +57,7 @@ def check_command(
     records it) and the guards of `phase set <next>`; prints each item and what fixes it.
 
     Exit 0 ready, 1 not ready, 2 on a usage or fatal error."""
-    from migrator.report import check_summary, render_check, write_summary
+    from migrator.cli.report import check_summary, render_check, write_summary
     from migrator.run_validate import check
 
     result = check(
@@ -85,7 +85,7 @@ def check_command(
 
 
 def _print_lines(result: CheckResult) -> None:
-    from migrator.report import check_lines
+    from migrator.cli.report import check_lines
 
     for number, line in enumerate(check_lines(result)):
         color = ("green" if result.ready else "red") if number == 0 else None

@@ -170,7 +170,7 @@ def _show(summary: ImportSummary, output_format: OutputFormat, summary_file: Pat
     """The summary as a table or JSON, the stopped line on stderr; exit 1 unless all went in."""
     from rich.console import Console
 
-    from migrator.report import json_text, write_summary
+    from migrator.cli.report import json_text, write_summary
     from migrator.run_import import stopped_line
 
     if summary_file is not None:
@@ -183,7 +183,7 @@ def _show(summary: ImportSummary, output_format: OutputFormat, summary_file: Pat
         _print_summary(Console(highlight=False, width=width), summary)
     stopped = stopped_line(summary)
     if stopped is not None:
-        typer.echo(stopped, err=True)
+        typer.echo(_flagged(stopped), err=True)
     if not summary.ok:
         raise typer.Exit(1)
 
@@ -232,7 +232,7 @@ def _print_summary(console: Console, summary: ImportSummary) -> None:
 
     title = "import (dry run: nothing written)" if summary.dry_run else "import"
     if summary.stopped is not None:
-        title += f" stopped early: {summary.stopped}"
+        title += f" stopped early: {_flagged(summary.stopped)}"
     shown = summary.partitions
     if len(shown) > LISTED_PARTITIONS:
         shown = [p for p in shown if p.rejected or p.gone or p.status != "imported"]
@@ -298,6 +298,14 @@ def _print_summary(console: Console, summary: ImportSummary) -> None:
             "than SQL's copy, so the JSON store may never have had them; --prune-all would "
             f"delete those {summary.held}"
         )
+
+
+def _flagged(text: str) -> str:
+    """An import's stopped reason with the budget's parameters as this command's flags."""
+    from migrator.cli.flags import flagged
+    from migrator.import_budget import PARAMETERS
+
+    return flagged(text, PARAMETERS)
 
 
 def _dry_status(status: str) -> str:

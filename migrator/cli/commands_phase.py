@@ -249,7 +249,7 @@ def repair_command(
     """Replay the writes that reached only one store, so both agree again.
 
     The newest side's current version wins. Exit 1 when some could not be repaired."""
-    from migrator.report import write_summary
+    from migrator.cli.report import write_summary
     from migrator.run_phase import repair
 
     report = repair(json_dir, db, schema, dry_run=dry_run, snapshot=not no_snapshot)

@@ -156,8 +156,8 @@ def backups_command(
 
     from migrator.backup import default_backup_dir
     from migrator.backup_retention import list_backups
+    from migrator.cli.report import json_text
     from migrator.cli.tables import backup_problems, backups_table
-    from migrator.report import json_text
 
     infos = list_backups(out if out is not None else default_backup_dir(json_dir))
     if output_format is OutputFormat.json:
@@ -186,9 +186,9 @@ def doctor(
     Exit 0 healthy, 1 problems found."""
     from rich.console import Console
 
+    from migrator.cli.report import json_text
     from migrator.cli.tables import doctor_table
     from migrator.doctor import diagnose
-    from migrator.report import json_text
 
     report = diagnose(json_dir, db, schema)
     if output_format is OutputFormat.json:
@@ -221,9 +221,9 @@ def history(
     """The runs of commands that read or changed data, newest first."""
     from rich.console import Console
 
+    from migrator.cli.report import json_text
     from migrator.cli.tables import history_table
     from migrator.history import read_runs
-    from migrator.report import json_text
 
     runs = read_runs(json_dir, limit=limit)
     if output_format is OutputFormat.json:

@@ -37,7 +37,7 @@ def search_command(
     Example: migrator search 'timeout "redis cluster" conn*' --json-dir data --db app.db
 
     Exit 0 (also when nothing matches), 2 on a usage or fatal error."""
-    from migrator.report import json_text
+    from migrator.cli.report import json_text
     from migrator.schemas.jsontext import dumps_compact
     from migrator.search import search
 

@@ -107,7 +107,7 @@ def _show(
     quiet: bool,
 ) -> None:
     """The report where it was asked for; exit 1 when the stores differ."""
-    from migrator.report import render_validation, validation_summary, write_summary
+    from migrator.cli.report import render_validation, validation_summary, write_summary
 
     if summary_file is not None:
         write_summary(report.to_dict(), summary_file)
@@ -128,8 +128,8 @@ def _print_text(report: ValidationReport, json_dir: Path, db: str, schema: str) 
     one); against a database that holds nothing yet, one line that says so."""
     from rich.console import Console
 
+    from migrator.cli.report import nothing_imported, validation_summary, validation_text
     from migrator.hints import command
-    from migrator.report import nothing_imported, validation_summary, validation_text
 
     console = Console(highlight=False)
     if nothing_imported(report):

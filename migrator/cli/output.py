@@ -28,7 +28,7 @@ def emit_report(
     text it is printed for people; as json/junit it goes to stdout and the summary to stderr,
     so a pipe receives only the report."""
     if output is not None:
-        from migrator.report import write_output
+        from migrator.cli.report import write_output
 
         write_output(render(output_format.value), output)
         if not quiet:

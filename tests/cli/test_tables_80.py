@@ -19,13 +19,13 @@ from migrator.adapters.sql_store import SqlStore
 from migrator.backup import create_backup, snapshot_before
 from migrator.backup_retention import list_backups
 from migrator.cli.commands_import import _print_summary
+from migrator.cli.report import validation_text
 from migrator.cli.tables import backups_table, doctor_table, history_table, settings_table
 from migrator.cli.text import size_text
 from migrator.doctor import diagnose
 from migrator.history import read_runs, record_run
 from migrator.importer import import_store
 from migrator.phases import set_phase
-from migrator.report import validation_text
 from migrator.schemas.declaration import Schema
 from migrator.validator import validate
 
@@ -130,7 +130,7 @@ def test_history_fits(stores: tuple[Path, Path], sessions_schema: Schema) -> Non
         set_phase(json_dir, db, sessions_schema, Phase.DUAL_WRITE)
     with record_run(json_dir, "import") as run:
         run.counts = {"documents": 36, "imported": 36, "unchanged": 0, "rejected": 0}
-        run.message = "stopped: 4 rejects exceed --max-errors 3; 1,200 documents committed"
+        run.message = "stopped: 4 rejects exceed max_errors=3; 1,200 documents committed"
     runs = read_runs(json_dir, limit=20)
     lines = render(history_table(runs))
     assert_fits(

@@ -28,7 +28,7 @@ from tests.importer.conftest import stored_documents, valid_documents
 #: each (10 in all, none in the first file).
 SPREAD = ((), (10, 90), (5, 15, 25, 35), (3, 30, 60, 90))
 STOPPED = re.compile(
-    r"stopped: (\d+) rejects exceed --max-errors 3; ([\d,]+) documents committed, rejects in (.+)"
+    r"stopped: (\d+) rejects exceed --max-errors=3; ([\d,]+) documents committed, rejects in (.+)"
 )
 
 
@@ -77,7 +77,8 @@ def test_max_errors_stops_after_the_budget_and_keeps_the_committed_data_valid(
     (line,) = result.stderr.splitlines()
     match = STOPPED.fullmatch(line)
     assert match is not None, line
-    assert summary["stopped"] == f"{match[1]} rejects exceed --max-errors 3"
+    # The JSON summary and the history keep the library's words; the CLI's line, its flag.
+    assert summary["stopped"] == f"{match[1]} rejects exceed max_errors=3"
     assert 4 <= summary["rejected"] == int(match[1]) < 10
     assert int(match[2].replace(",", "")) == summary["imported"]
     assert match[3] == str(rejects) == summary["rejects_file"]
@@ -90,7 +91,7 @@ def test_max_errors_stops_after_the_budget_and_keeps_the_committed_data_valid(
         p2: "partial",
     }
     (run,) = read_runs(generated_store_dir)
-    assert (run.outcome, run.message) == ("rejected", line)
+    assert (run.outcome, run.message) == ("rejected", line.replace("--max-errors", "max_errors"))
 
     json_store = JsonStore(generated_store_dir, sessions_schema)
     sql_store = SqlStore(sql_path, sessions_schema, create=False)
@@ -143,7 +144,7 @@ def test_ratio_waits_for_enough_documents_then_stops(
     read = int(found[1])
     assert RATIO_MIN_DOCUMENTS <= read < RATIO_MIN_DOCUMENTS + 10
     assert summary.stopped == (
-        f"10 rejects in {read} documents read ({10 / read:.1%}) exceed --max-error-ratio 0.05"
+        f"10 rejects in {read} documents read ({10 / read:.1%}) exceed max_error_ratio=0.05"
     )
     assert [(p.name, p.status) for p in summary.partitions] == [(p0, "imported"), (p1, "partial")]
     assert len(sql_store.ids_in(p0)) == 63
@@ -186,12 +187,12 @@ def test_text_summary_says_it_stopped(
         check=False,
     )
     assert result.returncode == 1
-    assert "import stopped early: 1 reject exceeds --max-errors 0" in result.stdout
+    assert "import stopped early: 1 reject exceeds --max-errors=0" in result.stdout
     (line,) = result.stderr.splitlines()
-    assert line.startswith("stopped: 1 reject exceeds --max-errors 0; 205 documents committed")
+    assert line.startswith("stopped: 1 reject exceeds --max-errors=0; 205 documents committed")
     dry = CliRunner().invoke(app, [*args, "--max-errors", "0", "--dry-run", "--format", "json"])
     assert dry.exit_code == 1
-    assert dry.stderr == "stopped: 1 reject exceeds --max-errors 0; dry run, nothing written\n"
+    assert dry.stderr == "stopped: 1 reject exceeds --max-errors=0; dry run, nothing written\n"
     assert json.loads(dry.stdout)["imported"] == 205
 
 

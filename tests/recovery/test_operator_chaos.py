@@ -53,7 +53,7 @@ def _choices(live: Live, n: int) -> list[Callable[[], Any]]:
     def lose_phase(how: Callable[[], None]) -> None:
         """The phase file lost, then the operator pastes what `status` says to run; when that
         cannot tell the phase (a store that never moved: no history or journal), the phase the
-        operator last set goes where its refusal says (`--phase PHASE`)."""
+        operator last set goes where its refusal says (`--phase`)."""
         with migrator.open_store(live.json_dir, live.db) as store:
             known = store.phase.value
         how()
@@ -62,7 +62,7 @@ def _choices(live: Live, n: int) -> list[Callable[[], Any]]:
         for line in recover:
             words = shlex.split(line)
             result = live.cli(*words[1:])
-            if result.exit_code == 2 and "--phase PHASE" in result.output:
+            if result.exit_code == 2 and "with --phase saying which" in result.output:
                 result = live.cli(*words[1:], "--phase", known)
             assert result.exit_code == 0, (line, result.output)
 

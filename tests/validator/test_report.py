@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from migrator.cli.report import Failure, TestCase, json_text, junit_xml, short, write_output
 from migrator.errors import UsageError
-from migrator.report import Failure, TestCase, json_text, junit_xml, short, write_output
 
 
 def test_junit_xml_escapes_what_xml_cannot_hold() -> None:
@@ -63,7 +63,7 @@ def _counts(**counts: int) -> dict[str, int]:
 
 def test_the_summary_line_groups_thousands() -> None:
     """Large counts read at a glance, as every table of the tool shows them: 12,345 not 12345."""
-    from migrator.report import validation_summary
+    from migrator.cli.report import validation_summary
     from migrator.validate_report import ValidationReport
 
     def report(ok: bool, **counts: int) -> ValidationReport:
