@@ -485,6 +485,19 @@ def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
     work = DATA / scale / "hotpath"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    db = work / "ours.db"
+    bench_import(scale, reps, figures, json_dir, work)
+    # The last prepare removed ours: import once more for the read figures below.
+    task("import_ours", str(json_dir), fresh(db))
+    shutil.rmtree(json_dir / ".migrator", ignore_errors=True)
+    bench_reads(scale, reps, figures, json_dir, db)
+    bench_validate(scale, reps, figures, json_dir, work)
+    bench_puts(scale, reps, figures, json_dir, db, work)
+
+
+def bench_import(scale: str, reps: int, figures: list[Figure], json_dir: Path, work: Path) -> None:
+    """The import beside stdlib executemany of the same rows, without and with the same
+    full-text index (`--only import` runs these alone); leaves no database behind."""
     db, base_db = work / "ours.db", work / "baseline.db"
     log(f"{scale}: import vs sqlite3 executemany (issue 19: >= 0.8x)")
     ours, base = import_pairs(reps, json_dir, db, base_db)
@@ -511,10 +524,14 @@ def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
             notes="the toolkit's import keeps the search index; the plain ceiling does not",
         )
     )
-    # The last prepare removed ours: import once more for the read figures below.
-    task("import_ours", str(json_dir), fresh(db))
-    shutil.rmtree(json_dir / ".migrator", ignore_errors=True)
-    bench_reads(scale, reps, figures, json_dir, db)
+
+
+def bench_validate(
+    scale: str, reps: int, figures: list[Figure], json_dir: Path, work: Path
+) -> None:
+    """validate of a copy with 0.1% of documents changed, beside its raw floor and DeepDiff;
+    `work / "ours.db"` is the imported database (`--only validate` runs these alone)."""
+    db = work / "ours.db"
     log(f"{scale}: validate (0.1% changed) vs its raw floor and vs DeepDiff")
     changed = work / "json-changed"
     task("copy_store", str(json_dir), str(changed))
@@ -546,7 +563,6 @@ def bench_hotpath(scale: str, reps: int, figures: list[Figure]) -> None:
             notes="DeepDiff timed on the first 500 pairs, scaled to all",
         )
     )
-    bench_puts(scale, reps, figures, json_dir, db, work)
 
 
 def mirror(json_dir: Path, db: Path) -> None:
@@ -761,7 +777,17 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["queries", "search", "hotpath", "reads", "puts", "pg", "memory"],
+        choices=[
+            "queries",
+            "search",
+            "hotpath",
+            "import",
+            "validate",
+            "reads",
+            "puts",
+            "pg",
+            "memory",
+        ],
         help="measure one group alone, into bench/RESULTS-<group>.md (RESULTS.md is left as is)",
     )
     args = parser.parse_args()
@@ -820,6 +846,23 @@ def main() -> None:
         write_results(figures, memory, reps, name="RESULTS-pg")
         log(f"done in {time.monotonic() - started:.0f} s: bench/RESULTS-pg.md")
         print((HERE / "RESULTS-pg.md").read_text())
+        return
+    if args.only in ("import", "validate"):
+        reps = args.reps or (1 if args.scale == "100k" else 3)
+        json_dir = store(args.scale)  # first: generating a store clears its scale's folder
+        work = DATA / args.scale / args.only
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        if args.only == "import":
+            bench_import(args.scale, reps, figures, json_dir, work)
+        else:
+            task("import_ours", str(json_dir), fresh(work / "ours.db"))
+            shutil.rmtree(json_dir / ".migrator", ignore_errors=True)
+            bench_validate(args.scale, reps, figures, json_dir, work)
+        name = f"RESULTS-{args.only}"
+        write_results(figures, memory, reps, name=name)
+        log(f"done in {time.monotonic() - started:.0f} s: bench/{name}.md")
+        print((HERE / f"{name}.md").read_text())
         return
     if args.only == "hotpath":
         reps = args.reps or 3
