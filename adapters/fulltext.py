@@ -105,12 +105,16 @@ class FullTextIndex:
             column = self._q(conn, field.column)
             owner = self._q(conn, field.parent_column or self.schema.id_column)
             target = command.format(fts=fts)
+            # In rowid order: FTS5 starts a new segment (merged again later) whenever a rowid
+            # is not above the last one; in the parent ids' order that was one per document
+            # or two, and the import's index upkeep took 2-3x as long.
             for start in range(0, len(doc_ids), 500):
                 chunk = list(doc_ids[start : start + 500])
                 marks = ", ".join("?" * len(chunk))
                 conn.exec_driver_sql(
                     f"INSERT INTO {fts}({target}rowid, {column}) "
-                    f"SELECT {value}rowid, {column} FROM {table} WHERE {owner} IN ({marks})",
+                    f"SELECT {value}rowid, {column} FROM {table} WHERE {owner} IN ({marks}) "
+                    "ORDER BY rowid",
                     tuple(chunk),
                 )
 

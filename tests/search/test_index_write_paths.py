@@ -92,6 +92,38 @@ def test_bulk_import_and_catch_up_keep_the_index(tmp_path: Path, sessions_schema
         sql.close()
 
 
+def test_the_import_indexes_rows_in_rowid_order_one_segment_per_statement(
+    tmp_path: Path, sessions_schema: Schema
+) -> None:
+    """FTS5 starts a new segment whenever a rowid is not above the last one it took, so the
+    import hands it each partition's rows in rowid order: with merging off, one segment per
+    field and partition (in the order of the parent ids it was one per document or two, and
+    the import's index upkeep took 2-3x as long, bench/RESULTS.md)."""
+    json_store = _generated(tmp_path, sessions_schema)
+    db = tmp_path / "s.db"
+    SqlStore(db, sessions_schema).init_schema()
+    raw = sqlite3.connect(db)
+    for field in sessions_schema.search_fields:
+        fts = name(field)
+        raw.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('automerge', 0)")
+        raw.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('crisismerge', 1999)")
+    raw.commit()
+    assert api.import_store(json_store.root, db, sessions_schema).imported == 120
+    partitions = len(json_store.partitions())
+    for field in sessions_schema.search_fields:
+        # A segment's pages are rows of <index>_data keyed (segment id << 37) + page number.
+        (segments,) = raw.execute(
+            f"SELECT count(DISTINCT id >> 37) FROM {name(field)}_data WHERE id >= (1 << 37)"
+        ).fetchone()
+        assert 1 <= segments <= partitions, (field.path, segments, partitions)
+    raw.close()
+    sql = SqlStore(db, sessions_schema, create=False)
+    try:
+        _agree(json_store, sql)
+    finally:
+        sql.close()
+
+
 def test_restore_brings_back_the_index_of_the_restored_rows(
     tmp_path: Path, sessions_schema: Schema
 ) -> None:
