@@ -183,10 +183,10 @@ class JsonStore(DocumentStore, Findable):
             self._stage(partition, doc).sync_and_replace()
 
     def stage_put(self, partition: str, doc: Document) -> StagedPartition:
-        """`put`'s first half, for a caller holding the partition's lock until it replaces or
-        discards what this returns: the partition's next version, written beside it, not yet
-        synced (a dual write syncs it while it writes the SQL rows)."""
-        self._check(partition, doc)
+        """`put`'s first half, for a caller that validated `doc` and holds the partition's lock
+        until it replaces or discards what this returns: the partition's next version, written
+        beside it, not yet synced (a dual write syncs it while it writes the SQL rows)."""
+        self.path_for(partition)
         with self.lock(partition):
             return self._stage(partition, doc)
 

@@ -131,11 +131,16 @@ class SqlStore(DocumentStore, Findable):
     # ------------------------------------------------------------------ writing
 
     def put(
-        self, partition: str, doc: Document, *, before_commit: Callable[[], None] | None = None
+        self,
+        partition: str,
+        doc: Document,
+        *,
+        before_commit: Callable[[], None] | None = None,
+        validated: bool = False,
     ) -> None:
         """Create or replace `doc` (`DocumentWriter.put`; `before_commit` runs inside its
-        transaction, once the rows are written)."""
-        self.writer.put(partition, doc, before_commit=before_commit)
+        transaction, once the rows are written; `validated` from a dual write that did)."""
+        self.writer.put(partition, doc, before_commit=before_commit, validated=validated)
 
     def delete(self, doc_id: str) -> bool:
         return self.writer.delete(doc_id)

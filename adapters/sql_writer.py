@@ -44,18 +44,25 @@ class DocumentWriter:
         self.fulltext = tables.fulltext
 
     def put(
-        self, partition: str, doc: Document, *, before_commit: Callable[[], None] | None = None
+        self,
+        partition: str,
+        doc: Document,
+        *,
+        before_commit: Callable[[], None] | None = None,
+        validated: bool = False,
     ) -> None:
         """Create or replace `doc` in `partition`, in one transaction. `before_commit` runs
         once the rows are written, before the commit (which it stops by raising: then nothing
         is written): a dual write makes its JSON write there, so a document SQL refuses never
-        reaches JSON, and one transaction both checks and writes it."""
+        reaches JSON, and one transaction both checks and writes it. `validated`: the caller
+        (a dual write, at its door) ran `codec.validate` on this very `doc`."""
         # The same names as the JSON store: a partition must be able to go back to a file.
         check_partition_name(partition)
-        try:
-            validate(self.schema, doc)
-        except DocumentError as exc:
-            raise exc.located(partition=partition) from None
+        if not validated:
+            try:
+                validate(self.schema, doc)
+            except DocumentError as exc:
+                raise exc.located(partition=partition) from None
         self.tables.ensure_ready()
         schema = self.schema
         doc_id = doc[schema.id_key]

@@ -65,6 +65,29 @@ def test_sigkill_mid_write_then_repair_validates_clean(
         assert interrupted.doc_id in primary
 
 
+def test_sqlite_primary_killed_after_its_commit_leaves_a_staged_file_repair_ignores(
+    env: Env,
+) -> None:
+    """Issue 19: in sqlite-primary the JSON side is staged before the SQL commit and renamed
+    after it. Killed between the two, the staged file is left beside the partition: no reader
+    opens it, and repair copies SQL's version to JSON all the same."""
+    env.set_phase_raw(Phase.SQLITE_PRIMARY)
+    writer = _writer(env, "w", 10, crash_at="dual.between_writes:4")
+    _, err = writer.communicate(timeout=120)
+    assert writer.returncode == -signal.SIGKILL, err
+    staged = list(env.json_dir.glob(".*.json.*.tmp"))
+    assert staged, "the JSON side is staged before the SQL commit"
+    interrupted = Journal(env.json_dir).read().pending[-1]
+    sql_version = env.documents("sql")[interrupted.doc_id]
+    assert env.documents("json").get(interrupted.doc_id) != sql_version
+    assert sorted(env.json_store().partitions()) == sorted(env.sql_store().partitions())
+    repaired = env.cli("repair", "--json-dir", str(env.json_dir), "--db", str(env.db))
+    assert repaired.returncode == 0, repaired.stderr
+    env.assert_agree()
+    assert env.documents("json")[interrupted.doc_id] == sql_version
+    assert Journal(env.json_dir).read().pending == ()
+
+
 @on_both
 def test_four_writers_lose_no_update_while_the_phase_moves(env: Env) -> None:
     """Four processes write at once while the stores move dual-write -> sqlite-primary:

@@ -87,7 +87,7 @@ def test_repair_follows_the_newest_entry_across_a_phase_change(
         store.put("ws-a", session("ws-a-1", 3))  # JSON has v3, SQL v0
     monkeypatch.undo()
     env.set_phase_raw(Phase.SQLITE_PRIMARY)
-    failing(JsonStore, "put")
+    failing(JsonStore, "stage_put")
     with env.open() as store:
         store.put("ws-a", session("ws-a-1", 5))  # SQL has v5, JSON v3
     monkeypatch.undo()
@@ -157,7 +157,7 @@ def test_sqlite_only_skips_copies_into_the_archived_json(
 ) -> None:
     """In sqlite-only, entries whose copy would go to JSON are closed as skipped."""
     env.set_phase_raw(Phase.SQLITE_PRIMARY)
-    failing(JsonStore, "put")
+    failing(JsonStore, "stage_put")
     with env.open() as store:
         store.put("ws-a", session("ws-a-1", 3))
     monkeypatch.undo()

@@ -12,7 +12,7 @@ from migrator.adapters.base import DocumentStore
 from migrator.adapters.dual_write import DualWriteStore, open_store
 from migrator.adapters.incidents import IncidentLog
 from migrator.adapters.journal import Journal, Side
-from migrator.adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore, StagedPartition
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DocumentError, UnsafePartitionError, UsageError
@@ -113,7 +113,8 @@ def test_shadow_rate_out_of_range_is_a_usage_error(env: Env) -> None:
         (Phase.DUAL_WRITE, SqlStore, "put", Side.JSON),
         (Phase.DUAL_WRITE, SqlStore, "delete", Side.JSON),
         (Phase.SQLITE_PRIMARY, JsonStore, "write_partition", Side.SQL),
-        (Phase.SQLITE_PRIMARY, JsonStore, "put", Side.SQL),
+        (Phase.SQLITE_PRIMARY, JsonStore, "stage_put", Side.SQL),
+        (Phase.SQLITE_PRIMARY, StagedPartition, "replace", Side.SQL),
     ],
 )
 def test_failing_secondary_is_journaled_not_raised(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from migrator.adapters import json_store
 from migrator.adapters.journal import Journal
 from migrator.adapters.phase_state import Phase
 from migrator.errors import StoreError
@@ -75,6 +76,33 @@ def test_the_intent_is_durable_before_the_primary_changes(
     primary = "json replaced" if phase is Phase.DUAL_WRITE else "sql commit"
     assert events.index("intent durable") < events.index(primary), events
     assert events.index("new version durable") < events.index("json replaced"), events
+    assert env.documents("json") == env.documents("sql")
+
+
+def test_sqlite_primary_stages_json_before_the_commit_and_renames_after_it(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the JSON secondary's next version is written (its fsync started) before the
+    SQL commit, so that fsync runs beside the SQL work; the rename still follows the commit."""
+    env.set_phase_raw(Phase.SQLITE_PRIMARY)
+    events: list[str] = []
+    real_stage, real_replace = json_store.stage, os.replace
+
+    def stage(path: Path, data: bytes, **kwargs: Any) -> Path:
+        events.append("json staged")
+        return real_stage(path, data, **kwargs)
+
+    def replace(src: Any, dst: Any, **kwargs: Any) -> None:
+        real_replace(src, dst, **kwargs)
+        if Path(dst).name == "ws-a.json":
+            events.append("json replaced")
+
+    monkeypatch.setattr(json_store, "stage", stage)
+    monkeypatch.setattr(os, "replace", replace)
+    with env.open() as store:
+        event.listen(store.sql.engine, "commit", lambda conn: events.append("sql commit"))
+        store.put("ws-a", session("ws-a-1", 9))
+    assert events == ["json staged", "sql commit", "json replaced"], events
     assert env.documents("json") == env.documents("sql")
 
 
