@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -735,10 +736,13 @@ def write_results(
         f"SQLite {info['sqlite']}. Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
         f"by `make bench`; {reps} alternating repetitions per figure (ours, baseline, ...); "
         "medians with (min-max); the ratio is the median of the pairwise ratios.",
-        "",
-        "| figure | scale | ours | baseline | ratio | target | met |",
-        "|---|---|---|---|---|---|---|",
     ]
+    if figures:
+        lines += [
+            "",
+            "| figure | scale | ours | baseline | ratio | target | met |",
+            "|---|---|---|---|---|---|---|",
+        ]
     for f in figures:
         ratio = f"{f.value:.1f}x faster" if f.kind == "speedup" else f"{f.value:.3f}x"
         met = {None: "n/a", True: "yes", False: "**no**"}[f.met]
@@ -791,6 +795,8 @@ def main() -> None:
         help="measure one group alone, into bench/RESULTS-<group>.md (RESULTS.md is left as is)",
     )
     args = parser.parse_args()
+    # A bench stopped with `kill` still runs its `finally`s: the PostgreSQL server goes too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     largest = list(SCALES).index(args.scale)
     figures: list[Figure] = []
     memory: dict[str, Any] = {}

@@ -476,9 +476,47 @@ def profile(out: str, name: str, *args: str) -> None:
     Path(out).write_text(header + text.getvalue(), encoding="utf-8")
 
 
+def trace_memory(out: str, name: str, *args: str) -> None:
+    """Run one task under tracemalloc; write the allocations alive at the task's highest traced
+    memory (sampled every 0.2 s), by line and by call stack, to `out`."""
+    import threading
+    import tracemalloc
+
+    tracemalloc.start(12)
+    peak: dict[str, Any] = {"bytes": 0, "snapshot": None}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.2):
+            current, _ = tracemalloc.get_traced_memory()
+            if current > peak["bytes"]:
+                peak["bytes"], peak["snapshot"] = current, tracemalloc.take_snapshot()
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    result = TASKS[name](*args)
+    stop.set()
+    sampler.join()
+    _, traced_peak = tracemalloc.get_traced_memory()
+    snapshot = peak["snapshot"].filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    lines = [
+        f"# tracemalloc of `bench/tasks.py {name} {' '.join(args)}`: {json.dumps(result)}",
+        f"# traced peak {traced_peak / 2**20:.1f} MiB; the snapshot below was taken at "
+        f"{peak['bytes'] / 2**20:.1f} MiB (sampled every 0.2 s). Top 25 lines, then the top 6 "
+        "call stacks.",
+    ]
+    lines += [str(stat) for stat in snapshot.statistics("lineno")[:25]]
+    for stat in snapshot.statistics("traceback")[:6]:
+        lines += ["", f"{stat.size / 2**20:.1f} MiB in {stat.count} blocks:"]
+        lines += stat.traceback.format(limit=12)
+    Path(out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--profile":
         profile(*sys.argv[2:])
+    elif sys.argv[1] == "--tracemalloc":
+        trace_memory(*sys.argv[2:])
     else:
         name, *args = sys.argv[1:]
         print(json.dumps(TASKS[name](*args)))
