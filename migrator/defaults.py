@@ -7,8 +7,8 @@ Kept apart from the verbs so the CLI can show them in `--help` without importing
 from __future__ import annotations
 
 #: Documents per import transaction: large enough that commits cost little, small enough for
-#: memory.
-DEFAULT_BATCH_SIZE = 1000
+#: memory (pending rows keep their documents' text: 1,000 cost ~24 MB more at the peak, issue 19).
+DEFAULT_BATCH_SIZE = 500
 #: `max_error_ratio` applies once this many documents were read: a bad record among the
 #: first few says little about the rest.
 RATIO_MIN_DOCUMENTS = 100
