@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from migrator import __version__
 from migrator.cli.defaults import default_map
+from migrator.cli.option_groups import App
 from migrator.config import CONFIG_ENV, find_config
 from migrator.errors import ImportInterrupted, MigratorError
 
@@ -32,7 +33,7 @@ class _MigratorGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
 
 
-app = typer.Typer(
+app = App(
     cls=_MigratorGroup,
     name="migrator",
     help=(

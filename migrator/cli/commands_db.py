@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from migrator.cli.app import app
+from migrator.cli.option_groups import App
 from migrator.cli.options import Db, MaybeJsonDir, NoSnapshot, SchemaRef
 
 if TYPE_CHECKING:
     from migrator.schema_migrations.verbs import Move, Status
     from migrator.schemas.declaration import Schema
 
-db_app = typer.Typer(
+db_app = App(
     help="Evolve the database schema with the declaration: Alembic revisions that move the "
     "documents' data with them.",
     no_args_is_help=True,

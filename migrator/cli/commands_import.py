@@ -10,6 +10,7 @@ rejected, time, documents per second.
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,12 +18,11 @@ import typer
 
 from migrator.cli.app import app
 from migrator.cli.options import (
-    Db,
-    JsonDir,
     NoSnapshot,
     OutputFormat,
     Quiet,
     SchemaRef,
+    StoreArgs,
     SummaryFile,
 )
 from migrator.cli.output import warn
@@ -114,23 +114,27 @@ Force = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class ImportArgs(StoreArgs):
+    """The stores and how to import: `migrator.import_store`'s parameters, by their names."""
+
+    prune: Prune = False
+    prune_all: PruneAll = False
+    dry_run: DryRun = False
+    rejects: Rejects = None
+    batch_size: BatchSize = DEFAULT_BATCH_SIZE
+    max_errors: MaxErrors = None
+    max_error_ratio: MaxErrorRatio = None
+    force: Force = False
+
+
 @app.command("import")
 def import_command(
-    json_dir: JsonDir,
-    db: Db,
-    schema: SchemaRef = "sessions",
-    prune: Prune = False,
-    prune_all: PruneAll = False,
-    dry_run: DryRun = False,
-    rejects: Rejects = None,
-    batch_size: BatchSize = DEFAULT_BATCH_SIZE,
-    max_errors: MaxErrors = None,
-    max_error_ratio: MaxErrorRatio = None,
+    run: ImportArgs,
     output_format: SummaryFormat = OutputFormat.text,
     summary_file: SummaryFile = None,
     quiet: Quiet = False,
     no_snapshot: NoSnapshot = False,
-    force: Force = False,
 ) -> None:
     """Import the JSON store into the database: streamed file by file, idempotent, resumable.
 
@@ -148,20 +152,7 @@ def import_command(
     bar = not quiet and output_format is OutputFormat.text and sys.stdout.isatty()
     with import_progress(enabled=bar) as progress:
         summary = import_store(
-            json_dir,
-            db,
-            schema,
-            prune=prune,
-            prune_all=prune_all,
-            dry_run=dry_run,
-            rejects=rejects,
-            batch_size=batch_size,
-            max_errors=max_errors,
-            max_error_ratio=max_error_ratio,
-            force=force,
-            snapshot=not no_snapshot,
-            progress=progress,
-            notice=warn,
+            **asdict(run), snapshot=not no_snapshot, progress=progress, notice=warn
         )
     _show(summary, output_format, summary_file)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from migrator.cli.app import app
+from migrator.cli.option_groups import App
 from migrator.cli.options import (
     Db,
     JsonDir,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 #: (tests/cli keeps it equal to migrator.adapters.phase_state.Phase).
 PHASE_NAMES = ("json-only", "dual-write", "sqlite-primary", "sqlite-only")
 
-phase_app = typer.Typer(
+phase_app = App(
     help="Show or change the migration phase: json-only -> dual-write -> sqlite-primary -> "
     "sqlite-only.",
     no_args_is_help=True,

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.options import (
-    Db,
-    Format,
-    JsonDir,
-    MaxDetails,
-    MinAge,
-    Output,
-    Quiet,
-    Recheck,
-    RecheckDelay,
-    ReportFormat,
-    SchemaRef,
-    SummaryFile,
-)
+from migrator.cli.options import CompareArgs, ReportArgs, ReportFormat, StoreArgs
 from migrator.cli.output import emit_report, warn
 
 #: Findings listed on the terminal; the counts, --format json and --output have them all.
@@ -56,74 +43,43 @@ Seed = Annotated[
 
 @app.command("validate")
 def validate_command(
-    json_dir: JsonDir,
-    db: Db,
-    schema: SchemaRef = "sessions",
+    run: CompareArgs,
+    report: ReportArgs,
     ignore_path: IgnorePath = None,
     partition: Partition = None,
     sample: Sample = None,
     seed: Seed = None,
-    max_details: MaxDetails = None,
-    output_format: Format = ReportFormat.text,
-    output: Output = None,
-    min_age: MinAge = None,
-    recheck: Recheck = False,
-    recheck_delay: RecheckDelay = 1.0,
-    summary_file: SummaryFile = None,
-    quiet: Quiet = False,
 ) -> None:
     """Compare the JSON store with the SQL database, document by document; read-only.
 
     Exit 0 when they agree, 1 when there are differences, 2 on a usage or fatal error."""
     from migrator.cli.progress import validate_progress
+    from migrator.cli.report import render_validation, validation_summary
     from migrator.run_validate import validate
 
-    text = output_format is ReportFormat.text and output is None
-    with validate_progress(enabled=text and not quiet and sys.stdout.isatty()) as progress:
-        report = validate(
-            json_dir,
-            db,
-            schema,
+    text = report.output_format is ReportFormat.text and report.output is None
+    with validate_progress(enabled=text and not report.quiet and sys.stdout.isatty()) as progress:
+        result = validate(
+            **asdict(run),
             ignore_paths=ignore_path or (),
             partitions=partition or None,
             sample=sample,
-            max_details=max_details,
             seed=seed,
-            min_age=min_age,
-            recheck=recheck,
-            recheck_delay=recheck_delay,
             progress=progress,
             notice=warn,
         )
-    _show(report, (json_dir, db, schema), output_format, output, summary_file, quiet)
-
-
-def _show(
-    report: ValidationReport,
-    stores: tuple[Path, str, str],
-    output_format: ReportFormat,
-    output: Path | None,
-    summary_file: Path | None,
-    quiet: bool,
-) -> None:
-    """The report where it was asked for; exit 1 when the stores differ."""
-    from migrator.cli.report import render_validation, validation_summary, write_summary
-
-    if summary_file is not None:
-        write_summary(report.to_dict(), summary_file)
     emit_report(
-        render=lambda fmt: render_validation(report, fmt),
-        summary=validation_summary(report),
-        output_format=output_format,
-        output=output,
-        quiet=quiet,
-        print_text=lambda: _print_text(report, *stores),
+        report,
+        data=result.to_dict(),
+        render=lambda fmt: render_validation(result, fmt),
+        summary=validation_summary(result),
+        print_text=lambda: _print_text(result, run),
     )
-    if not report.ok:
+    if not result.ok:
         raise typer.Exit(1)
 
 
-def _print_text(report: ValidationReport, json_dir: Path, db: str, schema: str) -> None:
+def _print_text(report: ValidationReport, run: StoreArgs) -> None:
     """The summary and at most LISTED_FINDINGS findings (--format json and --output list every
     one); against a database that holds nothing yet, one line that says so."""
     from rich.console import Console
@@ -134,7 +90,7 @@ def _print_text(report: ValidationReport, json_dir: Path, db: str, schema: str) 
     console = Console(highlight=False)
     if nothing_imported(report):
         console.print(validation_summary(report), style="red", markup=False)
-        importing = command("import", json_dir=json_dir, db=db, schema=schema)
+        importing = command("import", json_dir=run.json_dir, db=run.db, schema=run.schema)
         console.print(
             f"the database holds no documents yet: run {importing}", markup=False, soft_wrap=True
         )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from migrator.cli.option_groups import OptionGroup
 
 _JSON_DIR = typer.Option(
     "--json-dir",
@@ -36,6 +39,18 @@ SchemaRef = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+
+
+@dataclass(frozen=True)
+class StoreArgs(OptionGroup):
+    """--json-dir, --db and --schema: the stores a command works on, by the names the verbs
+    give them, so `verb(**asdict(run))` hands them over."""
+
+    json_dir: JsonDir
+    db: Db
+    schema: SchemaRef = "sessions"
+
+
 NoSnapshot = Annotated[
     bool,
     typer.Option(
@@ -111,3 +126,24 @@ Recheck = Annotated[
 RecheckDelay = Annotated[
     float, typer.Option(min=0, metavar="SECONDS", help="The pause before --recheck re-reads.")
 ]
+
+
+@dataclass(frozen=True)
+class CompareArgs(StoreArgs):
+    """The stores and how to compare them: what `validate` and `check` share (a verb's own
+    parameters, by their names)."""
+
+    min_age: MinAge = None
+    recheck: Recheck = False
+    recheck_delay: RecheckDelay = 1.0
+    max_details: MaxDetails = None
+
+
+@dataclass(frozen=True)
+class ReportArgs(OptionGroup):
+    """Where and how `validate` and `check` show their report."""
+
+    output_format: Format = ReportFormat.text
+    output: Output = None
+    summary_file: SummaryFile = None
+    quiet: Quiet = False

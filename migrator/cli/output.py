@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 import typer
 
-from migrator.cli.options import ReportFormat
+from migrator.cli.options import ReportArgs, ReportFormat
 
 
 def warn(line: str) -> None:
@@ -16,27 +16,29 @@ def warn(line: str) -> None:
 
 
 def emit_report(
+    args: ReportArgs,
     *,
+    data: dict[str, Any],
     render: Callable[[str], str],
     summary: str,
-    output_format: ReportFormat,
-    output: Path | None,
-    quiet: bool,
     print_text: Callable[[], None],
 ) -> None:
-    """Print or write a report: with --output the file gets it and stdout the summary; as
-    text it is printed for people; as json/junit it goes to stdout and the summary to stderr,
-    so a pipe receives only the report."""
-    if output is not None:
-        from migrator.cli.report import write_output
+    """Show a report as `args` ask: `data` (the JSON object) to --summary-file if given; with
+    --output the file gets the report and stdout the summary; as text it is printed for
+    people; as json/junit it goes to stdout and the summary to stderr, so a pipe receives only
+    the report."""
+    from migrator.cli.report import write_output, write_summary
 
-        write_output(render(output_format.value), output)
-        if not quiet:
+    if args.summary_file is not None:
+        write_summary(data, args.summary_file)
+    if args.output is not None:
+        write_output(render(args.output_format.value), args.output)
+        if not args.quiet:
             typer.echo(summary)
-            typer.echo(f"report written to {output}")
-    elif output_format is ReportFormat.text:
+            typer.echo(f"report written to {args.output}")
+    elif args.output_format is ReportFormat.text:
         print_text()
     else:
-        typer.echo(render(output_format.value), nl=False)
-        if not quiet:
+        typer.echo(render(args.output_format.value), nl=False)
+        if not args.quiet:
             typer.echo(summary, err=True)
