@@ -1,7 +1,8 @@
 """Peak memory of a bench task and of every process it starts.
 
 The kernel's peak RSS of a waited-for process (`wait4`) is the largest of that process and its
-reaped children, not their sum; the import reads files in a helper process
+reaped children, not their sum (and it counts the spawner's own peak, inherited at exec:
+bench/run.py, which spawns every task, stays small); the import reads files in a helper process
 (migrator/import_reader.py) while it writes, so its footprint is the two together. `watch` polls
 /proc while the task runs and keeps the largest sum of the resident sets of the process tree
 (shared library pages counted once per process: an upper bound)."""

@@ -27,13 +27,14 @@ if child:
 
 
 def test_the_sampled_peak_sums_a_process_and_the_process_it_started() -> None:
-    """A parent holding 80 MiB and its child holding 60 MiB at the same time: the kernel's
-    figure is about the parent's alone, the sampled tree's at least both together."""
+    """A parent holding 80 MiB and its child holding 60 MiB at the same time: the sampled
+    figure is at least both together. (The kernel's figure cannot be pinned here: a process
+    spawned from a big one, such as pytest, inherits its spawner's peak at exec.)"""
     child = HOLDER.replace("len(sys.argv) > 2", "False")
     process = subprocess.Popen([sys.executable, "-c", HOLDER, "80", child, "60"])
     status, single_mb, tree_mb = peak_rss.watch(process.pid)
     assert status == 0
-    assert 80 <= single_mb < 80 + 60
+    assert single_mb >= 80
     assert tree_mb >= 80 + 60
 
 
