@@ -6,9 +6,15 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator.errors import UsageError
+from migrator.schemas import comparison
 from migrator.validator import Difference, compare_documents
+from tests.schemas.samples import session
+from tests.schemas.strategies import json_values
+from tests.soak import examples
 
 
 def diffs(json_doc: Any, sql_doc: Any, **options: Any) -> list[tuple[str, str, Any, Any]]:
@@ -104,3 +110,63 @@ def test_difference_to_dict_is_the_report_shape() -> None:
         "json": 1,
         "sqlite": 2,
     }
+
+
+def _edited(value: Any, data: st.DataObject, depth: int = 0) -> Any:
+    """`value` with a few random edits at random depths (a copy; `value` is left alone)."""
+    if isinstance(value, dict) and value and depth < 4:
+        copy = dict(value)
+        key = data.draw(st.sampled_from(sorted(copy)))
+        action = data.draw(st.sampled_from(["recurse", "replace", "drop", "add", "keep"]))
+        if action == "recurse":
+            copy[key] = _edited(copy[key], data, depth + 1)
+        elif action == "replace":
+            copy[key] = data.draw(json_values(max_leaves=4))
+        elif action == "drop":
+            del copy[key]
+        elif action == "add":
+            copy[key + "+"] = data.draw(json_values(max_leaves=2))
+        return copy
+    if isinstance(value, list) and value and depth < 4:
+        copy = list(value)
+        at = data.draw(st.integers(0, len(copy) - 1))
+        copy[at] = _edited(copy[at], data, depth + 1)
+        return copy
+    return data.draw(st.sampled_from([value, 0, 0.0, -0.0, "x", None, True]))
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(
+    doc=st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), json_values(max_leaves=12)),
+    ignore=st.sampled_from([(), (re.compile(r"\['b'\]"),)]),
+    data=st.data(),
+)
+def test_findings_are_deepdiffs_on_the_whole_documents(
+    doc: dict[str, Any], ignore: tuple[re.Pattern[str], ...], data: st.DataObject
+) -> None:
+    """DeepDiff runs on copies where values equal on both sides under the same key are left
+    out (`_pruned`): the findings, their order and their values are exactly those of DeepDiff
+    on the whole documents."""
+    other = _edited(doc, data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(comparison, "_pruned", lambda a, b: (a, b))
+        whole = comparison.deep_differences(doc, other, ignore)
+    assert repr(comparison.deep_differences(doc, other, ignore)) == repr(whole)
+
+
+def test_a_changed_value_beside_equal_lists_is_found_at_its_path() -> None:
+    """A session whose task and one nested message changed, its other lists equal: the two
+    values, at their full paths, and nothing else."""
+    json_doc = session("s1")
+    sql_doc = session("s1", task="changed")
+    sql_doc["chat_history"] = [dict(m) for m in json_doc["chat_history"]]
+    sql_doc["chat_history"][1]["content"] = "edited"
+    assert diffs(json_doc, sql_doc) == [
+        ("root['task']", "values_changed", json_doc["task"], "changed"),
+        (
+            "root['chat_history'][1]['content']",
+            "values_changed",
+            json_doc["chat_history"][1]["content"],
+            "edited",
+        ),
+    ]
