@@ -11,7 +11,8 @@ lexemes, and a longer text must still be stored, not refused.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import contextlib
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -65,6 +66,11 @@ class PostgresFullTextIndex(FullTextIndex):
 
     def forget(self, conn: Connection, doc_ids: Sequence[str]) -> None:
         """Nothing to do: a deleted row takes its vector with it."""
+
+    @contextlib.contextmanager
+    def bulk(self, conn: Connection) -> Iterator[None]:
+        """Nothing to set: a GIN index's pending list is PostgreSQL's own affair."""
+        yield
 
     def present(self, conn: Connection) -> bool:
         return all(

@@ -111,13 +111,14 @@ class DocumentWriter:
         lone = only[0].doc_id if len(only) == 1 else None
         partition = writes[0].partition if len(writes) == 1 else None
         with self.db.errors(partition=partition, doc_id=lone), self.tables.write() as conn:
-            for write in writes:
-                to_delete = {rows.doc_id for rows in write.documents} | set(write.delete_ids)
-                self._replace(conn, write.partition, write.documents, delete_ids=to_delete)
-                if write.mark is not None:
-                    ImportMarks.record(conn, write.mark)
-                else:
-                    ImportMarks.forget(conn, write.partition)
+            with self.fulltext.bulk(conn):
+                for write in writes:
+                    to_delete = {rows.doc_id for rows in write.documents} | set(write.delete_ids)
+                    self._replace(conn, write.partition, write.documents, delete_ids=to_delete)
+                    if write.mark is not None:
+                        ImportMarks.record(conn, write.mark)
+                    else:
+                        ImportMarks.forget(conn, write.partition)
             checkpoint("sql.before_commit")
         checkpoint("sql.after_commit")
 

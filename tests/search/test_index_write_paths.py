@@ -5,12 +5,14 @@ restore, and an older database that gets the index at schema creation."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
 from migrator import api
-from migrator.adapters.fulltext import name
+from migrator.adapters.fulltext import FullTextIndex, name
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.sql_store import SqlStore
 from migrator.backup import create_backup
@@ -116,6 +118,44 @@ def test_the_import_indexes_rows_in_rowid_order_one_segment_per_statement(
             f"SELECT count(DISTINCT id >> 37) FROM {name(field)}_data WHERE id >= (1 << 37)"
         ).fetchone()
         assert 1 <= segments <= partitions, (field.path, segments, partitions)
+    raw.close()
+    sql = SqlStore(db, sessions_schema, create=False)
+    try:
+        _agree(json_store, sql)
+    finally:
+        sql.close()
+
+
+def test_the_import_turns_automatic_merging_off_only_inside_its_transactions(
+    tmp_path: Path, sessions_schema: Schema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import writes its batches with FTS5's automerge at 0 and sets it back before each
+    commit: after it, an index configured with its own value keeps it, the others FTS5's
+    default, and every index agrees with the rows."""
+    json_store = _generated(tmp_path, sessions_schema)
+    db = tmp_path / "s.db"
+    SqlStore(db, sessions_schema).init_schema()
+    first, *others = [name(field) for field in sessions_schema.search_fields]
+    raw = sqlite3.connect(db)
+    raw.execute(f"INSERT INTO {first}({first}, rank) VALUES ('automerge', 7)")
+    raw.commit()
+    during: set[tuple[str, str]] = set()
+    index = FullTextIndex.index
+
+    def watched(self: FullTextIndex, conn: Connection, doc_ids: Sequence[str]) -> None:
+        for fts in (first, *others):
+            setting = f"SELECT v FROM {fts}_config WHERE k = 'automerge'"
+            during.add((fts, str(conn.exec_driver_sql(setting).scalar())))
+        index(self, conn, doc_ids)
+
+    monkeypatch.setattr(FullTextIndex, "index", watched)
+    assert api.import_store(json_store.root, db, sessions_schema, batch_size=40).imported == 120
+    settings = {
+        fts: raw.execute(f"SELECT v FROM {fts}_config WHERE k = 'automerge'").fetchone()
+        for fts in (first, *others)
+    }
+    assert during == {(fts, "0") for fts in (first, *others)}
+    assert settings == {first: (7,), **{fts: (4,) for fts in others}}
     raw.close()
     sql = SqlStore(db, sessions_schema, create=False)
     try:
