@@ -3,6 +3,8 @@ migration's faces over `migrator.phases`, `migrator.repair` and `migrator.status
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -10,12 +12,11 @@ import typer
 from migrator.cli.app import app
 from migrator.cli.option_groups import App
 from migrator.cli.options import (
-    Db,
     JsonDir,
     MaybeDb,
     NoSnapshot,
     OutputFormat,
-    SchemaRef,
+    StoreArgs,
     SummaryFile,
 )
 from migrator.cli.output import warn
@@ -44,8 +45,14 @@ app.add_typer(phase_app, name="phase")
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
 
 
-def _echo_json(value: Any) -> None:
-    typer.echo(dumps_pretty(value).decode())
+def show(result: Any, output_format: OutputFormat, lines: Callable[[Any], list[str]]) -> None:
+    """A result as its JSON object (`to_dict`), or as its lines of text (a warning on
+    stderr)."""
+    if output_format is OutputFormat.json:
+        typer.echo(dumps_pretty(result.to_dict()).decode())
+        return
+    for line in lines(result):
+        typer.echo(line, err=line.startswith("warning:"))
 
 
 # --------------------------------------------------------------------------- phase
@@ -60,12 +67,7 @@ def phase_show(
     The phase lives beside the JSON store: --db is accepted, like every command's, and unused."""
     from migrator.phases import read_phase
 
-    record = read_phase(json_dir)
-    if output_format is OutputFormat.json:
-        _echo_json(record.to_dict())
-        return
-    for line in _phase_lines(record):
-        typer.echo(line)
+    show(read_phase(json_dir), output_format, _phase_lines)
 
 
 PhaseName = Annotated[
@@ -79,9 +81,7 @@ ForceMove = Annotated[
 @phase_app.command("set")
 def phase_set(
     phase: PhaseName,
-    json_dir: JsonDir,
-    db: Db,
-    schema: SchemaRef = "sessions",
+    run: StoreArgs,
     force: ForceMove = False,
     output_format: FormatOption = OutputFormat.text,
     no_snapshot: NoSnapshot = False,
@@ -92,13 +92,9 @@ def phase_set(
     from migrator.run_phase import set_phase
 
     change = set_phase(
-        json_dir, db, schema, phase, force=force, snapshot=not no_snapshot, notice=warn
+        **asdict(run), target=phase, force=force, snapshot=not no_snapshot, notice=warn
     )
-    if output_format is OutputFormat.json:
-        _echo_json(change.to_dict())
-        return
-    for line in _change_lines(change):
-        typer.echo(line, err=line.startswith("warning:"))
+    show(change, output_format, _change_lines)
 
 
 RecoverPhase = Annotated[
@@ -116,9 +112,7 @@ ForceRecover = Annotated[
 
 @phase_app.command("recover")
 def phase_recover(
-    json_dir: JsonDir,
-    db: Db,
-    schema: SchemaRef = "sessions",
+    run: StoreArgs,
     phase: RecoverPhase = None,
     force: ForceRecover = False,
     output_format: FormatOption = OutputFormat.text,
@@ -129,12 +123,8 @@ def phase_recover(
     stores; the damaged file is kept beside the new one."""
     from migrator.run_phase import recover_phase
 
-    recovery = recover_phase(json_dir, db, schema, phase=phase, force=force)
-    if output_format is OutputFormat.json:
-        _echo_json(recovery.to_dict())
-        return
-    for line in _recovery_lines(recovery):
-        typer.echo(line)
+    recovery = recover_phase(**asdict(run), phase=phase, force=force)
+    show(recovery, output_format, _recovery_lines)
 
 
 def _recovery_lines(recovery: Recovery) -> list[str]:
@@ -239,9 +229,7 @@ DryRepair = Annotated[
 
 @app.command("repair")
 def repair_command(
-    json_dir: JsonDir,
-    db: Db,
-    schema: SchemaRef = "sessions",
+    run: StoreArgs,
     dry_run: DryRepair = False,
     output_format: FormatOption = OutputFormat.text,
     no_snapshot: NoSnapshot = False,
@@ -253,14 +241,10 @@ def repair_command(
     from migrator.cli.report import write_summary
     from migrator.run_phase import repair
 
-    report = repair(json_dir, db, schema, dry_run=dry_run, snapshot=not no_snapshot)
+    report = repair(**asdict(run), dry_run=dry_run, snapshot=not no_snapshot)
     if summary_file is not None:
         write_summary(report.to_dict(), summary_file)
-    if output_format is OutputFormat.json:
-        _echo_json(report.to_dict())
-    else:
-        for line in _repair_lines(report):
-            typer.echo(line)
+    show(report, output_format, _repair_lines)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -287,24 +271,15 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 @app.command("status")
-def status_command(
-    json_dir: JsonDir,
-    db: Db,
-    schema: SchemaRef = "sessions",
-    output_format: FormatOption = OutputFormat.text,
-) -> None:
+def status_command(run: StoreArgs, output_format: FormatOption = OutputFormat.text) -> None:
     """Where the migration stands: phase, documents, repairs, failures, shadow reads.
 
     Also fallback reads, and the last import and validation. Exit 1 when the database is
     damaged (a corrupt file)."""
     from migrator.status import status
 
-    report = status(json_dir, db, schema)
-    if output_format is OutputFormat.json:
-        _echo_json(report.to_dict())
-    else:
-        for line in _status_lines(report):
-            typer.echo(line)
+    report = status(**asdict(run))
+    show(report, output_format, _status_lines)
     if report.problems:
         raise typer.Exit(1)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +18,7 @@ from migrator.cli.options import (
     OutputFormat,
     Quiet,
     SchemaRef,
+    StoreArgs,
 )
 from migrator.cli.text import size_text
 from migrator.defaults import DEFAULT_KEEP
@@ -45,9 +47,7 @@ Keep = Annotated[int, typer.Option("--keep", min=1, metavar="N", help="Keep the 
 
 @app.command()
 def backup(
-    json_dir: JsonDir,
-    db: Db,
-    schema: SchemaRef = "sessions",
+    run: StoreArgs,
     out: BackupsDir = None,
     sql: Sql = False,
     keep: Keep = DEFAULT_KEEP,
@@ -58,7 +58,7 @@ def backup(
     Each backup is a directory with a manifest of sha256 checksums; files are mode 0600."""
     from migrator.run_safety import create_backup
 
-    result = create_backup(json_dir, db, schema, out_dir=out, sql=sql, keep=keep)
+    result = create_backup(**asdict(run), out_dir=out, sql=sql, keep=keep)
     if quiet:
         typer.echo(result.path)
         return
@@ -87,9 +87,7 @@ RestoreJson = Annotated[
 @app.command()
 def restore(
     backup: BackupArg,
-    json_dir: JsonDir,
-    db: Db,
-    schema: SchemaRef = "sessions",
+    run: StoreArgs,
     yes: Yes = False,
     json_store: RestoreJson = False,
     no_snapshot: NoSnapshot = False,
@@ -103,20 +101,14 @@ def restore(
     another process has the database open."""
     from migrator.run_safety import restore_backup
 
-    confirm = None if yes else lambda plan: _confirm(plan, json_dir)
+    confirm = None if yes else lambda plan: _confirm(plan, run.json_dir)
     result = restore_backup(
-        backup,
-        json_dir,
-        db,
-        schema,
-        restore_json=json_store,
-        confirm=confirm,
-        snapshot=not no_snapshot,
+        backup, **asdict(run), restore_json=json_store, confirm=confirm, snapshot=not no_snapshot
     )
     if result.declined:
         typer.echo("nothing restored")
         raise typer.Exit(1)
-    _print_restore(result, backup, json_dir)
+    _print_restore(result, backup, run.json_dir)
 
 
 def _confirm(plan: RestorePlan, json_dir: Path) -> bool:
@@ -174,12 +166,7 @@ def backups_command(
 
 
 @app.command()
-def doctor(
-    json_dir: JsonDir,
-    db: Db,
-    schema: SchemaRef = "sessions",
-    output_format: FormatOption = OutputFormat.text,
-) -> None:
+def doctor(run: StoreArgs, output_format: FormatOption = OutputFormat.text) -> None:
     """Check the stores' health: integrity, foreign keys, journal mode, schema version, rows,
     orphan rows, JSON files that do not parse, phase, pending repairs. Read-only.
 
@@ -190,7 +177,7 @@ def doctor(
     from migrator.cli.tables import doctor_table
     from migrator.doctor import diagnose
 
-    report = diagnose(json_dir, db, schema)
+    report = diagnose(**asdict(run))
     if output_format is OutputFormat.json:
         payload = {
             "healthy": report.healthy,
