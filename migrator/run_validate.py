@@ -25,7 +25,7 @@ from migrator.validator import ValidationReport
 class ValidateOptions(TypedDict, total=False):
     """`migrator.validator.validate`'s options, documented there."""
 
-    ignore_paths: Sequence[str]
+    ignore_paths: Sequence[str] | None
     partitions: Sequence[str] | None
     sample: int | None
     max_details: int | None

@@ -105,7 +105,7 @@ def validate(
     json_store: JsonStore,
     sql_store: SqlStore,
     *,
-    ignore_paths: Sequence[str] = (),
+    ignore_paths: Sequence[str] | None = None,
     partitions: Sequence[str] | None = None,
     sample: int | None = None,
     max_details: int | None = None,
@@ -131,6 +131,7 @@ def validate(
     schema = sql_store.schema
     findings = Findings(max_details)
     live = InFlightFilter(min_age, schema.version_key, schema.id_key)
+    ignore_paths = tuple(ignore_paths or ())
     ignore = compile_ignore_paths(ignore_paths)
     run = Comparison(json_store, sql_store, findings, ignore=ignore, live=live, deferring=recheck)
     names = _partitions_in_scope(json_store, sql_store, partitions)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
 from migrator.cli.app import app
+from migrator.cli.option_groups import arguments
 from migrator.cli.options import CompareArgs, ReportArgs
 from migrator.cli.output import emit_report
 
@@ -15,19 +15,8 @@ if TYPE_CHECKING:
     from migrator.check import CheckResult
 
 
-IgnorePath = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--ignore-path",
-        metavar="REGEX",
-        help="A DeepDiff path allowed to differ (repeatable; default: those recorded with "
-        "`migrator phase configure`).",
-    ),
-]
-
-
 @app.command("check")
-def check_command(run: CompareArgs, report: ReportArgs, ignore_path: IgnorePath = None) -> None:
+def check_command(run: CompareArgs, report: ReportArgs) -> None:
     """May we move to the next phase? Runs doctor, a full validation (recorded, as `validate`
     records it) and the guards of `phase set <next>`; prints each item and what fixes it.
 
@@ -35,7 +24,7 @@ def check_command(run: CompareArgs, report: ReportArgs, ignore_path: IgnorePath 
     from migrator.cli.report import check_summary, render_check
     from migrator.run_validate import check
 
-    result = check(**asdict(run), ignore_paths=ignore_path)
+    result = check(**arguments(run))
     emit_report(
         report,
         data=result.to_dict(),

@@ -10,13 +10,14 @@ rejected, time, documents per second.
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from migrator.cli.app import app
+from migrator.cli.option_groups import arguments
 from migrator.cli.options import (
     NoSnapshot,
     OutputFormat,
@@ -152,7 +153,7 @@ def import_command(
     bar = not quiet and output_format is OutputFormat.text and sys.stdout.isatty()
     with import_progress(enabled=bar) as progress:
         summary = import_store(
-            **asdict(run), snapshot=not no_snapshot, progress=progress, notice=warn
+            **arguments(run), snapshot=not no_snapshot, progress=progress, notice=warn
         )
     _show(summary, output_format, summary_file)
 

@@ -4,13 +4,12 @@ migration's faces over `migrator.phases`, `migrator.repair` and `migrator.status
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.option_groups import App
+from migrator.cli.option_groups import App, arguments
 from migrator.cli.options import (
     JsonDir,
     MaybeDb,
@@ -92,7 +91,7 @@ def phase_set(
     from migrator.run_phase import set_phase
 
     change = set_phase(
-        **asdict(run), target=phase, force=force, snapshot=not no_snapshot, notice=warn
+        **arguments(run), target=phase, force=force, snapshot=not no_snapshot, notice=warn
     )
     show(change, output_format, _change_lines)
 
@@ -123,7 +122,7 @@ def phase_recover(
     stores; the damaged file is kept beside the new one."""
     from migrator.run_phase import recover_phase
 
-    recovery = recover_phase(**asdict(run), phase=phase, force=force)
+    recovery = recover_phase(**arguments(run), phase=phase, force=force)
     show(recovery, output_format, _recovery_lines)
 
 
@@ -241,7 +240,7 @@ def repair_command(
     from migrator.cli.report import write_summary
     from migrator.run_phase import repair
 
-    report = repair(**asdict(run), dry_run=dry_run, snapshot=not no_snapshot)
+    report = repair(**arguments(run), dry_run=dry_run, snapshot=not no_snapshot)
     if summary_file is not None:
         write_summary(report.to_dict(), summary_file)
     show(report, output_format, _repair_lines)
@@ -278,7 +277,7 @@ def status_command(run: StoreArgs, output_format: FormatOption = OutputFormat.te
     damaged (a corrupt file)."""
     from migrator.status import status
 
-    report = status(**asdict(run))
+    report = status(**arguments(run))
     show(report, output_format, _status_lines)
     if report.problems:
         raise typer.Exit(1)

@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from migrator.cli.app import app
+from migrator.cli.option_groups import arguments
 from migrator.cli.options import (
     Db,
     JsonDir,
     MaybeJsonDir,
     NoSnapshot,
     OutputFormat,
+    Partitions,
     Quiet,
     SchemaRef,
     StoreArgs,
@@ -58,7 +59,7 @@ def backup(
     Each backup is a directory with a manifest of sha256 checksums; files are mode 0600."""
     from migrator.run_safety import create_backup
 
-    result = create_backup(**asdict(run), out_dir=out, sql=sql, keep=keep)
+    result = create_backup(**arguments(run), out_dir=out, sql=sql, keep=keep)
     if quiet:
         typer.echo(result.path)
         return
@@ -103,7 +104,7 @@ def restore(
 
     confirm = None if yes else lambda plan: _confirm(plan, run.json_dir)
     result = restore_backup(
-        backup, **asdict(run), restore_json=json_store, confirm=confirm, snapshot=not no_snapshot
+        backup, **arguments(run), restore_json=json_store, confirm=confirm, snapshot=not no_snapshot
     )
     if result.declined:
         typer.echo("nothing restored")
@@ -177,7 +178,7 @@ def doctor(run: StoreArgs, output_format: FormatOption = OutputFormat.text) -> N
     from migrator.cli.tables import doctor_table
     from migrator.doctor import diagnose
 
-    report = diagnose(**asdict(run))
+    report = diagnose(**arguments(run))
     if output_format is OutputFormat.json:
         payload = {
             "healthy": report.healthy,
@@ -225,10 +226,6 @@ def history(
 ExportOut = Annotated[
     Path, typer.Option("--out", metavar="DIR", help="The directory to write the store into.")
 ]
-ExportPartition = Annotated[
-    list[str] | None,
-    typer.Option("--partition", metavar="NAME", help="Only this partition (repeatable)."),
-]
 ExportForce = Annotated[bool, typer.Option("--force", help="Write into a non-empty directory.")]
 ArchiveOut = Annotated[
     Path | None,
@@ -249,7 +246,7 @@ def export(
     db: Db,
     out: ExportOut,
     schema: SchemaRef = "sessions",
-    partition: ExportPartition = None,
+    partition: Partitions = None,
     force: ExportForce = False,
     json_dir: MaybeJsonDir = None,
 ) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.options import CompareArgs, ReportArgs, ReportFormat, StoreArgs
+from migrator.cli.option_groups import arguments, parameter
+from migrator.cli.options import CompareArgs, Partitions, ReportArgs, ReportFormat, StoreArgs
 from migrator.cli.output import emit_report, warn
 
 #: Findings listed on the terminal; the counts, --format json and --output have them all.
@@ -19,20 +20,6 @@ if TYPE_CHECKING:
     from migrator.validator import ValidationReport
 
 
-IgnorePath = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--ignore-path",
-        metavar="REGEX",
-        # Rich markup: "\\\\[" shows as a backslash and a bracket.
-        help="A DeepDiff path allowed to differ, as a regular expression "
-        "(repeatable), e.g. \"root\\\\['updated_at'\\]\".",
-    ),
-]
-Partition = Annotated[
-    list[str] | None,
-    typer.Option("--partition", metavar="NAME", help="Only this partition (repeatable)."),
-]
 Sample = Annotated[
     int | None, typer.Option(min=1, metavar="N", help="Compare a random sample of N documents.")
 ]
@@ -41,15 +28,17 @@ Seed = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class ValidateArgs(CompareArgs):
+    """The comparison, over some partitions or a sample: `migrator.validate`'s parameters."""
+
+    partition: Partitions = field(default=None, metadata=parameter("partitions"))
+    sample: Sample = None
+    seed: Seed = None
+
+
 @app.command("validate")
-def validate_command(
-    run: CompareArgs,
-    report: ReportArgs,
-    ignore_path: IgnorePath = None,
-    partition: Partition = None,
-    sample: Sample = None,
-    seed: Seed = None,
-) -> None:
+def validate_command(run: ValidateArgs, report: ReportArgs) -> None:
     """Compare the JSON store with the SQL database, document by document; read-only.
 
     Exit 0 when they agree, 1 when there are differences, 2 on a usage or fatal error."""
@@ -59,15 +48,7 @@ def validate_command(
 
     text = report.output_format is ReportFormat.text and report.output is None
     with validate_progress(enabled=text and not report.quiet and sys.stdout.isatty()) as progress:
-        result = validate(
-            **asdict(run),
-            ignore_paths=ignore_path or (),
-            partitions=partition or None,
-            sample=sample,
-            seed=seed,
-            progress=progress,
-            notice=warn,
-        )
+        result = validate(**arguments(run), progress=progress, notice=warn)
     emit_report(
         report,
         data=result.to_dict(),

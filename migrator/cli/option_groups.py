@@ -4,9 +4,12 @@ A command parameter annotated with an `OptionGroup` dataclass (`run: StoreArgs`)
 the dataclass's fields, each an option of the command as if written in its signature (same
 name, `Annotated` type and default); the command receives one value of the dataclass. So
 `--json-dir`, `--db` and `--schema` are declared once, not in every command, and a verb's
-options reach it as one value (`verb(**asdict(run))`) instead of a keyword list written out
-in both the command and the verb. Typer has no such grouping; click's option groups are not
-reachable through it. `App` is the Typer app whose `command` does this expansion.
+options reach it as one value (`verb(**arguments(run))`) instead of a keyword list written
+out in both the command and the verb. A field is named as the option's config-file key (the
+flag without dashes); where the verb's parameter is named otherwise, the field says so once:
+`field(default=None, metadata=parameter("ignore_paths"))`. Typer has no such grouping, and
+click's option groups are not reachable through it. `App` is the Typer app whose `command`
+does this expansion.
 """
 
 from __future__ import annotations
@@ -73,6 +76,19 @@ def expand_groups(func: Callable[..., Any]) -> Callable[..., Any]:
     command.__signature__ = signature  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters}
     return command
+
+
+def parameter(name: str) -> dict[str, str]:
+    """A field's metadata: the verb's parameter it fills, when not named as the field."""
+    return {"parameter": name}
+
+
+def arguments(group: DataclassInstance) -> dict[str, Any]:
+    """A group's values as keyword arguments of its verb."""
+    return {
+        field.metadata.get("parameter", field.name): getattr(group, field.name)
+        for field in dataclasses.fields(group)
+    }
 
 
 def _is_group(hint: Any) -> TypeGuard[type[DataclassInstance]]:

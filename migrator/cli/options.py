@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from migrator.cli.option_groups import OptionGroup
+from migrator.cli.option_groups import OptionGroup, parameter
 
 _JSON_DIR = typer.Option(
     "--json-dir",
@@ -44,7 +44,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output."
 @dataclass(frozen=True)
 class StoreArgs(OptionGroup):
     """--json-dir, --db and --schema: the stores a command works on, by the names the verbs
-    give them, so `verb(**asdict(run))` hands them over."""
+    give them, so `verb(**arguments(run))` hands them over."""
 
     json_dir: JsonDir
     db: Db
@@ -128,11 +128,29 @@ RecheckDelay = Annotated[
 ]
 
 
+IgnorePaths = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ignore-path",
+        metavar="REGEX",
+        # Rich markup: "\\\\[" shows as a backslash and a bracket.
+        help="A DeepDiff path allowed to differ, as a regular expression (repeatable), e.g. "
+        "\"root\\\\['updated_at'\\]\" (check's default: those recorded with "
+        "`migrator phase configure`).",
+    ),
+]
+Partitions = Annotated[
+    list[str] | None,
+    typer.Option("--partition", metavar="NAME", help="Only this partition (repeatable)."),
+]
+
+
 @dataclass(frozen=True)
 class CompareArgs(StoreArgs):
     """The stores and how to compare them: what `validate` and `check` share (a verb's own
     parameters, by their names)."""
 
+    ignore_path: IgnorePaths = field(default=None, metadata=parameter("ignore_paths"))
     min_age: MinAge = None
     recheck: Recheck = False
     recheck_delay: RecheckDelay = 1.0
