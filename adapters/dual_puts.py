@@ -21,11 +21,14 @@ took is a hidden `.<partition>.json.*.tmp` no reader opens. A JSON side that can
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from migrator.adapters.background_sync import BackgroundSync, sync_in_background
 from migrator.adapters.faults import checkpoint
+from migrator.adapters.fs import fsync_directory
 from migrator.adapters.journal import Journal, Side, revision_of
 from migrator.adapters.json_store import StagedPartition
 from migrator.adapters.store_pair import StorePair
@@ -56,27 +59,15 @@ class DualPuts:
         except REFUSED:
             finish(self._journal, intent.entry, by="refused")
             raise
-        entered = replaced = False
-
-        def replace_json() -> None:
-            nonlocal entered, replaced
-            entered = True
-
-            def durable() -> None:
-                intent.durable()
-                syncing.wait()
-
-            staged.replace(before_rename=durable)
-            replaced = True
-            checkpoint("dual.between_writes")
-
+        replace = _Replacement(staged, intent.durable, syncing)
         try:
-            self._sql().put(partition, doc, before_commit=replace_json, validated=True)
+            self._sql().put(partition, doc, before_commit=replace, validated=True)
         except Exception as exc:
-            if replaced:  # SQL failed to commit what JSON now holds
+            if replace.replaced:  # SQL failed to commit what JSON now holds
+                replace.wait_durable()
                 failed(self._journal, intent.entry, "put", doc_id, Side.JSON, exc)
                 return
-            if entered:  # the primary failed (its staged file is gone): the caller's error
+            if replace.entered:  # the primary failed (its staged file is gone): the caller's error
                 raise
             refused = isinstance(exc, REFUSED)
             if refused or not isinstance(exc, MigratorError):
@@ -85,9 +76,11 @@ class DualPuts:
                     finish(self._journal, intent.entry, by="refused")
                 raise
             logger.info("SQL failed before the JSON write of %r: %s", doc_id, exc)
-            replace_json()
+            replace()
+            replace.wait_durable()
             failed(self._journal, intent.entry, "put", doc_id, Side.JSON, exc)
             return
+        replace.wait_durable()
         finish(self._journal, intent.entry, by="writer")
 
     def sql_primary(self, partition: str, doc: Document, doc_id: str) -> None:
@@ -120,6 +113,41 @@ class DualPuts:
             failed(self._journal, intent.entry, "put", doc_id, Side.SQL, exc)
             return
         finish(self._journal, intent.entry, by="writer")
+
+
+class _Replacement:
+    """`dual-write`'s JSON write, run inside the SQL transaction once the rows are written: the
+    staged file renamed over the partition once it and the intent are durable. The rename is
+    made durable (its directory's fsync) on the sync thread while SQL commits."""
+
+    def __init__(
+        self, staged: StagedPartition, intent: Callable[[], None], syncing: BackgroundSync
+    ) -> None:
+        self._staged, self._intent, self._syncing = staged, intent, syncing
+        self._directory: BackgroundSync | None = None
+        self.entered = self.replaced = False
+
+    def __call__(self) -> None:
+        self.entered = True
+        self._staged.replace(before_rename=self._ready, sync_directory=False)
+        self.replaced = True
+        with contextlib.suppress(StoreError):  # not started: `wait_durable` syncs it itself
+            self._directory = sync_in_background(self._staged.path.parent)
+        checkpoint("dual.between_writes")
+
+    def _ready(self) -> None:
+        self._intent()
+        self._syncing.wait()
+
+    def wait_durable(self) -> None:
+        """Return once the rename is durable; `StoreError` when it cannot be made so."""
+        if self._directory is not None:
+            self._directory.wait()
+            return
+        try:
+            fsync_directory(self._staged.path.parent)
+        except OSError as exc:
+            raise StoreError(f"{self._staged.path}: cannot sync: {exc.strerror or exc}") from exc
 
 
 def _synced(staged: StagedPartition) -> BackgroundSync:

@@ -70,19 +70,25 @@ def stage(path: Path, data: bytes, *, mode: int | None = None) -> Path:
 
 
 def replace_staged(
-    tmp: Path, path: Path, *, before_rename: Callable[[], None] | None = None
+    tmp: Path,
+    path: Path,
+    *,
+    before_rename: Callable[[], None] | None = None,
+    sync_directory: bool = True,
 ) -> None:
     """The second half of `write_atomically`: the staged file `tmp`, synced by the caller,
     becomes `path`. `before_rename` runs just before: the last moment to wait for what must be
     durable first (a journal intent). On any failure, its own included, `tmp` is removed and
-    `path` kept."""
+    `path` kept. `sync_directory` False: the caller makes the rename durable (an fsync of
+    the directory), as a dual write does beside its SQL commit."""
     try:
         if before_rename is not None:
             before_rename()
         checkpoint("json.before_rename")
         os.replace(tmp, path)
         checkpoint("json.after_rename")
-        fsync_directory(path.parent)
+        if sync_directory:
+            fsync_directory(path.parent)
     except OSError as exc:
         discard(tmp)
         raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc

@@ -71,9 +71,13 @@ class StagedPartition:
     path: Path
     tmp: Path
 
-    def replace(self, *, before_rename: Callable[[], None] | None = None) -> None:
+    def replace(
+        self, *, before_rename: Callable[[], None] | None = None, sync_directory: bool = True
+    ) -> None:
         """Make the staged version (synced by the caller) the file; see `replace_staged`."""
-        replace_staged(self.tmp, self.path, before_rename=before_rename)
+        replace_staged(
+            self.tmp, self.path, before_rename=before_rename, sync_directory=sync_directory
+        )
 
     def sync_and_replace(self) -> None:
         sync_and_replace(self.tmp, self.path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,28 @@ def test_the_intent_is_durable_before_the_primary_changes(
     primary = "json replaced" if phase is Phase.DUAL_WRITE else "sql commit"
     assert events.index("intent durable") < events.index(primary), events
     assert events.index("new version durable") < events.index("json replaced"), events
+    assert env.documents("json") == env.documents("sql")
+
+
+def test_dual_write_syncs_the_renamed_partition_beside_the_commit_before_returning(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the fsync of the store's directory that makes the JSON rename durable runs on
+    the sync thread while SQL commits, and is done before `put` returns."""
+    env.set_phase_raw(Phase.DUAL_WRITE)
+    synced: list[str] = []
+    real_fsync = os.fsync
+    directory = str(env.json_dir)
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        if _fd_path(fd) == directory:
+            synced.append(threading.current_thread().name)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with env.open() as store:
+        store.put("ws-a", session("ws-a-1", 9))
+        assert synced and threading.current_thread().name not in synced, synced
     assert env.documents("json") == env.documents("sql")
 
 
