@@ -126,9 +126,24 @@ class FullTextIndex:
             f"INSERT INTO {table}({table}, rank) VALUES ('automerge', ?)", (value,)
         )
 
+    @contextlib.contextmanager
+    def replacing(self, conn: Connection, doc_ids: Sequence[str], *, old: bool) -> Iterator[None]:
+        """Around a rewrite of these documents' rows (a put): their values out of the index
+        before (when `old` rows exist), the new ones in after, with one look for the index."""
+        if not doc_ids or not self.fields or not self.present(conn):
+            yield  # a database made before search: `init` or `reindex` builds it from the rows
+            return
+        if old:
+            self._run(conn, doc_ids, "{fts}, ", "'delete', ")
+        yield
+        self._run(conn, doc_ids, "", "")
+
     def _each(self, conn: Connection, doc_ids: Sequence[str], command: str, value: str) -> None:
         if not doc_ids or not self.fields or not self.present(conn):
             return  # a database made before search: `init` or `reindex` builds it from the rows
+        self._run(conn, doc_ids, command, value)
+
+    def _run(self, conn: Connection, doc_ids: Sequence[str], command: str, value: str) -> None:
         for field in self.fields:
             fts, table = self._q(conn, name(field)), self._q(conn, field.table.name)
             column = self._q(conn, field.column)

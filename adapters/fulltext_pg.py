@@ -72,6 +72,11 @@ class PostgresFullTextIndex(FullTextIndex):
         """Nothing to set: a GIN index's pending list is PostgreSQL's own affair."""
         yield
 
+    @contextlib.contextmanager
+    def replacing(self, conn: Connection, doc_ids: Sequence[str], *, old: bool) -> Iterator[None]:
+        """Nothing to do around a rewrite (`index`, `forget`), and nothing to look up."""
+        yield
+
     def present(self, conn: Connection) -> bool:
         return all(
             self._has_column(conn, field) and self._has_index(conn, field) for field in self.fields

@@ -4,6 +4,7 @@ version guard every write passes (rows written under another layout would not re
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, delete, inspect, select
@@ -99,12 +100,20 @@ class StoreSchema:
         PostgreSQL's advisory lock taken shared) and refuses to write under another version."""
         with self.db.write() as conn:
             self.db.dialect.share_schema(conn)
-            version = conn.execute(
-                select(meta_table.c.value).where(meta_table.c.key == "version")
-            ).scalar_one_or_none()
+            version = conn.exec_driver_sql(self._version_sql).scalar_one_or_none()
             if version is not None:
                 self._check_version(int(version))
             yield conn
+
+    @functools.cached_property
+    def _version_sql(self) -> str:
+        """The version guard's statement, compiled once (every write runs it)."""
+        statement = select(meta_table.c.value).where(meta_table.c.key == "version")
+        return str(
+            statement.compile(
+                dialect=self.db.engine.dialect, compile_kwargs={"literal_binds": True}
+            )
+        )
 
     def is_initialized(self) -> bool:
         with self.db.errors(), self.db.engine.connect() as conn:

@@ -73,14 +73,13 @@ class DocumentWriter:
             current = statements.current(conn, doc_id)
             if current is not None and current[0] != partition:
                 raise PartitionConflictError(doc_id, partition, current[0])
-            if current is not None:
-                position = current[1]
-                self.fulltext.forget(conn, [doc_id])
-                statements.delete(conn, doc_id)
-            else:
-                position = statements.next_position(conn, partition)
-            statements.insert(conn, partition, to_rows(schema, partition, doc, position))
-            self.fulltext.index(conn, [doc_id])
+            with self.fulltext.replacing(conn, [doc_id], old=current is not None):
+                if current is not None:
+                    position = current[1]
+                    statements.delete(conn, doc_id)
+                else:
+                    position = statements.next_position(conn, partition)
+                statements.insert(conn, partition, to_rows(schema, partition, doc, position))
             if before_commit is not None:
                 before_commit()
             checkpoint("sql.before_commit")
