@@ -38,6 +38,10 @@ _TOKENIZER = "unicode61 remove_diacritics 0"
 _DEFAULT_AUTOMERGE = 4  # FTS5's own, when the index's _config table holds none
 
 
+def _quote(conn: Connection, identifier: str) -> str:
+    return conn.dialect.identifier_preparer.quote(identifier)
+
+
 @dataclass(frozen=True)
 class RankedRow:
     """One document's best-ranked value, before its snippet is made."""
@@ -93,11 +97,13 @@ class FullTextIndex:
 
     def index(self, conn: Connection, doc_ids: Sequence[str]) -> None:
         """Add the searchable values of these documents' rows (just inserted) to the index."""
-        self._each(conn, doc_ids, "", "")
+        if self._kept(conn, doc_ids):
+            _upkeep(conn, self, doc_ids, delete=False)
 
     def forget(self, conn: Connection, doc_ids: Sequence[str]) -> None:
         """Take the values of these documents' rows (about to be deleted) out of the index."""
-        self._each(conn, doc_ids, "{fts}, ", "'delete', ")
+        if self._kept(conn, doc_ids):
+            _upkeep(conn, self, doc_ids, delete=True)
 
     @contextlib.contextmanager
     def bulk(self, conn: Connection) -> Iterator[None]:
@@ -128,39 +134,17 @@ class FullTextIndex:
 
     @contextlib.contextmanager
     def replacing(self, conn: Connection, doc_ids: Sequence[str], *, old: bool) -> Iterator[None]:
-        """Around a rewrite of these documents' rows (a put): their values out of the index
-        before (when `old` rows exist), the new ones in after, with one look for the index."""
-        if not doc_ids or not self.fields or not self.present(conn):
-            yield  # a database made before search: `init` or `reindex` builds it from the rows
-            return
-        if old:
-            self._run(conn, doc_ids, "{fts}, ", "'delete', ")
+        """Around a put's rewrite of these rows: old values out (when `old`), new in; one look."""
+        kept = self._kept(conn, doc_ids)
+        if kept and old:
+            _upkeep(conn, self, doc_ids, delete=True)
         yield
-        self._run(conn, doc_ids, "", "")
+        if kept:
+            _upkeep(conn, self, doc_ids, delete=False)
 
-    def _each(self, conn: Connection, doc_ids: Sequence[str], command: str, value: str) -> None:
-        if not doc_ids or not self.fields or not self.present(conn):
-            return  # a database made before search: `init` or `reindex` builds it from the rows
-        self._run(conn, doc_ids, command, value)
-
-    def _run(self, conn: Connection, doc_ids: Sequence[str], command: str, value: str) -> None:
-        for field in self.fields:
-            fts, table = self._q(conn, name(field)), self._q(conn, field.table.name)
-            column = self._q(conn, field.column)
-            owner = self._q(conn, field.parent_column or self.schema.id_column)
-            target = command.format(fts=fts)
-            # In rowid order: FTS5 starts a new segment (merged again later) whenever a rowid
-            # is not above the last one; in the parent ids' order that was one per document
-            # or two, and the import's index upkeep took 2-3x as long.
-            for start in range(0, len(doc_ids), 500):
-                chunk = list(doc_ids[start : start + 500])
-                marks = ", ".join("?" * len(chunk))
-                conn.exec_driver_sql(
-                    f"INSERT INTO {fts}({target}rowid, {column}) "
-                    f"SELECT {value}rowid, {column} FROM {table} WHERE {owner} IN ({marks}) "
-                    "ORDER BY rowid",
-                    tuple(chunk),
-                )
+    def _kept(self, conn: Connection, doc_ids: Sequence[str]) -> bool:
+        """Whether there is an index to keep (`init` or `reindex` builds a missing one)."""
+        return bool(doc_ids and self.fields and self.present(conn))
 
     # ------------------------------------------------------------------ search
 
@@ -269,9 +253,31 @@ class FullTextIndex:
             ).scalars()
         )
 
-    @staticmethod
-    def _q(conn: Connection, identifier: str) -> str:
-        return conn.dialect.identifier_preparer.quote(identifier)
+    _q = staticmethod(_quote)
+
+
+def _upkeep(
+    conn: Connection, index: FullTextIndex, doc_ids: Sequence[str], *, delete: bool
+) -> None:
+    """Add the values of these documents' rows to each field's index, or take them out."""
+    q = _quote
+    for field in index.fields:
+        fts, table = q(conn, name(field)), q(conn, field.table.name)
+        column = q(conn, field.column)
+        owner = q(conn, field.parent_column or index.schema.id_column)
+        target, value = (f"{fts}, ", "'delete', ") if delete else ("", "")
+        # In rowid order: FTS5 starts a new segment (merged again later) whenever a rowid
+        # is not above the last one; in the parent ids' order that was one per document
+        # or two, and the import's index upkeep took 2-3x as long.
+        for start in range(0, len(doc_ids), 500):
+            chunk = list(doc_ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            conn.exec_driver_sql(
+                f"INSERT INTO {fts}({target}rowid, {column}) "
+                f"SELECT {value}rowid, {column} FROM {table} WHERE {owner} IN ({marks}) "
+                "ORDER BY rowid",
+                tuple(chunk),
+            )
 
 
 def name(field: SearchField) -> str:
