@@ -42,12 +42,15 @@ def task(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any
 
 
 @task
-def import_ours(json_dir: str, db: str) -> dict[str, Any]:
-    """`migrator import` through its library function, into a fresh database."""
+def import_ours(json_dir: str, db: str, reading: str = "auto") -> dict[str, Any]:
+    """`migrator import` through its library function, into a fresh database; `reading`
+    `helper` or `inline` forces where files are parsed (`auto`: as the importer decides,
+    a helper process only when a core is idle)."""
     from migrator.importer import import_store
 
+    parallel = {"auto": None, "helper": True, "inline": False}[reading]
     started = time.perf_counter()
-    summary = import_store(JsonStore(json_dir, SCHEMA), SqlStore(db, SCHEMA))
+    summary = import_store(JsonStore(json_dir, SCHEMA), SqlStore(db, SCHEMA), parallel=parallel)
     return {"seconds": time.perf_counter() - started, "documents": summary.imported}
 
 
