@@ -687,10 +687,10 @@ def _kept_sections(path: Path) -> list[str]:
 
 #: The memory table's columns: (heading, key prefix in `memory[scale]`).
 MEMORY_COLUMNS = (
-    ("import (the CLI)", "import"),
+    ("import", "import"),
     ("import, files parsed in-process", "import_inline"),
     ("import, files parsed in the helper", "import_helper"),
-    ("validate (the CLI)", "validate"),
+    ("validate", "validate"),
 )
 
 
@@ -713,6 +713,8 @@ def _memory_lines(memory: dict[str, Any], mem_ratio: float | None) -> list[str]:
         "",
         "Largest single process (the kernel's peak RSS), and in brackets the largest sum over the",
         "command and the processes it started (the import's reading helper), sampled every 50 ms.",
+        "`import` and `validate`: the CLI's commands with `--only memory`, the library's functions",
+        "in `make bench`; the import parses files in a helper only when a core is idle.",
         "",
         "| scale | " + " | ".join(heading for heading, _ in MEMORY_COLUMNS) + " |",
         "|---" * (len(MEMORY_COLUMNS) + 1) + "|",
