@@ -50,6 +50,7 @@ from migrator.adapters.state_models import (
     IntentLine,
     SummaryLine,
     parse,
+    record_of,
 )
 from migrator.errors import StoreError
 from migrator.schemas.codec import canonical_bytes
@@ -297,15 +298,7 @@ def _intent(
 
 
 def _pending(record: IntentLine) -> PendingWrite:
-    return PendingWrite(
-        entry=record.entry,
-        op=record.op,
-        doc_id=record.id,
-        partition=record.partition,
-        primary=Side(record.primary),
-        revision=record.revision,
-        time=record.time,
-    )
+    return record_of(PendingWrite, record, doc_id=record.id, primary=Side(record.primary))
 
 
 def _later(a: str | None, b: Any) -> str | None:

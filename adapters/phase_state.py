@@ -32,7 +32,13 @@ from typing import Any
 
 from migrator.adapters.fs import read_nofollow, write_atomically
 from migrator.adapters.state_dir import HISTORY, JOURNAL, PHASE, PHASE_LOCK, StateDir
-from migrator.adapters.state_models import HistoryLine, MoveLine, PhaseFile, parse_model
+from migrator.adapters.state_models import (
+    HistoryLine,
+    MoveLine,
+    PhaseFile,
+    parse_model,
+    record_of,
+)
 from migrator.errors import MigratorError, PhaseError, PhaseUnknownError, StoreError
 from migrator.schemas.jsontext import dumps_pretty
 
@@ -172,13 +178,7 @@ class PhaseRecord:
             ignore_paths=tuple(data.shadow.ignore_paths),
             last_validation=None
             if validation is None
-            else ValidationRecord(
-                time=validation.time,
-                started=validation.started,
-                ok=validation.ok,
-                sampled=validation.sampled,
-                counts=dict(validation.counts),
-            ),
+            else record_of(ValidationRecord, validation, counts=dict(validation.counts)),
             extra=dict(data.model_extra or {}),
         )
 

@@ -8,9 +8,10 @@ traceback from deep inside and never a silently made-up default.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +23,9 @@ from pydantic import (
 )
 
 from migrator.errors import StateFileError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 PhaseName = Literal["json-only", "dual-write", "sqlite-primary", "sqlite-only"]
 SideName = Literal["json", "sql"]
@@ -179,3 +183,19 @@ def _describe(exc: ValidationError, line: int | None) -> str:
     value = error.get("input")
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     return f"{where}{place or 'the value'} = {shown}: {what}"
+
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def record_of(cls: type[R], line: BaseModel, **changed: Any) -> R:
+    """The in-memory record `cls` (a dataclass) of a validated file line: each field taken
+    from the line's field of the same name, but those given in `changed` (a renamed field, a
+    converted value); a field the line lacks keeps its default."""
+    on_line = type(line).model_fields
+    taken = {
+        f.name: getattr(line, f.name)
+        for f in fields(cls)
+        if f.name in on_line and f.name not in changed
+    }
+    return cls(**taken, **changed)

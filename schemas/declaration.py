@@ -21,6 +21,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     Table,
     Text,
@@ -46,6 +47,26 @@ class DocumentRow(SQLModel):
 
     position: int = Field(default=0)
     extra: str | None = Field(default=None, sa_type=Text)
+
+
+def document_columns() -> list[Column[Any]]:
+    """`DocumentRow`'s columns, as a revision script creating a document table lists them
+    (`op.create_table(name, *document_columns(), ...)`), stated here once."""
+    return [
+        Column(POSITION_COLUMN, Integer(), nullable=False),
+        Column(EXTRA_COLUMN, Text(), nullable=True),
+    ]
+
+
+def parent_key(parent: str) -> Any:
+    """A child row's link to its parent row (`"sessions.id"`): deleted with it."""
+    return Field(foreign_key=parent, ondelete="CASCADE")
+
+
+def code_point_index(name: str, *columns: str) -> Index:
+    """An index whose last column is text sorted as `find` sorts it, by code point (PostgreSQL
+    sorts by the database's collation unless told; SQLite's BINARY already is)."""
+    return Index(name, *columns, postgresql_ops={columns[-1]: 'COLLATE "C"'})
 
 
 def choices_field(*values: str, nullable: bool = False) -> Any:

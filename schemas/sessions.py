@@ -27,19 +27,16 @@ from migrator.schemas.declaration import (
     DocumentRow,
     Schema,
     choices_field,
+    code_point_index,
     integer_field,
     json_field,
+    parent_key,
 )
 
 SESSION_TYPES = ("competition", "ensemble", "debate")
 SESSION_STATUSES = ("running", "completed", "failed", "paused")
 INSTANCE_STATUSES = ("idle", "running", "completed", "failed", "paused", "archived")
 ROLES = ("user", "assistant", "system")
-
-
-def _CODE_POINT(column: str) -> dict[str, str]:
-    """PostgreSQL index options ordering `column` by code point (what `find` sorts by)."""
-    return {column: 'COLLATE "C"'}
 
 
 class Workspace(SQLModel, table=True):
@@ -58,23 +55,13 @@ class SessionRow(DocumentRow, table=True):
         Index("idx_sessions_workspace", "workspace_hash"),
         Index("idx_sessions_status", "status"),
         Index("idx_sessions_type", "session_type"),
-        Index("idx_sessions_created", "created_at", postgresql_ops=_CODE_POINT("created_at")),
-        Index(
-            "idx_sessions_status_created",
-            "status",
-            "created_at",
-            postgresql_ops=_CODE_POINT("created_at"),
-        ),
-        Index(
-            "idx_sessions_type_created",
-            "session_type",
-            "created_at",
-            postgresql_ops=_CODE_POINT("created_at"),
-        ),
+        code_point_index("idx_sessions_created", "created_at"),
+        code_point_index("idx_sessions_status_created", "status", "created_at"),
+        code_point_index("idx_sessions_type_created", "session_type", "created_at"),
     )
 
     id: str = Field(primary_key=True)
-    workspace_hash: str = Field(foreign_key="workspaces.hash", ondelete="CASCADE")
+    workspace_hash: str = parent_key("workspaces.hash")
     session_type: str = choices_field(*SESSION_TYPES)
     task: str = Field(sa_type=Text)
     status: str = choices_field(*SESSION_STATUSES)
@@ -103,7 +90,7 @@ class InstanceRow(DocumentRow, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    session_id: str = Field(foreign_key="sessions.id", ondelete="CASCADE")
+    session_id: str = parent_key("sessions.id")
     instance_id: int = integer_field(nullable=False)
     worktree_path: str
     branch: str
@@ -125,17 +112,12 @@ class ChatMessageRow(DocumentRow, table=True):
     __tablename__ = "chat_messages"
     __table_args__ = (
         Index("idx_messages_session", "session_id"),
-        Index("idx_messages_timestamp", "timestamp", postgresql_ops=_CODE_POINT("timestamp")),
-        Index(
-            "idx_messages_session_time",
-            "session_id",
-            "timestamp",
-            postgresql_ops=_CODE_POINT("timestamp"),
-        ),
+        code_point_index("idx_messages_timestamp", "timestamp"),
+        code_point_index("idx_messages_session_time", "session_id", "timestamp"),
     )
 
     id: str = Field(primary_key=True)
-    session_id: str = Field(foreign_key="sessions.id", ondelete="CASCADE")
+    session_id: str = parent_key("sessions.id")
     role: str = choices_field(*ROLES)
     content: str = Field(sa_type=Text)
     timestamp: str

@@ -9,6 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 from migrator.schema_migrations import moves
+from migrator.schemas.declaration import document_columns
 
 
 revision = '0001_sessions'
@@ -65,8 +66,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('path')
     )
     op.create_table('sessions',
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('extra', sa.Text(), nullable=True),
+    *document_columns(),
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('workspace_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('session_type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -99,8 +99,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_sessions_extra_keys', ['workspace_hash'], unique=False, sqlite_where=sa.text('instr(extra, \'"keys":\') > 0'), postgresql_where=sa.text('strpos(extra, \'"keys":\') > 0'))
 
     op.create_table('chat_messages',
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('extra', sa.Text(), nullable=True),
+    *document_columns(),
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('session_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -118,8 +117,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_chat_messages_extra_keys', ['session_id'], unique=False, sqlite_where=sa.text('instr(extra, \'"keys":\') > 0'), postgresql_where=sa.text('strpos(extra, \'"keys":\') > 0'))
 
     op.create_table('instances',
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('extra', sa.Text(), nullable=True),
+    *document_columns(),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('instance_id', sa.BigInteger(), nullable=False),
