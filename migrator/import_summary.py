@@ -8,6 +8,9 @@ from typing import Any, overload
 
 from migrator.rejects import Reject
 
+#: The counts an import reports first, per partition and in total, in this order.
+_COUNTS = ("documents", "imported", "unchanged", "rejected")
+
 
 @dataclass
 class PartitionResult:
@@ -35,10 +38,7 @@ class PartitionResult:
         return {
             "name": self.name,
             "status": self.status,
-            "documents": self.documents,
-            "imported": self.imported,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
+            **{name: getattr(self, name) for name in _COUNTS},
             "gone": len(self.gone),
             "gone_ids": self.gone,
             "pruned": self.pruned,
@@ -110,10 +110,7 @@ class ImportSummary:
         """The `--format json` object."""
         return {
             "files": self.files,
-            "documents": self.documents,
-            "imported": self.imported,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
+            **{name: getattr(self, name) for name in _COUNTS},
             "gone": self.gone,
             "pruned": self.pruned,
             "held": self.held,

@@ -17,6 +17,7 @@ from migrator.cli.options import (
     OutputFormat,
     StoreArgs,
     SummaryFile,
+    ignore_path_option,
 )
 from migrator.cli.output import warn
 from migrator.cli.text import moment
@@ -146,11 +147,8 @@ ShadowRate = Annotated[
 ]
 ShadowIgnorePath = Annotated[
     list[str] | None,
-    typer.Option(
-        "--ignore-path",
-        metavar="REGEX",
-        help="A DeepDiff path shadow reads may find different (repeatable; replaces the "
-        "recorded list).",
+    ignore_path_option(
+        "A DeepDiff path shadow reads may find different (repeatable; replaces the recorded list)."
     ),
 ]
 ClearIgnorePaths = Annotated[

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.option_groups import arguments
+from migrator.cli.option_groups import arguments, parameter
 from migrator.cli.options import (
     Db,
     JsonDir,
@@ -20,6 +21,7 @@ from migrator.cli.options import (
     Quiet,
     SchemaRef,
     StoreArgs,
+    out_dir_option,
 )
 from migrator.cli.text import size_text
 from migrator.defaults import DEFAULT_KEEP
@@ -32,13 +34,7 @@ if TYPE_CHECKING:
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text (a table) or json.")]
 BackupsDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--out",
-        metavar="DIR",
-        help="Where backups live (default: <json-dir>/.migrator/backups).",
-        show_default=False,
-    ),
+    Path | None, out_dir_option("Where backups live (default: <json-dir>/.migrator/backups).")
 ]
 
 
@@ -46,20 +42,24 @@ Sql = Annotated[bool, typer.Option("--sql", help="Also write a gzipped SQL dump 
 Keep = Annotated[int, typer.Option("--keep", min=1, metavar="N", help="Keep the newest N backups.")]
 
 
+@dataclass(frozen=True)
+class BackupArgs(StoreArgs):
+    """The stores, where their backups live and how many to keep: `create_backup`'s
+    parameters."""
+
+    out: BackupsDir = field(default=None, metadata=parameter("out_dir"))
+    sql: Sql = False
+    keep: Keep = DEFAULT_KEEP
+
+
 @app.command()
-def backup(
-    run: StoreArgs,
-    out: BackupsDir = None,
-    sql: Sql = False,
-    keep: Keep = DEFAULT_KEEP,
-    quiet: Quiet = False,
-) -> None:
+def backup(run: BackupArgs, quiet: Quiet = False) -> None:
     """Back up the database (a consistent copy, even while writers run) and the JSON store.
 
     Each backup is a directory with a manifest of sha256 checksums; files are mode 0600."""
     from migrator.run_safety import create_backup
 
-    result = create_backup(**arguments(run), out_dir=out, sql=sql, keep=keep)
+    result = create_backup(**arguments(run))
     if quiet:
         typer.echo(result.path)
         return
@@ -69,7 +69,7 @@ def backup(
         typer.echo(f"  {artifact.name:<20} {size_text(artifact.size):>10}{files}")
     typer.echo(f"  total {size_text(result.manifest.size)}, phase {result.manifest.phase}")
     if result.pruned:
-        typer.echo(f"removed {len(result.pruned)} old backup(s), keeping the newest {keep}")
+        typer.echo(f"removed {len(result.pruned)} old backup(s), keeping the newest {run.keep}")
 
 
 BackupArg = Annotated[
@@ -223,18 +223,10 @@ def history(
     Console(highlight=False).print(history_table(runs))
 
 
-ExportOut = Annotated[
-    Path, typer.Option("--out", metavar="DIR", help="The directory to write the store into.")
-]
+ExportOut = Annotated[Path, out_dir_option("The directory to write the store into.")]
 ExportForce = Annotated[bool, typer.Option("--force", help="Write into a non-empty directory.")]
 ArchiveOut = Annotated[
-    Path | None,
-    typer.Option(
-        "--out",
-        metavar="DIR",
-        help="Where the archive goes (default: <json-dir>/.migrator/archive).",
-        show_default=False,
-    ),
+    Path | None, out_dir_option("Where the archive goes (default: <json-dir>/.migrator/archive).")
 ]
 ArchiveForce = Annotated[
     bool, typer.Option("--force", help="Archive even though the phase still uses JSON.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -128,15 +128,23 @@ RecheckDelay = Annotated[
 ]
 
 
+def ignore_path_option(help: str) -> Any:
+    """The repeatable `--ignore-path REGEX`; `help` says what the paths are for."""
+    return typer.Option("--ignore-path", metavar="REGEX", help=help)
+
+
+def out_dir_option(help: str) -> Any:
+    """`--out DIR`, where a command writes; `help` says the default, if any."""
+    return typer.Option("--out", metavar="DIR", help=help, show_default=False)
+
+
 IgnorePaths = Annotated[
     list[str] | None,
-    typer.Option(
-        "--ignore-path",
-        metavar="REGEX",
+    ignore_path_option(
         # Rich markup: "\\\\[" shows as a backslash and a bracket.
-        help="A DeepDiff path allowed to differ, as a regular expression (repeatable), e.g. "
+        "A DeepDiff path allowed to differ, as a regular expression (repeatable), e.g. "
         "\"root\\\\['updated_at'\\]\" (check's default: those recorded with "
-        "`migrator phase configure`).",
+        "`migrator phase configure`)."
     ),
 ]
 Partitions = Annotated[
