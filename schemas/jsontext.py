@@ -131,8 +131,11 @@ def _loads_exact(raw: bytes) -> Any:
     except RecursionError:
         raise JsonDecodeError("nested too deeply", 1, 1) from None
     except _RepeatedKey as exc:
-        line, column = _key_position(text, exc.key)
-        reason = f"key {exc.key!r} appears twice in one object (a reader keeps only the last)"
+        line, column, record = _key_position(text, exc.key)
+        where = f" of record {record}" if record is not None else ""
+        reason = (
+            f"key {exc.key!r} appears twice in one object{where} (a reader keeps only the last)"
+        )
         raise JsonDecodeError(reason, line, column) from None
     except ValueError as exc:  # int digits limit, NaN/Infinity
         raise JsonDecodeError(_one_line(str(exc)), 1, 1) from None
@@ -185,14 +188,16 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:]')
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:,]')
 
 
-def _key_position(text: str, key: str) -> tuple[int, int]:
-    """Line and column (1-based) of the first repeat of `key` inside one object: a scan of the
-    text, run only once a repeat is known to exist."""
+def _key_position(text: str, key: str) -> tuple[int, int, int | None]:
+    """Line and column (1-based) of the first repeat of `key` inside one object, and the index
+    of the record holding it when the text is an array (None otherwise): a scan of the text,
+    run only once a repeat is known to exist."""
     objects: list[set[str] | None] = []  # None for an array
     last_string: re.Match[str] | None = None
+    record = 0
     for token in _TOKEN.finditer(text):
         kind = token.group()
         if kind in "{[":
@@ -200,14 +205,17 @@ def _key_position(text: str, key: str) -> tuple[int, int]:
         elif kind in "}]":
             if objects:
                 objects.pop()
+        elif kind == "," and objects == [None]:
+            record += 1
         elif kind == ":" and last_string is not None and objects and objects[-1] is not None:
             name = json.loads(last_string.group())
             if name == key and name in objects[-1]:
                 start = last_string.start()
-                return text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+                line, column = text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+                return line, column, record if objects[0] is None else None
             objects[-1].add(name)
         last_string = token if kind.startswith('"') else None
-    return 1, 1
+    return 1, 1, None
 
 
 def _one_line(message: str) -> str:

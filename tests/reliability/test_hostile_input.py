@@ -27,7 +27,7 @@ from migrator.adapters.sql_store import SqlStore
 from migrator.errors import DocumentError, UnsafePartitionError
 from migrator.schemas.codec import MAX_DEPTH, canonical_bytes
 from migrator.schemas.declaration import Schema
-from migrator.schemas.jsontext import JsonDecodeError, loads
+from migrator.schemas.jsontext import JsonDecodeError, dumps_pretty, loads
 from tests.conftest import FIXTURES
 from tests.reliability import tally
 from tests.reliability.harness import CHILD_TIMEOUT, child_env, cli, run_all
@@ -99,6 +99,14 @@ def _big_string(megabytes: int) -> Callable[[Path], None]:
     return build
 
 
+def _repeated_deep_key() -> bytes:
+    """Two sessions as the stores write them, the second's first message holding its
+    `content` twice (the text every other check is spared for: see schemas/jsontext.py)."""
+    text = dumps_pretty([session("s0"), session("s1")])
+    second = text.index(b'"s1-m0"')
+    return text[:second] + text[second:].replace(b'"role"', b'"content": "lost",\n "role"', 1)
+
+
 def _symlink_out(json_dir: Path) -> None:
     (json_dir / "evil.json").symlink_to(json_dir.parent / "outside" / "sentinel.json")
     (json_dir / "fine.json").write_bytes(_doc_text())
@@ -116,6 +124,11 @@ FILE_CASES = [
     Case("Infinity", _copy("infinity.json"), "-Infinity is not a JSON number"),
     Case("1e400", _copy("overflowing_float.json"), "infinity when parsed as double"),
     Case("duplicate keys", _copy("duplicate_keys.json"), "key 'task' appears twice"),
+    Case(
+        "a duplicate key deep in a child, in the stores' own format",
+        _write("deep_repeat.json", lambda: _repeated_deep_key()),
+        "key 'content' appears twice in one object of record 1",
+    ),
     Case("lone surrogate", _copy("lone_surrogate.json"), "no low surrogate"),
     Case("raw NUL in a string", _copy("raw_control_character.json"), "control character"),
     Case("truncated file", _copy("truncated.json"), "unexpected end of data"),

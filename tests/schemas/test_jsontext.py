@@ -197,17 +197,22 @@ def test_a_repeated_key_in_the_stores_format_is_refused_at_any_depth(
     )
     with pytest.raises(JsonDecodeError, match="appears twice") as caught:
         loads_checked(repeated)
-    assert repr(key) in caught.value.reason
+    assert repr(key) in caught.value.reason and "of record 0" in caught.value.reason
 
 
 def test_a_repeated_key_deep_in_a_child_of_a_pretty_file_names_its_place() -> None:
-    """A file exactly as the stores write it but for one key written twice, four levels down:
-    refused with the key, line and column of the second one."""
+    """A file exactly as the stores write it but for one key written twice, four levels down
+    in its second record: refused with the key, the record, and the line and column of the
+    second one."""
     doc = {"id": "s1", "chat_history": [{"role": "user", "meta": {"tool": {"a": 1, "b": 2}}}]}
-    text = dumps_pretty([doc]).replace(b'"b": 2', b'"a": 2')
-    with pytest.raises(JsonDecodeError, match="key 'a' appears twice") as caught:
+    text = dumps_pretty([{"id": "s0"}, doc]).replace(b'"b": 2', b'"a": 2')
+    with pytest.raises(JsonDecodeError, match="key 'a' appears twice in one object of record 1"):
         loads_checked(text)
-    assert (caught.value.line, caught.value.column) == (10, 13)
+    with pytest.raises(JsonDecodeError) as caught:
+        loads_checked(text)
+    assert (caught.value.line, caught.value.column) == (13, 13)
+    with pytest.raises(JsonDecodeError, match=r"appears twice in one object \(a reader"):
+        loads_checked(b'{"a": {"k": 1, "k": 2}}')  # not an array: no record to name
 
 
 @pytest.mark.parametrize(
