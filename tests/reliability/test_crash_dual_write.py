@@ -46,6 +46,7 @@ CHECKPOINTS = (
     "sql.before_commit",
     "sql.after_commit",
     "dual.between_writes",
+    "dual.staged",
 )
 
 
