@@ -4,12 +4,13 @@ migration's faces over `migrator.phases`, `migrator.repair` and `migrator.status
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from migrator.cli.app import app
-from migrator.cli.option_groups import App, arguments
+from migrator.cli.option_groups import App, OptionGroup, arguments
 from migrator.cli.options import (
     JsonDir,
     MaybeDb,
@@ -58,16 +59,23 @@ def show(result: Any, output_format: OutputFormat, lines: Callable[[Any], list[s
 # --------------------------------------------------------------------------- phase
 
 
+@dataclass(frozen=True)
+class PhaseFileArgs(OptionGroup):
+    """The phase file's store: --json-dir; --db is accepted, like every command's, and
+    unused (the phase lives beside the JSON store)."""
+
+    json_dir: JsonDir
+    db: MaybeDb = None
+
+
 @phase_app.command("show")
-def phase_show(
-    json_dir: JsonDir, db: MaybeDb = None, output_format: FormatOption = OutputFormat.text
-) -> None:
+def phase_show(run: PhaseFileArgs, output_format: FormatOption = OutputFormat.text) -> None:
     """Print the current phase, its settings and its history of moves.
 
     The phase lives beside the JSON store: --db is accepted, like every command's, and unused."""
     from migrator.phases import read_phase
 
-    show(read_phase(json_dir), output_format, _phase_lines)
+    show(read_phase(run.json_dir), output_format, _phase_lines)
 
 
 PhaseName = Annotated[
@@ -110,20 +118,24 @@ ForceRecover = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class RecoverArgs(StoreArgs):
+    """The stores, and the phase to record when the evidence cannot tell: `recover_phase`'s
+    parameters."""
+
+    phase: RecoverPhase = None
+    force: ForceRecover = False
+
+
 @phase_app.command("recover")
-def phase_recover(
-    run: StoreArgs,
-    phase: RecoverPhase = None,
-    force: ForceRecover = False,
-    output_format: FormatOption = OutputFormat.text,
-) -> None:
+def phase_recover(run: RecoverArgs, output_format: FormatOption = OutputFormat.text) -> None:
     """Work out the phase when its file is missing or damaged, and record it.
 
     From the damaged file, the history and the journal (the newest wins), checked against the
     stores; the damaged file is kept beside the new one."""
     from migrator.run_phase import recover_phase
 
-    recovery = recover_phase(**arguments(run), phase=phase, force=force)
+    recovery = recover_phase(**arguments(run))
     show(recovery, output_format, _recovery_lines)
 
 
@@ -158,8 +170,7 @@ ClearIgnorePaths = Annotated[
 
 @phase_app.command("configure")
 def phase_configure(
-    json_dir: JsonDir,
-    db: MaybeDb = None,
+    run: PhaseFileArgs,
     shadow_rate: ShadowRate = None,
     ignore_path: ShadowIgnorePath = None,
     clear_ignore_paths: ClearIgnorePaths = False,
@@ -170,7 +181,7 @@ def phase_configure(
     from migrator.phases import configure_shadow
 
     paths = [] if clear_ignore_paths else ignore_path
-    record = configure_shadow(json_dir, rate=shadow_rate, ignore_paths=paths)
+    record = configure_shadow(run.json_dir, rate=shadow_rate, ignore_paths=paths)
     typer.echo(f"shadow rate {record.shadow_rate:g}; ignore paths: {_paths(record)}")
 
 

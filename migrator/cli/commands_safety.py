@@ -85,13 +85,16 @@ RestoreJson = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class RestoreArgs(StoreArgs):
+    """The stores to restore, and whether the JSON store is restored too."""
+
+    json_store: RestoreJson = field(default=False, metadata=parameter("restore_json"))
+
+
 @app.command()
 def restore(
-    backup: BackupArg,
-    run: StoreArgs,
-    yes: Yes = False,
-    json_store: RestoreJson = False,
-    no_snapshot: NoSnapshot = False,
+    backup: BackupArg, run: RestoreArgs, yes: Yes = False, no_snapshot: NoSnapshot = False
 ) -> None:
     """Replace the database (and with --json the JSON store) by a verified backup.
 
@@ -103,9 +106,7 @@ def restore(
     from migrator.run_safety import restore_backup
 
     confirm = None if yes else lambda plan: _confirm(plan, run.json_dir)
-    result = restore_backup(
-        backup, **arguments(run), restore_json=json_store, confirm=confirm, snapshot=not no_snapshot
-    )
+    result = restore_backup(backup, **arguments(run), confirm=confirm, snapshot=not no_snapshot)
     if result.declined:
         typer.echo("nothing restored")
         raise typer.Exit(1)
