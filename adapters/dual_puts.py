@@ -1,25 +1,22 @@
-"""A put that reaches both stores: the SQL rows written on a worker thread
-(`migrator.adapters.sql_beside`) while the JSON side is staged, so the two stores' work runs
-side by side and the staged file's fsync runs while SQL finishes (`dual-write` and
-`sqlite-primary`; `migrator.adapters.phase_writes` routes here, holding the partition's lock for
-the whole put).
+"""A put that reaches both stores, its JSON side staged first so that side's fsync runs while
+the SQL rows are written (`dual-write` and `sqlite-primary`; `migrator.adapters.phase_writes`
+routes to it, holding the partition's lock for the whole put).
 
-Why: a JSON write is read, re-encode, write a temporary file, fsync it, rename, fsync the
-directory; a SQL write is about fifteen statements and a commit. One after the other, a put to
-both cost 1.2-1.4x a JSON put (bench/RESULTS.md); side by side, about what the JSON put costs.
+Why staged: a JSON write is read, re-encode, write a temporary file, fsync it, rename, fsync
+the directory. Written after the SQL transaction, its fsync waited alone in the caller's path;
+staged before it, the fsync runs on the sync thread (`migrator.adapters.background_sync`)
+beside the SQL work, and only the rename waits for it.
 
-`dual-write` (JSON primary): intent appended, rows written (worker) while the partition's next
-version is staged, then, once the rows are written (so SQL's refusal comes before JSON changes)
-and the intent and staged file are durable, the staged file renamed over the partition, SQL
-committed while the rename's directory fsync runs. A crash before the commit leaves SQL as it
-was and the intent pending: the same state as a secondary that never ran.
+`dual-write` (JSON primary): one SQL transaction around the JSON file's replacement: intent
+appended, the partition's next version staged, rows written (so SQL's refusal comes before JSON
+changes), the staged file renamed over the partition, commit. A crash before the commit leaves
+SQL as it was and the intent pending: the same state as a secondary that never ran.
 
-`sqlite-primary` (SQL primary): intent appended, rows written while JSON's next version is
-staged, SQL committed once the intent is durable, then the staged file renamed. A crash after
-the commit leaves SQL newest and the intent pending, which repair copies to JSON; a staged file
-no rename took is a hidden `.<partition>.json.*.tmp` no reader opens. A JSON side that cannot be
-staged (a damaged file) is the secondary's failure: SQL is written all the same, the failure
-journaled.
+`sqlite-primary` (SQL primary): intent appended, JSON's next version staged, SQL transaction
+committed (once the intent is durable), then the staged file renamed. A crash after the commit
+leaves SQL newest and the intent pending, which repair copies to JSON; a staged file no rename
+took is a hidden `.<partition>.json.*.tmp` no reader opens. A JSON side that cannot be staged
+(a damaged file) is the secondary's failure: SQL is written all the same, the failure journaled.
 """
 
 from __future__ import annotations
@@ -34,7 +31,6 @@ from migrator.adapters.faults import checkpoint
 from migrator.adapters.fs import fsync_directory
 from migrator.adapters.journal import Journal, Side, revision_of
 from migrator.adapters.json_store import StagedPartition
-from migrator.adapters.sql_beside import RowsBeside
 from migrator.adapters.store_pair import StorePair
 from migrator.errors import DocumentError, MigratorError, PartitionConflictError, StoreError
 
@@ -52,55 +48,36 @@ class DualPuts:
         self._json, self._sql, self._journal = stores.json, stores.sql, stores.journal
 
     def json_primary(self, partition: str, doc: Document, doc_id: str) -> None:
-        """`dual-write`'s put: the SQL rows are written on a worker thread while the JSON side
-        is staged (`migrator.adapters.sql_beside`); the intent's and the staged file's fsyncs
-        run meanwhile and are waited for just before the rename, which comes once the rows are
-        written and before SQL commits. A SQL store that fails before JSON is replaced (down)
-        refuses nothing: JSON is replaced alone and the SQL side journaled as failed; a JSON
-        write that fails rolls the rows back."""
+        """`dual-write`'s put: the intent's and the staged file's fsyncs run while the rows
+        are written and are waited for just before the rename. A SQL store that fails before
+        JSON is replaced (down) refuses nothing: JSON is replaced alone and the SQL side
+        journaled as failed; a JSON write that fails rolls the rows back."""
         intent = self._journal.intend("put", doc_id, partition, Side.JSON, revision_of(doc))
-        try:
-            rows: RowsBeside | MigratorError = RowsBeside(self._sql(), partition, doc)
-        except MigratorError as exc:  # the database cannot even be opened: down
-            rows = exc
         try:
             staged = self._json.stage_put(partition, doc)
             syncing = _synced(staged)
             checkpoint("dual.staged")
-        except BaseException as exc:
-            if isinstance(rows, RowsBeside):
-                rows.abandon()
-            if isinstance(exc, REFUSED):
-                finish(self._journal, intent.entry, by="refused")
+        except REFUSED:
+            finish(self._journal, intent.entry, by="refused")
             raise
         replace = _Replacement(staged, intent.durable, syncing)
         try:
-            ended = rows if isinstance(rows, MigratorError) else rows.written()
-        except BaseException:
-            staged.discard()
-            if isinstance(rows, RowsBeside):
-                rows.abandon()
-            raise
-        if ended is not None:  # SQL ended before the JSON write: refused, broken or down
-            if isinstance(ended, REFUSED) or not isinstance(ended, MigratorError):
+            self._sql().put(partition, doc, before_commit=replace, validated=True)
+        except Exception as exc:
+            if replace.replaced:  # SQL failed to commit what JSON now holds
+                replace.wait_durable()
+                failed(self._journal, intent.entry, "put", doc_id, Side.JSON, exc)
+                return
+            if replace.entered:  # the primary failed (its staged file is gone): the caller's error
+                raise
+            refused = isinstance(exc, REFUSED)
+            if refused or not isinstance(exc, MigratorError):
                 staged.discard()
-                if isinstance(ended, REFUSED):
+                if refused:
                     finish(self._journal, intent.entry, by="refused")
-                raise ended
-            logger.info("SQL failed before the JSON write of %r: %s", doc_id, ended)
+                raise
+            logger.info("SQL failed before the JSON write of %r: %s", doc_id, exc)
             replace()
-            replace.wait_durable()
-            failed(self._journal, intent.entry, "put", doc_id, Side.JSON, ended)
-            return
-        assert isinstance(rows, RowsBeside)
-        try:
-            replace()
-        except BaseException:  # the primary failed (its staged file is gone): SQL keeps nothing
-            rows.abandon()
-            raise
-        try:
-            rows.commit()
-        except Exception as exc:  # SQL failed to commit what JSON now holds
             replace.wait_durable()
             failed(self._journal, intent.entry, "put", doc_id, Side.JSON, exc)
             return
@@ -108,11 +85,9 @@ class DualPuts:
         finish(self._journal, intent.entry, by="writer")
 
     def sql_primary(self, partition: str, doc: Document, doc_id: str) -> None:
-        """`sqlite-primary`'s put: the SQL rows written on a worker thread while JSON is
-        staged, SQL committed once the intent is durable, then the staged file renamed once
-        its own fsync (run beside the SQL work) is done."""
+        """`sqlite-primary`'s put: JSON staged, SQL committed once the intent is durable, then
+        the staged file renamed once its own fsync (run beside the SQL work) is done."""
         intent = self._journal.intend("put", doc_id, partition, Side.SQL, revision_of(doc))
-        rows = RowsBeside(self._sql(), partition, doc)
         try:
             staged = self._json.stage_put(partition, doc)
             secondary: tuple[StagedPartition, BackgroundSync] | Exception = (
@@ -122,16 +97,8 @@ class DualPuts:
             checkpoint("dual.staged")
         except Exception as exc:  # the secondary's failure, journaled once the primary has it
             secondary = exc
-        except BaseException:
-            rows.abandon()
-            raise
         try:
-            try:
-                intent.durable()
-            except BaseException:
-                rows.abandon()
-                raise
-            rows.commit()
+            self._sql().put(partition, doc, before_commit=intent.durable, validated=True)
         except BaseException as exc:
             if not isinstance(secondary, Exception):
                 secondary[0].discard()
@@ -151,7 +118,7 @@ class DualPuts:
 
 
 class _Replacement:
-    """`dual-write`'s JSON write, once the SQL rows are written and before they commit: the
+    """`dual-write`'s JSON write, run inside the SQL transaction once the rows are written: the
     staged file renamed over the partition once it and the intent are durable. The rename is
     made durable (its directory's fsync) on the sync thread while SQL commits."""
 

@@ -46,36 +46,6 @@ def test_a_dual_write_put_writes_its_rows_once(env: Env) -> None:
 
 
 @pytest.mark.parametrize("phase", [Phase.DUAL_WRITE, Phase.SQLITE_PRIMARY])
-def test_a_dual_put_writes_its_rows_on_a_worker_while_json_is_staged(
-    env: Env, monkeypatch: pytest.MonkeyPatch, phase: Phase
-) -> None:
-    """Issue 19: the SQL rows are written on a worker thread beside the JSON staging (not
-    before or after it on the caller's), and the rename still waits for them: SQL's refusal
-    comes before JSON changes (tests/dual_write/test_sql_refusals.py)."""
-    env.set_phase_raw(phase)
-    events: list[tuple[str, str]] = []
-    real_stage = json_store.stage
-    root = env.schema.root_table.name.upper()
-
-    def stage(path: Path, data: bytes, **kwargs: Any) -> Path:
-        events.append(("json staged", threading.current_thread().name))
-        return real_stage(path, data, **kwargs)
-
-    def sql(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(f"INSERT INTO {root} "):
-            events.append(("rows", threading.current_thread().name))
-
-    monkeypatch.setattr(json_store, "stage", stage)
-    with env.open() as store:
-        event.listen(store.sql.engine, "before_cursor_execute", sql)
-        store.put("ws-a", session("ws-a-1", 9))
-    threads = dict(events)
-    assert threads["json staged"] == threading.current_thread().name, events
-    assert threads["rows"] != threads["json staged"], events
-    assert env.documents("json") == env.documents("sql")
-
-
-@pytest.mark.parametrize("phase", [Phase.DUAL_WRITE, Phase.SQLITE_PRIMARY])
 def test_the_intent_is_durable_before_the_primary_changes(
     env: Env, phase: Phase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
