@@ -22,9 +22,9 @@ from migrator.cli.options import (
     NoSnapshot,
     OutputFormat,
     Quiet,
+    ResultArgs,
     SchemaRef,
     StoreArgs,
-    SummaryFile,
 )
 from migrator.cli.output import warn
 from migrator.cli.progress import generate_progress, import_progress
@@ -102,9 +102,6 @@ MaxErrorRatio = Annotated[
         show_default=False,
     ),
 ]
-SummaryFormat = Annotated[
-    OutputFormat, typer.Option("--format", help="Summary as text (a table) or json.")
-]
 Force = Annotated[
     bool,
     typer.Option(
@@ -132,8 +129,7 @@ class ImportArgs(StoreArgs):
 @app.command("import")
 def import_command(
     run: ImportArgs,
-    output_format: SummaryFormat = OutputFormat.text,
-    summary_file: SummaryFile = None,
+    result: ResultArgs,
     quiet: Quiet = False,
     no_snapshot: NoSnapshot = False,
 ) -> None:
@@ -150,24 +146,24 @@ def import_command(
     # The verb (and SQLAlchemy with it) is imported when the command runs, not at start-up.
     from migrator.run_import import import_store
 
-    bar = not quiet and output_format is OutputFormat.text and sys.stdout.isatty()
+    bar = not quiet and result.output_format is OutputFormat.text and sys.stdout.isatty()
     with import_progress(enabled=bar) as progress:
         summary = import_store(
             **arguments(run), snapshot=not no_snapshot, progress=progress, notice=warn
         )
-    _show(summary, output_format, summary_file)
+    _show(summary, result)
 
 
-def _show(summary: ImportSummary, output_format: OutputFormat, summary_file: Path | None) -> None:
+def _show(summary: ImportSummary, result: ResultArgs) -> None:
     """The summary as a table or JSON, the stopped line on stderr; exit 1 unless all went in."""
     from rich.console import Console
 
     from migrator.cli.report import json_text, write_summary
     from migrator.run_import import stopped_line
 
-    if summary_file is not None:
-        write_summary(summary.to_dict(), summary_file)
-    if output_format is OutputFormat.json:
+    if result.summary_file is not None:
+        write_summary(summary.to_dict(), result.summary_file)
+    if result.output_format is OutputFormat.json:
         typer.echo(json_text(summary.to_dict()), nl=False)
     else:
         # Piped output is not cut to 80 columns: the table is read later, in a log or a file.

@@ -16,8 +16,8 @@ from migrator.cli.options import (
     MaybeDb,
     NoSnapshot,
     OutputFormat,
+    ResultArgs,
     StoreArgs,
-    SummaryFile,
     ignore_path_option,
 )
 from migrator.cli.output import warn
@@ -235,24 +235,25 @@ DryRepair = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class RepairArgs(StoreArgs):
+    """The stores, and whether to only show the plan: `repair`'s parameters."""
+
+    dry_run: DryRepair = False
+
+
 @app.command("repair")
-def repair_command(
-    run: StoreArgs,
-    dry_run: DryRepair = False,
-    output_format: FormatOption = OutputFormat.text,
-    no_snapshot: NoSnapshot = False,
-    summary_file: SummaryFile = None,
-) -> None:
+def repair_command(run: RepairArgs, result: ResultArgs, no_snapshot: NoSnapshot = False) -> None:
     """Replay the writes that reached only one store, so both agree again.
 
     The newest side's current version wins. Exit 1 when some could not be repaired."""
     from migrator.cli.report import write_summary
     from migrator.run_phase import repair
 
-    report = repair(**arguments(run), dry_run=dry_run, snapshot=not no_snapshot)
-    if summary_file is not None:
-        write_summary(report.to_dict(), summary_file)
-    show(report, output_format, _repair_lines)
+    report = repair(**arguments(run), snapshot=not no_snapshot)
+    if result.summary_file is not None:
+        write_summary(report.to_dict(), result.summary_file)
+    show(report, result.output_format, _repair_lines)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -173,3 +173,14 @@ class ReportArgs(OptionGroup):
     output: Output = None
     summary_file: SummaryFile = None
     quiet: Quiet = False
+
+
+@dataclass(frozen=True)
+class ResultArgs(OptionGroup):
+    """How `import` and `repair` show what they did: as text or the JSON object, which
+    --summary-file also writes."""
+
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text (a table) or json.")
+    ] = OutputFormat.text
+    summary_file: SummaryFile = None
