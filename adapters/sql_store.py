@@ -10,9 +10,9 @@ differs between SQLite and PostgreSQL is asked of `migrator.adapters.dialects`.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from migrator.adapters.base import DocumentStore
 from migrator.adapters.dialects import Check, Dialect
@@ -24,7 +24,7 @@ from migrator.adapters.sql_database import SqlDatabase
 from migrator.adapters.sql_health import HealthQueries, Orphans
 from migrator.adapters.sql_reader import DocumentReader
 from migrator.adapters.sql_schema import StoreSchema, meta_table, table_names
-from migrator.adapters.sql_writer import DocumentWriter, PartitionWrite
+from migrator.adapters.sql_writer import DocumentWriter, PartitionWrite, PutOptions
 from migrator.schemas.declaration import Schema
 
 __all__ = [
@@ -130,17 +130,10 @@ class SqlStore(DocumentStore, Findable):
 
     # ------------------------------------------------------------------ writing
 
-    def put(
-        self,
-        partition: str,
-        doc: Document,
-        *,
-        before_commit: Callable[[], None] | None = None,
-        validated: bool = False,
-    ) -> None:
+    def put(self, partition: str, doc: Document, **options: Unpack[PutOptions]) -> None:
         """Create or replace `doc` (`DocumentWriter.put`; `before_commit` runs inside its
         transaction, once the rows are written; `validated` from a dual write that did)."""
-        self.writer.put(partition, doc, before_commit=before_commit, validated=validated)
+        self.writer.put(partition, doc, **options)
 
     def delete(self, doc_id: str) -> bool:
         return self.writer.delete(doc_id)

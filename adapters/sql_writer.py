@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Connection, delete
 
@@ -21,6 +21,13 @@ from migrator.schemas.codec import DocumentRows, to_rows, validate
 
 Document = dict[str, Any]
 _CHUNK = 500
+
+
+class PutOptions(TypedDict, total=False):
+    """`put`'s options, declared once for the writer and the store that hands them on."""
+
+    before_commit: Callable[[], None] | None
+    validated: bool
 
 
 @dataclass(frozen=True)
@@ -43,14 +50,7 @@ class DocumentWriter:
         self.schema = tables.schema
         self.fulltext = tables.fulltext
 
-    def put(
-        self,
-        partition: str,
-        doc: Document,
-        *,
-        before_commit: Callable[[], None] | None = None,
-        validated: bool = False,
-    ) -> None:
+    def put(self, partition: str, doc: Document, **options: Unpack[PutOptions]) -> None:
         """Create or replace `doc` in `partition`, in one transaction. `before_commit` runs
         once the rows are written, before the commit (which it stops by raising: then nothing
         is written): a dual write makes its JSON write there, so a document SQL refuses never
@@ -58,7 +58,8 @@ class DocumentWriter:
         (a dual write, at its door) ran `codec.validate` on this very `doc`."""
         # The same names as the JSON store: a partition must be able to go back to a file.
         check_partition_name(partition)
-        if not validated:
+        before_commit = options.get("before_commit")
+        if not options.get("validated", False):
             try:
                 validate(self.schema, doc)
             except DocumentError as exc:
