@@ -9,7 +9,6 @@ the automatic snapshot (as an import does) and records itself in the history.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +35,6 @@ from migrator.schema_migrations.environment import (
 )
 from migrator.schema_migrations.transaction import alembic_errors, session
 from migrator.schemas.declaration import Schema
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
