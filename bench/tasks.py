@@ -309,25 +309,10 @@ def get_latency(json_dir: str, db: str, side: str, count: str = "200") -> dict[s
     times = []
     found = 0
     if side == "ours":
-        store = SqlStore(db, SCHEMA, create=False)
-        store.get(ids[0])  # connect and reflect outside the timing, as a long-lived app does
-        for doc_id in ids:
-            started = time.perf_counter()
-            found += store.get(doc_id) is not None
-            times.append(time.perf_counter() - started)
-        store.close()
+        times, found = pg_tasks.timed_gets(SqlStore(db, SCHEMA, create=False), ids)
     elif side == "raw":
         conn = sqlite3.connect(db)
-        root = SCHEMA.root_table
-        root_sql = f"SELECT * FROM {root.name} WHERE {SCHEMA.id_column} = ?"
-        child_sql = [
-            (
-                mapping.name,
-                f"SELECT * FROM {mapping.table.name} WHERE {child.parent_column} = ? "
-                "ORDER BY position",
-            )
-            for child, mapping in zip(SCHEMA.children, SCHEMA.child_mappings, strict=True)
-        ]
+        root_sql, child_sql = pg_tasks.floor_statements(SCHEMA, "?")
         for doc_id in ids:
             started = time.perf_counter()
             cursor = conn.execute(root_sql, (doc_id,))

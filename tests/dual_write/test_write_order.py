@@ -54,7 +54,7 @@ def test_the_intent_is_durable_before_the_primary_changes(
     thread."""
     env.set_phase_raw(phase)
     events: list[str] = []
-    real_fsync, real_replace = os.fsync, os.replace
+    real_fsync = os.fsync
     journal = str(Journal(env.json_dir).path)
 
     def fsync(fd: int) -> None:
@@ -64,16 +64,9 @@ def test_the_intent_is_durable_before_the_primary_changes(
         elif Path(_fd_path(fd)).name.startswith(".ws-a.json."):
             events.append("new version durable")
 
-    def replace(src: Any, dst: Any, **kwargs: Any) -> None:
-        real_replace(src, dst, **kwargs)
-        if Path(dst).name == "ws-a.json":
-            events.append("json replaced")
-
     monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
-    with env.open() as store:
-        event.listen(store.sql.engine, "commit", lambda conn: events.append("sql commit"))
-        store.put("ws-a", session("ws-a-1", 9))
+    _note_json_replaced(monkeypatch, events)
+    _put_noting_commit(env, events)
     primary = "json replaced" if phase is Phase.DUAL_WRITE else "sql commit"
     assert events.index("intent durable") < events.index(primary), events
     assert events.index("new version durable") < events.index("json replaced"), events
@@ -109,22 +102,15 @@ def test_sqlite_primary_stages_json_before_the_commit_and_renames_after_it(
     SQL commit, so that fsync runs beside the SQL work; the rename still follows the commit."""
     env.set_phase_raw(Phase.SQLITE_PRIMARY)
     events: list[str] = []
-    real_stage, real_replace = json_store.stage, os.replace
+    real_stage = json_store.stage
 
     def stage(path: Path, data: bytes, **kwargs: Any) -> Path:
         events.append("json staged")
         return real_stage(path, data, **kwargs)
 
-    def replace(src: Any, dst: Any, **kwargs: Any) -> None:
-        real_replace(src, dst, **kwargs)
-        if Path(dst).name == "ws-a.json":
-            events.append("json replaced")
-
     monkeypatch.setattr(json_store, "stage", stage)
-    monkeypatch.setattr(os, "replace", replace)
-    with env.open() as store:
-        event.listen(store.sql.engine, "commit", lambda conn: events.append("sql commit"))
-        store.put("ws-a", session("ws-a-1", 9))
+    _note_json_replaced(monkeypatch, events)
+    _put_noting_commit(env, events)
     assert events == ["json staged", "sql commit", "json replaced"], events
     assert env.documents("json") == env.documents("sql")
 
@@ -178,3 +164,22 @@ def test_a_forked_child_syncs_on_a_thread_of_its_own(env: Env) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert env.documents("json")["ws-a-2"] == env.documents("sql")["ws-a-2"]
     assert Journal(env.json_dir).read().pending == ()
+
+
+def _note_json_replaced(monkeypatch: pytest.MonkeyPatch, events: list[str]) -> None:
+    """Note "json replaced" in `events` when ws-a's partition file is renamed into place."""
+    real_replace = os.replace
+
+    def replace(src: Any, dst: Any, **kwargs: Any) -> None:
+        real_replace(src, dst, **kwargs)
+        if Path(dst).name == "ws-a.json":
+            events.append("json replaced")
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def _put_noting_commit(env: Env, events: list[str]) -> None:
+    """One put to ws-a, noting "sql commit" in `events` when the database commits."""
+    with env.open() as store:
+        event.listen(store.sql.engine, "commit", lambda conn: events.append("sql commit"))
+        store.put("ws-a", session("ws-a-1", 9))

@@ -71,6 +71,15 @@ def _agree(json_store: JsonStore, sql: SqlStore) -> None:
         )
 
 
+def _agree_in(json_store: JsonStore, db: Path, schema: Schema) -> None:
+    """`_agree` with the database at `db`, opened for it and closed after."""
+    sql = SqlStore(db, schema, create=False)
+    try:
+        _agree(json_store, sql)
+    finally:
+        sql.close()
+
+
 def test_bulk_import_and_catch_up_keep_the_index(tmp_path: Path, sessions_schema: Schema) -> None:
     """The bulk import (executemany per table) fills the index; a catch-up import that
     replaces changed documents and prunes deleted ones keeps it exact."""
@@ -119,11 +128,7 @@ def test_the_import_indexes_rows_in_rowid_order_one_segment_per_statement(
         ).fetchone()
         assert 1 <= segments <= partitions, (field.path, segments, partitions)
     raw.close()
-    sql = SqlStore(db, sessions_schema, create=False)
-    try:
-        _agree(json_store, sql)
-    finally:
-        sql.close()
+    _agree_in(json_store, db, sessions_schema)
 
 
 def test_the_import_turns_automatic_merging_off_only_inside_its_transactions(
@@ -157,11 +162,7 @@ def test_the_import_turns_automatic_merging_off_only_inside_its_transactions(
     assert during == {(fts, "0") for fts in (first, *others)}
     assert settings == {first: (7,), **{fts: (4,) for fts in others}}
     raw.close()
-    sql = SqlStore(db, sessions_schema, create=False)
-    try:
-        _agree(json_store, sql)
-    finally:
-        sql.close()
+    _agree_in(json_store, db, sessions_schema)
 
 
 def test_restore_brings_back_the_index_of_the_restored_rows(
