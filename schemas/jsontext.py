@@ -52,16 +52,14 @@ def loads(data: bytes | str, *, ours: bool = False) -> Any:
 
 def loads_written(text: str) -> Any:
     """`loads(text, ours=True)` for a JSON column's text, which this toolkit wrote from a
-    document's value: the call a listing makes per row, so the common case (no integer orjson
-    would read as a float) is one orjson call after the digit count."""
-    if len(text) < len(_LONG_DIGITS) or _LONG_DIGITS not in text.encode().translate(
-        _DIGITS_TO_ZERO
-    ):
+    document's value: the call a listing makes per row, so text too short to hold an integer
+    orjson would read as a float is one orjson call."""
+    if len(text) < len(_LONG_DIGITS):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass  # named below, with its place
-    return _load(text, ours=True)[0]
+    return _orjson_or_exact(text.encode())
 
 
 def loads_checked(data: bytes | str) -> tuple[Any, bool]:

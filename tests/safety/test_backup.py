@@ -17,7 +17,7 @@ import pytest
 
 from migrator import __version__
 from migrator.adapters import sqlite_files
-from migrator.backup import create_backup, default_backup_dir, snapshot_before
+from migrator.backup import BackupResult, create_backup, default_backup_dir, snapshot_before
 from migrator.backup_manifest import MANIFEST
 from migrator.backup_retention import list_backups
 from migrator.errors import BackupError, DatabaseCorruptError, UsageError
@@ -222,18 +222,27 @@ def _wait_for(progress: Path, at_least: int) -> int:
     raise AssertionError(f"the writer did not reach {at_least} writes")
 
 
-def test_backup_while_another_process_writes_then_restore(setup: Setup, tmp_path: Path) -> None:
-    """Backups taken while a process writes continuously restore to a sound database whose
-    every document reads back whole (ids and contents as the writer wrote them)."""
+def backups_while_writing(
+    setup: Setup, tmp_path: Path, count: int
+) -> tuple[list[BackupResult], int, int]:
+    """`count` backups taken while a writer process fills the database, and how many
+    documents it had written before the first and after the last (it was alive across them)."""
     progress = tmp_path / "progress"
     writer = subprocess.Popen(writer_command("fill", setup.db, progress), env=child_env())
     try:
         before = _wait_for(progress, 30)
-        backups = [create_backup(setup.json_dir, setup.db, setup.schema) for _ in range(3)]
-        after = _wait_for(progress, before + 30)  # the writer was alive across the backups
+        backups = [create_backup(setup.json_dir, setup.db, setup.schema) for _ in range(count)]
+        after = _wait_for(progress, before + 30)
     finally:
         writer.kill()
         writer.wait()
+    return backups, before, after
+
+
+def test_backup_while_another_process_writes_then_restore(setup: Setup, tmp_path: Path) -> None:
+    """Backups taken while a process writes continuously restore to a sound database whose
+    every document reads back whole (ids and contents as the writer wrote them)."""
+    backups, before, after = backups_while_writing(setup, tmp_path, 3)
     assert after > before
     chosen = backups[-1]
     restore_backup(chosen.path, setup.json_dir, setup.db, setup.schema)

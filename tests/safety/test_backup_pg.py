@@ -35,9 +35,8 @@ from migrator.validator import validate
 from tests.databases import on_postgresql
 from tests.pg_server import create_database, drop_database, libpq_url
 from tests.safety.conftest import Setup, import_into, invoke
-from tests.safety.test_backup import _wait_for
+from tests.safety.test_backup import backups_while_writing
 from tests.safety.test_restore import _change_database, _rehash
-from tests.writers import child_env, writer_command
 
 #: Every test here runs over the safety suite's `setup`, its database on PostgreSQL.
 pytestmark = [pytest.mark.postgres, on_postgresql]
@@ -102,15 +101,7 @@ def test_backup_while_another_process_writes_then_restore_and_validate(
     """Backups taken while a process writes continuously restore to one consistent snapshot:
     the writer's documents are a gapless prefix, each whole, and the fixture documents still
     validate equal to the JSON store."""
-    progress = tmp_path / "progress"
-    writer = subprocess.Popen(writer_command("fill", setup.db, progress), env=child_env())
-    try:
-        before = _wait_for(progress, 30)
-        backups = [create_backup(setup.json_dir, setup.db, setup.schema) for _ in range(2)]
-        after = _wait_for(progress, before + 30)  # the writer was alive across the backups
-    finally:
-        writer.kill()
-        writer.wait()
+    backups, before, after = backups_while_writing(setup, tmp_path, 2)
     restore_backup(backups[-1].path, setup.json_dir, setup.db, setup.schema)
     documents = setup.documents()
     written = sorted(i for i in documents if i.startswith("w-"))

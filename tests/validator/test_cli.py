@@ -20,6 +20,7 @@ from tests.validator.conftest import (
     plant_every_kind,
     sid,
 )
+from tests.validator.test_validate import CLEAN_COUNTS
 
 SUMMARY = "DIFFERENT: 1 missing in sqlite, 1 missing in json, 6 mismatched of 37"
 
@@ -272,20 +273,6 @@ def test_runs_as_a_subprocess_with_exit_code_1(stores: Stores, tmp_path: Path) -
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["counts"]["mismatched"] == 6
     assert done.stderr == ""
-
-
-CLEAN_COUNTS = {
-    "json": 36,
-    "sqlite": 36,
-    "matched": 36,
-    "missing_in_sqlite": 0,
-    "missing_in_json": 0,
-    "mismatched": 0,
-    "ignored": 0,
-    "invalid_in_json": 0,
-    "in_flight": 0,
-    "settled": 0,
-}
 
 
 # The CLI given a PostgreSQL URL (on SQLite: the tests above).
