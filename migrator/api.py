@@ -22,8 +22,8 @@ from migrator.archive import restore_archive as restore_archive
 from migrator.backup import BackupResult as BackupResult
 from migrator.backup import snapshot_before as snapshot_before
 from migrator.backup_retention import list_backups as list_backups
-from migrator.check import CheckItem as CheckItem
-from migrator.check import CheckResult as CheckResult
+from migrator.checklist import CheckItem as CheckItem
+from migrator.checklist import CheckResult as CheckResult
 from migrator.doctor import DoctorReport as DoctorReport
 from migrator.doctor import diagnose as diagnose
 from migrator.export import ExportResult as ExportResult
@@ -32,10 +32,10 @@ from migrator.generate import generate_store as generate_store
 from migrator.history import read_runs as read_runs
 from migrator.history import record_run as record_run
 from migrator.import_summary import ImportSummary as ImportSummary
+from migrator.journal_replay import RepairReport as RepairReport
 from migrator.phase_recover import Recovery as Recovery
 from migrator.phases import PhaseChange as PhaseChange
 from migrator.phases import check_move as check_move
-from migrator.repair import RepairReport as RepairReport
 from migrator.restore import RestoreResult as RestoreResult
 from migrator.run_import import import_store as import_store
 from migrator.run_init import InitResult as InitResult
@@ -50,8 +50,8 @@ from migrator.run_safety import restore_backup as restore_backup
 from migrator.run_validate import check as check
 from migrator.run_validate import validate as validate
 from migrator.schemas.declaration import Schema
-from migrator.status import StatusReport as StatusReport
-from migrator.status import status as status
+from migrator.status_report import StatusReport as StatusReport
+from migrator.status_report import status as status
 from migrator.validator import ValidationReport as ValidationReport
 
 #: The public names, listed once in `migrator._API` (the package serves them lazily).
@@ -68,15 +68,3 @@ def find(
     `migrator.adapters.query`: where, has, partition, order, limit, offset, after, returning)."""
     with open_store(json_dir, db, schema) as store:
         return store.find(**query)
-
-
-def _publish() -> None:
-    """Bind the API on the package: importing `migrator.check` (a module) above made
-    `migrator.check` the module, shadowing the function of the same name."""
-    import migrator
-
-    for name in __all__:
-        setattr(migrator, name, globals()[name])
-
-
-_publish()

@@ -20,7 +20,7 @@ from migrator.adapters.json_store import JsonStore
 from migrator.adapters.sql_store import SqlStore
 from migrator.errors import CorruptRowError, JsonFileError, MigratorError
 from migrator.history import current_phase
-from migrator.repair import settled_pending
+from migrator.journal_replay import settled_pending
 from migrator.schemas.declaration import Schema
 from migrator.schemas.registry import resolve
 

@@ -25,7 +25,7 @@ from migrator.adapters.sql_store import SqlStore
 from migrator.adapters.store_identity import mirrored_store, record_identity
 from migrator.db_probe import database_problem
 from migrator.errors import MigratorError
-from migrator.repair import settled_pending
+from migrator.journal_replay import settled_pending
 from migrator.schemas.declaration import Schema
 from migrator.validator import ValidationReport, validate
 

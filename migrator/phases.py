@@ -40,12 +40,12 @@ from migrator.adapters.phase_state import (
 from migrator.adapters.sql_store import SqlStore
 from migrator.archive import ArchiveResult, archive_json_store, archived_modes
 from migrator.errors import PhaseError, UsageError
+from migrator.journal_replay import RepairReport, replay_journal
 from migrator.phase_guards import (
     DATABASE_READY,
     Guard,
     guards_for,
 )
-from migrator.repair import RepairReport, repair
 from migrator.schemas.declaration import Schema
 from migrator.schemas.jsontext import dumps_pretty
 from migrator.schemas.registry import resolve
@@ -240,7 +240,7 @@ def _backward(move: _Move) -> PhaseChange:
             move.state.write(move.state.read().moved(Phase.SQLITE_PRIMARY))
             wait_for_writers(move.root)
             notes.append("entered sqlite-primary first: writers keep JSON too while it is rebuilt")
-        repaired = repair(move.root, move.db, move.schema)
+        repaired = replay_journal(JsonStore(move.root, move.schema), move.db)
         rebuilt = rebuild_json(JsonStore(move.root, move.schema), move.db, move.schema)
         notes.append(f"rebuilt {len(rebuilt)} JSON partition(s) from SQL")
     if move.state.read().phase is not move.target:
@@ -258,7 +258,7 @@ def _backward(move: _Move) -> PhaseChange:
             notes.append("import marks forgotten: the next import reads every file")
         if move.record.phase.sql_is_primary:
             # A JSON write that failed between the rebuild and the move is repaired now.
-            late = repair(move.root, move.db, move.schema)
+            late = replay_journal(JsonStore(move.root, move.schema), move.db)
             if late.actions and repaired is not None:
                 repaired = replace(repaired, actions=repaired.actions + late.actions)
     return PhaseChange(

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TypedDict, Unpack
 
 from migrator.adapters.phase_state import Phase
+from migrator.journal_replay import RepairReport
 from migrator.phase_recover import Recovery
 from migrator.phases import PhaseChange
-from migrator.repair import RepairReport
 from migrator.run_protocol import Notice, Snapshot, log_notice, verb_run
 from migrator.schemas.declaration import Schema
 
@@ -76,26 +76,35 @@ def recover_phase(
         return phase_recover.recover_phase(json_dir, db, schema, **options)
 
 
+class RepairOptions(TypedDict, total=False):
+    """How `repair` runs: `dry_run` (default False) reports the plan, changes nothing and
+    records nothing; `snapshot` (default True) backs the stores up first."""
+
+    dry_run: bool
+    snapshot: bool
+
+
 def repair(
     json_dir: Path | str,
     db: str | Path,
     schema: str | Schema = "sessions",
-    *,
-    dry_run: bool = False,
-    snapshot: bool = True,
+    **options: Unpack[RepairOptions],
 ) -> RepairReport:
-    """Replay the journal's pending writes so both stores agree (the rules: `migrator.repair`),
-    after a snapshot unless `snapshot` is False; `dry_run` reports the plan, changes nothing
-    and records nothing."""
-    from migrator.repair import repair as replay
+    """Replay the journal's pending writes so both stores agree (the rules:
+    `migrator.journal_replay`; the options: `RepairOptions`)."""
+    from migrator.adapters.json_store import JsonStore
+    from migrator.journal_replay import replay_journal
+    from migrator.schemas.registry import resolve
 
+    dry_run = options.get("dry_run", False)
+    take_snapshot = options.get("snapshot", True) and not dry_run
     with verb_run(
         "repair",
         Path(json_dir),
-        snapshot=Snapshot("repair", db, schema) if snapshot and not dry_run else None,
+        snapshot=Snapshot("repair", db, schema) if take_snapshot else None,
         record=not dry_run,
     ) as run:
-        report = replay(json_dir, db, schema, dry_run=dry_run)
+        report = replay_journal(JsonStore(json_dir, resolve(schema)), db, dry_run=dry_run)
         run.record.outcome = "ok" if report.ok else "error"
         run.record.counts = dict(report.counts)
     return report

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict, Unpack
 
-from migrator.check import CheckResult
+from migrator.checklist import CheckResult
 from migrator.errors import MigratorError, require_json_dir
 from migrator.run_protocol import Notice, log_notice, verb_run
 from migrator.schemas.declaration import Schema
@@ -37,7 +37,7 @@ class ValidateOptions(TypedDict, total=False):
 
 
 class CheckOptions(TypedDict, total=False):
-    """`migrator.check.check`'s options, documented there."""
+    """`migrator.checklist.check`'s options, documented there."""
 
     ignore_paths: Sequence[str] | None
     min_age: float | None
@@ -86,9 +86,9 @@ def check(
     schema: str | Schema = "sessions",
     **options: Unpack[CheckOptions],
 ) -> CheckResult:
-    """May the stores move to the next phase? The checklist of `migrator.check.check` (whose
+    """May the stores move to the next phase? The checklist of `migrator.checklist.check` (whose
     full validation is recorded as `validate` records it), recorded in the history."""
-    from migrator.check import check as checklist
+    from migrator.checklist import check as checklist
 
     with verb_run("check", Path(json_dir)) as run:
         result = checklist(json_dir, db, schema, **options)

@@ -49,8 +49,34 @@ def test_a_submodule_can_be_the_first_import(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    for module in ("migrator.validator", "migrator.phases", "migrator.check", "migrator.importer"):
+    for module in (
+        "migrator.validator",
+        "migrator.phases",
+        "migrator.checklist",
+        "migrator.importer",
+    ):
         result = subprocess.run(
             [sys.executable, "-c", f"import {module}"], capture_output=True, text=True
         )
         assert result.returncode == 0, result.stderr
+
+
+def test_no_submodule_import_shadows_a_public_name() -> None:
+    """Importing a submodule binds it on the package under its own name, before any API
+    lookup: no submodule may be named like a verb (`migrator.repair` once was the module)."""
+    import subprocess
+    import sys
+
+    program = (
+        "import importlib, pkgutil, migrator\n"
+        "for info in pkgutil.walk_packages(migrator.__path__, 'migrator.'):\n"
+        "    if not info.name.endswith('__main__'):\n"
+        "        importlib.import_module(info.name)\n"
+        "import migrator.api\n"
+        "bad = [n for n in migrator.api.__all__\n"
+        "       if getattr(migrator, n) is not getattr(migrator.api, n)]\n"
+        "print(bad)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

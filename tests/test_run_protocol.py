@@ -308,7 +308,7 @@ def pending_write(json_dir: Path) -> str:
 def test_repair_from_python_snapshots_and_records_its_run(
     fixture_store_dir: Path, tmp_path: Path
 ) -> None:
-    """`migrator.repair` snapshots (`before-repair`) and records its run and counts; a dry
+    """`migrator.journal_replay` snapshots (`before-repair`) and records its run and counts; a dry
     run does neither."""
     db = tmp_path / "app.db"
     dual_write_and_import(fixture_store_dir, db)

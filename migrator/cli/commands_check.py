@@ -12,7 +12,7 @@ from migrator.cli.options import CompareArgs, ReportArgs
 from migrator.cli.output import emit_report
 
 if TYPE_CHECKING:
-    from migrator.check import CheckResult
+    from migrator.checklist import CheckResult
 
 
 @app.command("check")

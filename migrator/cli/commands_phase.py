@@ -1,5 +1,5 @@
 """`migrator phase show|set|configure`, `migrator repair`, `migrator status`: the phased
-migration's faces over `migrator.phases`, `migrator.repair` and `migrator.status`."""
+migration's faces over `migrator.phases`, `migrator.journal_replay` and `migrator.status_report`."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ from migrator.schemas.jsontext import dumps_pretty
 
 if TYPE_CHECKING:
     from migrator.adapters.phase_state import PhaseRecord
+    from migrator.journal_replay import RepairReport
     from migrator.phase_recover import Recovery
     from migrator.phases import PhaseChange
-    from migrator.repair import RepairReport
-    from migrator.status import StatusReport
+    from migrator.status_report import StatusReport
 
 #: The phases in order, for --help without importing the phase machinery at start-up
 #: (tests/cli keeps it equal to migrator.adapters.phase_state.Phase).
@@ -285,7 +285,7 @@ def status_command(run: StoreArgs, output_format: FormatOption = OutputFormat.te
 
     Also fallback reads, and the last import and validation. Exit 1 when the database is
     damaged (a corrupt file)."""
-    from migrator.status import status
+    from migrator.status_report import status
 
     report = status(**arguments(run))
     show(report, output_format, _status_lines)

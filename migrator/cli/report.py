@@ -24,7 +24,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from migrator.check import CheckResult
+from migrator.checklist import CheckResult
 from migrator.errors import UsageError
 from migrator.schemas.comparison import PARTITION_CHANGED, Difference
 from migrator.schemas.jsontext import dumps_compact, dumps_pretty

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from migrator.adapters.journal import Journal, Side
 from migrator.adapters.json_store import JsonStore
-from migrator.repair import settled_pending
+from migrator.journal_replay import settled_pending
 from migrator.schemas.declaration import Schema
 
 

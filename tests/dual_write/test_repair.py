@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
+from migrator import repair
 from migrator.adapters.journal import Journal
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase
 from migrator.adapters.sql_store import SqlStore
-from migrator.repair import repair
 from tests.databases import on_both
 from tests.dual_write.conftest import Env, session
 
@@ -30,12 +30,12 @@ def test_repair_copies_failed_puts_and_deletes(
         store.delete("ws-c-0")
     monkeypatch.undo()
     assert not env.validate().ok
-    report = repair(env.json_dir, env.db)
+    report = repair(env.json_dir, env.db, snapshot=False)
     assert report.ok and not report.dry_run
     assert report.counts == {"put": 2, "delete": 1, "none": 0, "skipped": 0, "failed": 0}
     env.assert_agree()
     assert Journal(env.json_dir).read().pending == ()
-    assert repair(env.json_dir, env.db).actions == ()
+    assert repair(env.json_dir, env.db, snapshot=False).actions == ()
 
 
 def test_dry_run_shows_the_plan_and_changes_nothing(
@@ -48,7 +48,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(
         store.put("ws-a", session("ws-a-1", 3))
     monkeypatch.undo()
     before = (env.documents("json"), env.documents("sql"), Journal(env.json_dir).read())
-    report = repair(env.json_dir, env.db, dry_run=True)
+    report = repair(env.json_dir, env.db, dry_run=True, snapshot=False)
     assert [(a.doc_id, a.action, a.source.value) for a in report.actions] == [
         ("ws-a-1", "put", "json")
     ]
@@ -67,7 +67,7 @@ def test_repair_never_puts_an_older_version_over_a_newer_one(
     monkeypatch.undo()
     with env.open() as store:
         store.put("ws-a", session("ws-a-1", 4))
-    report = repair(env.json_dir, env.db)
+    report = repair(env.json_dir, env.db, snapshot=False)
     assert [a.action for a in report.actions] == ["none"]
     assert "changed since" in (report.actions[0].note or "")
     sql = env.sql_store()
@@ -91,7 +91,7 @@ def test_repair_follows_the_newest_entry_across_a_phase_change(
     with env.open() as store:
         store.put("ws-a", session("ws-a-1", 5))  # SQL has v5, JSON v3
     monkeypatch.undo()
-    repair(env.json_dir, env.db)
+    repair(env.json_dir, env.db, snapshot=False)
     assert JsonStore(env.json_dir, env.schema).get("ws-a-1") == session("ws-a-1", 5)
     env.assert_agree()
 
@@ -108,7 +108,7 @@ def test_a_document_deleted_on_the_primary_is_not_resurrected(
         store.put("ws-a", session("ws-a-1", 3))
         store.delete("ws-a-1")
     monkeypatch.undo()
-    report = repair(env.json_dir, env.db)
+    report = repair(env.json_dir, env.db, snapshot=False)
     assert [(a.doc_id, a.action) for a in report.actions] == [("ws-a-1", "delete")]
     assert "ws-a-1" not in env.documents("sql")
     assert "ws-a-1" not in env.documents("json")
@@ -124,7 +124,7 @@ def test_repair_that_still_fails_keeps_the_entry_pending(
     failing(SqlStore, "put")
     with env.open() as store:
         store.put("ws-a", session("ws-a-1", 3))
-    report = repair(env.json_dir, env.db)
+    report = repair(env.json_dir, env.db, snapshot=False)
     assert not report.ok
     assert report.counts["failed"] == 1
     assert len(Journal(env.json_dir).read().pending) == 1
@@ -162,6 +162,6 @@ def test_sqlite_only_skips_copies_into_the_archived_json(
         store.put("ws-a", session("ws-a-1", 3))
     monkeypatch.undo()
     env.set_phase_raw(Phase.SQLITE_ONLY)
-    report = repair(env.json_dir, env.db)
+    report = repair(env.json_dir, env.db, snapshot=False)
     assert [a.action for a in report.actions] == ["skipped"]
     assert Journal(env.json_dir).read().pending == ()

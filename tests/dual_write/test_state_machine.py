@@ -18,6 +18,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from migrator import repair
 from migrator.adapters.dual_write import DualWriteStore, open_store
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase, PhaseState
@@ -25,7 +26,6 @@ from migrator.adapters.sql_store import PartitionWrite, SqlStore
 from migrator.errors import DatabaseError, StoreError
 from migrator.phase_guards import record_validation
 from migrator.phases import set_phase
-from migrator.repair import repair
 from migrator.schemas.codec import to_rows
 from migrator.schemas.registry import resolve
 from migrator.validator import validate
@@ -100,7 +100,7 @@ class DualWriteMachine(RuleBasedStateMachine):
 
     def validated(self) -> None:
         """Repair, then record a validation that must be clean (what the guards ask for)."""
-        report = repair(self.json_dir, self.db, SCHEMA)
+        report = repair(self.json_dir, self.db, SCHEMA, snapshot=False)
         assert report.ok, report.to_dict()
         sql = SqlStore(self.db, SCHEMA, create=False)
         try:
@@ -143,7 +143,7 @@ class DualWriteMachine(RuleBasedStateMachine):
     @rule()
     def run_repair(self) -> None:
         self.heal()
-        report = repair(self.json_dir, self.db, SCHEMA)
+        report = repair(self.json_dir, self.db, SCHEMA, snapshot=False)
         assert report.ok, report.to_dict()
         if report.actions:
             event("repair replayed pending writes")
@@ -158,7 +158,7 @@ class DualWriteMachine(RuleBasedStateMachine):
         elif target is Phase.SQLITE_PRIMARY:
             self.validated()
         else:
-            assert repair(self.json_dir, self.db, SCHEMA).ok
+            assert repair(self.json_dir, self.db, SCHEMA, snapshot=False).ok
         change = set_phase(self.json_dir, self.db, SCHEMA, target)
         assert change.to_phase is target and not change.forced
         event(f"entered {target}")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from migrator import repair
 from migrator.adapters.incidents import IncidentLog
 from migrator.adapters.journal import Journal, Side
 from migrator.adapters.phase_state import Phase
 from migrator.errors import DatabaseError
-from migrator.repair import repair
 from migrator.schemas.declaration import Schema
 from tests.dual_write.conftest import Env, session, small_env
 from tests.pg_server import PgServer, create_database
@@ -63,7 +63,7 @@ def test_server_down_and_restarting_in_dual_write_is_journaled_then_repaired(
         store.put("ws-b", session("after", 1))  # the same store, on the restarted server
         assert "after" in env.documents("sql")
     assert not env.validate().ok
-    report = repair(env.json_dir, env.db)
+    report = repair(env.json_dir, env.db, snapshot=False)
     assert report.counts == {"put": 2, "delete": 1, "none": 0, "skipped": 0, "failed": 0}
     env.assert_agree()
     assert Journal(env.json_dir).read().pending == ()
@@ -95,7 +95,7 @@ def test_server_down_in_sqlite_primary_reads_json_and_refuses_writes(
     summary = IncidentLog(env.json_dir).summary()
     assert summary.counters["fallbacks"] == 2
     assert summary.recent_fallbacks[0]["key"] == "ws-b-3"
-    report = repair(env.json_dir, env.db)
+    report = repair(env.json_dir, env.db, snapshot=False)
     assert report.counts["put"] == 0 and report.counts["failed"] == 0
     assert Journal(env.json_dir).read().pending == ()
     env.assert_agree()

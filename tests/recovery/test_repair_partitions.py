@@ -4,10 +4,10 @@ there."""
 
 from __future__ import annotations
 
+from migrator import repair
 from migrator.adapters.journal import Journal, Side, revision_of
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.phase_state import Phase
-from migrator.repair import repair
 from tests.live.conftest import P1, P2, Live, sid
 from tests.recovery.conftest import canonical, json_documents, sql_documents
 
@@ -37,7 +37,7 @@ def test_sqlite_primary_repair_does_not_bring_a_moved_document_back(live: Live) 
     journal = Journal(live.json_dir)
     journal.begin("delete", MOVED, P1, Side.SQL, None)
     journal.begin("put", MOVED, P2, Side.SQL, revision_of(doc))
-    report = repair(live.json_dir, live.db, live.schema)
+    report = repair(live.json_dir, live.db, live.schema, snapshot=False)
     assert report.ok, report.to_dict()
     assert _partitions_holding(live, MOVED) == [P2]
     expected = canonical(sql_documents(live.db, live.schema))
@@ -57,7 +57,7 @@ def test_dual_write_repair_moves_the_sql_copy_whatever_the_entry_order(live: Liv
     journal = Journal(live.json_dir)
     journal.begin("put", MOVED, P2, Side.JSON, revision_of(doc))
     journal.begin("delete", MOVED, P1, Side.JSON, None)
-    report = repair(live.json_dir, live.db, live.schema)
+    report = repair(live.json_dir, live.db, live.schema, snapshot=False)
     assert report.ok, report.to_dict()
     assert sql_documents(live.db, live.schema)[MOVED]["task"] == "moved"
     assert live.validate().ok

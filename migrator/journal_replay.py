@@ -43,8 +43,6 @@ from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.adapters.sql_store import SqlStore
 from migrator.errors import MigratorError
 from migrator.schemas.codec import canonical_bytes
-from migrator.schemas.declaration import Schema
-from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 
@@ -106,23 +104,17 @@ class RepairReport:
         }
 
 
-def repair(
-    json_dir: Path | str,
-    db: str | Path,
-    schema: str | Schema = "sessions",
-    *,
-    dry_run: bool = False,
-) -> RepairReport:
-    """Replay the journal's pending writes (see the module docstring for the rule).
-    `dry_run` reports the plan and changes nothing."""
-    schema = resolve(schema)
-    phase = PhaseState(json_dir, db_hint=redacted(db)).read().phase
-    journal = Journal(json_dir)
-    json_store = JsonStore(json_dir, schema)
+def replay_journal(json_store: JsonStore, db: str | Path, *, dry_run: bool = False) -> RepairReport:
+    """Replay the pending writes of the journal beside `json_store` into `db` (the rule: the
+    module docstring). `dry_run` reports the plan and changes nothing. The database is opened
+    only when something is pending."""
+    root = json_store.root
+    phase = PhaseState(root, db_hint=redacted(db)).read().phase
+    journal = Journal(root)
     pending = settled_pending(json_store, journal) if not dry_run else journal.read().pending
     if not pending:
         return RepairReport(dry_run, phase)
-    sql_store = SqlStore(db, schema, create=False)
+    sql_store = SqlStore(db, json_store.schema, create=False)
     try:
         log = _ActionLog(dry_run)
         replay = _Replay(json_store, sql_store, phase, log)
