@@ -65,8 +65,7 @@ class QueryError(UsageError):
 
     def __init__(self, reason: str, field: str) -> None:
         super().__init__(f"query field {field}: {reason}")
-        self.field = field
-        self.reason = reason
+        self.field, self.reason = field, reason
 
 
 class SearchQueryError(UsageError):
@@ -74,8 +73,7 @@ class SearchQueryError(UsageError):
 
     def __init__(self, text: str, reason: str) -> None:
         super().__init__(f"search {text!r}: {reason}")
-        self.text = text
-        self.reason = reason
+        self.text, self.reason = text, reason
 
 
 class SchemaNotFoundError(MigratorError):
@@ -83,8 +81,7 @@ class SchemaNotFoundError(MigratorError):
 
     def __init__(self, reference: str, reason: str) -> None:
         super().__init__(f"schema {reference!r}: {reason}")
-        self.reference = reference
-        self.reason = reason
+        self.reference, self.reason = reference, reason
 
 
 class SchemaError(MigratorError):
@@ -94,8 +91,7 @@ class SchemaError(MigratorError):
 
     def __init__(self, reason: str, schema: str | None = None) -> None:
         super().__init__(reason if schema is None else f"schema {schema!r}: {reason}")
-        self.reason = reason
-        self.schema = schema
+        self.reason, self.schema = reason, schema
 
 
 class DocumentError(MigratorError):
@@ -163,10 +159,7 @@ class JsonFileError(StoreError):
     ) -> None:
         place = f":{line}:{column}" if line is not None and column is not None else ""
         super().__init__(f"{path}{place}: {reason}")
-        self.path = path
-        self.reason = reason
-        self.line = line
-        self.column = column
+        self.path, self.reason, self.line, self.column = path, reason, line, column
 
 
 class PartitionConflictError(StoreError):
@@ -177,9 +170,7 @@ class PartitionConflictError(StoreError):
             f"id {doc_id!r} cannot be written to partition {partition!r}: "
             f"it is already stored in partition {existing!r}"
         )
-        self.doc_id = doc_id
-        self.partition = partition
-        self.existing = existing
+        self.doc_id, self.partition, self.existing = doc_id, partition, existing
 
 
 class StateFileError(StoreError):
@@ -187,8 +178,7 @@ class StateFileError(StoreError):
 
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
+        self.path, self.reason = path, reason
 
 
 class LockTimeoutError(StoreError):
@@ -199,9 +189,7 @@ class LockTimeoutError(StoreError):
             f"{path}: another process has held {purpose} for {seconds:g} s; "
             "try again when it has finished"
         )
-        self.path = path
-        self.purpose = purpose
-        self.seconds = seconds
+        self.path, self.purpose, self.seconds = path, purpose, seconds
 
 
 class DatabaseError(StoreError):
@@ -221,8 +209,7 @@ class DatabaseCorruptError(DatabaseError):
             f"database {location} is corrupt ({detail}); run `migrator backups` to pick a "
             "backup and `migrator restore BACKUP` to bring it back"
         )
-        self.location = location
-        self.detail = detail
+        self.location, self.detail = location, detail
 
 
 class CorruptRowError(DatabaseError):
@@ -231,9 +218,7 @@ class CorruptRowError(DatabaseError):
 
     def __init__(self, table: str, doc_id: Any, reason: str) -> None:
         super().__init__(f"table {table}, document {doc_id!r}: corrupt row ({reason})")
-        self.table = table
-        self.doc_id = doc_id
-        self.reason = reason
+        self.table, self.doc_id, self.reason = table, doc_id, reason
 
 
 class SchemaMismatchError(DatabaseError):
@@ -253,9 +238,7 @@ class PhaseUnknownError(PhaseError):
             f"the phase is unknown: {path} is {reason}; run `migrator phase recover --json-dir "
             f"{json_dir} --db {db}` to work it out from the stores and the history"
         )
-        self.path = path
-        self.reason = reason
-        self.json_dir = json_dir
+        self.path, self.reason, self.json_dir = path, reason, json_dir
 
 
 class SchemaMigrationError(MigratorError):

@@ -48,10 +48,12 @@ class RecordRead:
 
     index: int
     doc_id: Any
-    rows: DocumentRows | None = None
+    #: Refused: the record as read, for the rejects file (None when accepted).
+    raw: Any = None
     reason: str | None = None
     field: str | None = None
-    raw: Any = None
+    #: Accepted: its rows (None when refused).
+    rows: DocumentRows | None = None
     #: Dry run: a hash of the record's canonical bytes, to compare with what is read back.
     digest: bytes | None = None
     #: Its version key as a time (None without one): an older one never replaces SQL's.

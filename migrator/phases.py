@@ -31,21 +31,12 @@ from migrator import hints
 from migrator.adapters.dialects import redacted
 from migrator.adapters.dual_write import wait_for_writers
 from migrator.adapters.json_store import JsonStore
-from migrator.adapters.phase_state import (
-    Phase,
-    PhaseRecord,
-    PhaseState,
-    ValidationRecord,
-)
+from migrator.adapters.phase_state import Phase, PhaseRecord, PhaseState, ValidationRecord
 from migrator.adapters.sql_store import SqlStore
 from migrator.archive import ArchiveResult, archive_json_store, archived_modes
 from migrator.errors import PhaseError, UsageError
 from migrator.journal_replay import RepairReport, replay_journal
-from migrator.phase_guards import (
-    DATABASE_READY,
-    Guard,
-    guards_for,
-)
+from migrator.phase_guards import DATABASE_READY, Guard, guards_for
 from migrator.schemas.declaration import Schema
 from migrator.schemas.jsontext import dumps_pretty
 from migrator.schemas.registry import resolve
