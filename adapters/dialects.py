@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: A file path's characters a URL would read otherwise: `?` starts the query (`a?b/app.db`
+#: would open the file `a`), `%` an escape (`%20` a space). SQLAlchemy unquotes them back.
+_URL_QUOTED = str.maketrans({"%": "%25", "?": "%3F"})
 _DIALECTS: dict[str, Dialect] = {"sqlite": SqliteDialect(), "postgresql": PostgresDialect()}
 #: The drivers each dialect is used with (the first is the one `database_url` picks).
 _DRIVERS: dict[str, tuple[str, ...]] = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
@@ -53,7 +56,8 @@ def database_url(db: str | Path) -> str:
     driver we install; SQLAlchemy would otherwise pick psycopg2."""
     text_db = str(db)
     if not _URL_SCHEME.match(text_db):
-        return f"sqlite:///{Path(text_db).expanduser().absolute()}"
+        path = str(Path(text_db).expanduser().absolute())
+        return f"sqlite:///{path.translate(_URL_QUOTED)}"
     for plain in ("postgresql://", "postgres://"):
         if text_db.startswith(plain):
             return "postgresql+psycopg://" + text_db[len(plain) :]

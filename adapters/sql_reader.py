@@ -18,6 +18,7 @@ from migrator.adapters.json_store import check_partition_name
 from migrator.adapters.query import Page, Query
 from migrator.adapters.sql_query import columns_of
 from migrator.adapters.sql_schema import StoreSchema
+from migrator.errors import CorruptRowError
 from migrator.schemas.declaration import POSITION_COLUMN, Schema
 from migrator.schemas.decoding import DocumentDecoder
 
@@ -63,7 +64,7 @@ class DocumentReader:
         with _no_cycle_collection(), self.db.errors(), self.db.snapshot() as fetch:
             roots = fetch(plan.roots_of_partition_unsorted, key)
             children = [fetch(sql, key) for sql in plan.children_of_partition]
-            roots.sort(key=plan.in_stored_order)
+            plan.sort_stored(roots)
             return self._documents(roots, children)
 
     def summaries(self, partition: str) -> list[Document]:
@@ -74,7 +75,7 @@ class DocumentReader:
         plan = self.statements
         with _no_cycle_collection(), self.db.errors(), self.db.snapshot() as fetch:
             roots = fetch(plan.roots_of_partition_unsorted, plan.key(partition))
-            roots.sort(key=plan.in_stored_order)
+            plan.sort_stored(roots)
             return self.decoder.summaries(roots)
 
     def _documents(
@@ -211,7 +212,9 @@ class _Statements:
             select(*columns_of(root, decoder.root), root.c[POSITION_COLUMN]).where(in_partition),
             dialect,
         )
-        self.in_stored_order = itemgetter(len(decoder.root.columns), decoder.id_at)
+        self._position_at, self._id_at = len(decoder.root.columns), decoder.id_at
+        self.in_stored_order = itemgetter(self._position_at, self._id_at)
+        self._root_name = root.name
         self.children_by_parent: list[str] = []
         self.children_of_partition: list[str] = []
         for child, (_, table_decoder) in zip(schema.children, decoder.children, strict=True):
@@ -235,6 +238,20 @@ class _Statements:
         self.key: Callable[[Any], Any] = (
             (lambda value: (value,)) if positional else (lambda value: {"key": value})
         )
+
+    def sort_stored(self, roots: list[Any]) -> None:
+        """Put `roots` (of `roots_of_partition_unsorted`) in stored order. A position that a
+        hand edit left as text (SQLite keeps it) cannot be ordered: a `CorruptRowError` naming
+        the row, as for a bad `extra`, so a fallback read serves JSON; never a TypeError."""
+        try:
+            roots.sort(key=self.in_stored_order)
+        except TypeError as exc:
+            at = self._position_at
+            bad = next((row for row in roots if not isinstance(row[at], int)), None)
+            if bad is None:
+                raise CorruptRowError(self._root_name, None, str(exc)) from exc
+            reason = f"position {bad[at]!r} is not an integer"
+            raise CorruptRowError(self._root_name, bad[self._id_at], reason) from exc
 
 
 def _compiled(statement: Select[Any], dialect: SaDialect) -> str:

@@ -85,7 +85,10 @@ def _copy_in_steps(
 
 def quick_check(path: Path) -> list[str]:
     """`PRAGMA quick_check` of a database file: [] when sound, else what SQLite reports."""
-    conn = _connect(path, read_only=True)
+    try:
+        conn = _connect(path, read_only=True)
+    except sqlite3.DatabaseError as exc:  # a directory, a file it may not read
+        return [str(exc)]
     try:
         rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check(20)")]
     except sqlite3.DatabaseError as exc:

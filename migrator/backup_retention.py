@@ -72,7 +72,10 @@ def _backup_dirs(out_dir: Path) -> list[Path]:
     """Backup directories (by their name's shape), newest first."""
     if not out_dir.is_dir():
         return []
-    found = [p for p in out_dir.iterdir() if p.is_dir() and _NAME.fullmatch(p.name)]
+    try:
+        found = [p for p in out_dir.iterdir() if p.is_dir() and _NAME.fullmatch(p.name)]
+    except OSError as exc:
+        raise BackupError(f"{out_dir}: cannot list the backups: {exc.strerror or exc}") from exc
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 

@@ -96,7 +96,13 @@ def generate_store(
             f"out_dir {out} already holds partition files ({existing[0].name}, ...)",
             parameters=["out_dir"],
         )
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise UsageError(
+            f"out_dir {out}: cannot create it: {reason}", parameters=["out_dir"]
+        ) from exc
     maker = _SessionMaker(schema, random.Random(seed))
     written = files = total_bytes = 0
     while written < sessions:

@@ -38,7 +38,8 @@ from migrator.errors import PhaseError, UsageError
 from migrator.journal_replay import RepairReport, replay_journal
 from migrator.phase_guards import DATABASE_READY, Guard, guards_for
 from migrator.schemas.declaration import Schema
-from migrator.schemas.jsontext import dumps_pretty
+from migrator.schemas.decoding import unencodable
+from migrator.schemas.jsontext import JsonEncodeError, dumps_pretty
 from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
@@ -272,7 +273,11 @@ def rebuild_json(json_store: JsonStore, db: str | Path, schema: Schema) -> tuple
                 current = json_store.read_bytes(partition)
                 if partition not in in_sql and current is None:
                     continue
-                if current != dumps_pretty(docs):
+                try:
+                    wanted = dumps_pretty(docs)
+                except JsonEncodeError as exc:
+                    raise unencodable(schema, docs, exc) from exc
+                if current != wanted:
                     mode = modes.get(f"{partition}.json")
                     json_store.write_partition(partition, docs, mode=mode)
                     rewritten.append(partition)

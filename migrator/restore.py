@@ -83,7 +83,10 @@ def restore_backup(
     url = database_url(db)
     dialect = dialect_for(url)
     json_dir = Path(json_dir)
-    folder, manifest, database_file = _locate(Path(backup))
+    try:
+        folder, manifest, database_file = _locate(Path(backup))
+    except OSError as exc:  # a backup this user may not read
+        raise BackupError(f"{backup}: cannot read the backup: {exc.strerror or exc}") from exc
     json_files = _check_manifest(folder, manifest, schema, restore_json)
     staged = dialect.stage_backup(url, database_file)
     try:

@@ -151,7 +151,7 @@ def _damage(sql: SqlStore) -> list[str]:
     from migrator.adapters import sqlite_files
 
     file = sql.dialect.database_file(sql.url)
-    if file is None or not file.exists():
+    if file is None or not file.is_file():  # none yet, or a directory: "SQL unavailable"
         return []
     found = sqlite_files.quick_check(file)
     if not found:

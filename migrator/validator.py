@@ -45,6 +45,8 @@ from migrator.schemas.comparison import (
     deep_differences,
 )
 from migrator.schemas.declaration import Schema
+from migrator.schemas.decoding import unencodable
+from migrator.schemas.jsontext import JsonEncodeError
 from migrator.validate_report import (
     FINDINGS,
     DocRef,
@@ -172,6 +174,13 @@ def _partitions_in_scope(
     return sorted(set(wanted))
 
 
+def _same_bytes(schema: Schema, json_doc: Any, sql_doc: Any) -> bool:
+    try:
+        return canonical_bytes(json_doc) == canonical_bytes(sql_doc)
+    except JsonEncodeError as exc:  # a JSON document always encodes: SQL's holds a BLOB
+        raise unencodable(schema, [sql_doc], exc) from exc
+
+
 class Comparison:
     """One validation's comparing: pairs by id, one-sided ids until `finish` pairs moved ones,
     and the suspects a recheck re-reads."""
@@ -271,7 +280,7 @@ class Comparison:
             sql_doc = side.doc(doc_id)
             if self.in_flight(json_doc) or self.in_flight(sql_doc):
                 self.leave_out(doc_id, name)
-            elif canonical_bytes(json_doc) == canonical_bytes(sql_doc):
+            elif _same_bytes(self.sql_store.schema, json_doc, sql_doc):
                 self.findings.count(name, "matched")
             else:
                 self.compare_pair(doc_id, name, json_doc, sql_doc, [])

@@ -15,7 +15,7 @@ from typing import Any
 
 from migrator.errors import CorruptRowError
 from migrator.schemas.declaration import EXTRA_COLUMN, DocField, Schema, TableMapping
-from migrator.schemas.jsontext import loads, loads_written
+from migrator.schemas.jsontext import JsonEncodeError, dumps_compact, loads, loads_written
 
 Document = dict[str, Any]
 #: What a corrupt row's decoding raises before it is named a `CorruptRowError`.
@@ -45,6 +45,17 @@ def from_rows(
     except _DAMAGE as exc:
         doc_id = root.get(schema.id_column) if isinstance(root, Mapping) else None
         raise _corrupt(schema, doc_id, exc) from exc
+
+
+def unencodable(schema: Schema, docs: Sequence[Document], exc: Exception) -> CorruptRowError:
+    """The error for documents read back that JSON cannot encode (`exc`): a hand edit put a
+    BLOB into a TEXT column, which SQLite keeps. It names the first such document."""
+    for doc in docs:
+        try:
+            dumps_compact(doc)
+        except JsonEncodeError:
+            return _corrupt(schema, doc.get(schema.id_key), exc)
+    return _corrupt(schema, None, exc)
 
 
 def _corrupt(schema: Schema, doc_id: Any, exc: Exception) -> CorruptRowError:
