@@ -52,12 +52,12 @@ class Workspace(SQLModel, table=True):
 class SessionRow(DocumentRow, table=True):
     __tablename__ = "sessions"
     __table_args__ = (
-        Index("idx_sessions_workspace", "workspace_hash"),
         Index("idx_sessions_status", "status"),
-        Index("idx_sessions_type", "session_type"),
-        code_point_index("idx_sessions_created", "created_at"),
         code_point_index("idx_sessions_status_created", "status", "created_at"),
+        Index("idx_sessions_type", "session_type"),
         code_point_index("idx_sessions_type_created", "session_type", "created_at"),
+        Index("idx_sessions_workspace", "workspace_hash"),
+        code_point_index("idx_sessions_created", "created_at"),
     )
 
     id: str = Field(primary_key=True)
