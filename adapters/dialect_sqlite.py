@@ -20,10 +20,8 @@ from sqlalchemy.sql.dml import Insert
 
 from migrator.adapters import sqlite_files
 from migrator.adapters.dialect_base import BackupOptions, Check, Dialect, Fetch
+from migrator.adapters.sqlite_files import BUSY_TIMEOUT_SECONDS
 from migrator.errors import BackupError
-
-#: Seconds a writer waits for another writer before SQLite reports the database busy.
-BUSY_TIMEOUT_SECONDS = 30
 
 
 class SqliteDialect(Dialect):

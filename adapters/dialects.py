@@ -22,8 +22,9 @@ from migrator.adapters.dialect_postgres import (
     PostgresDialect,
     require_psycopg,
 )
-from migrator.adapters.dialect_sqlite import BUSY_TIMEOUT_SECONDS, SqliteDialect
+from migrator.adapters.dialect_sqlite import SqliteDialect
 from migrator.adapters.redact import redact_text, redact_url
+from migrator.adapters.sqlite_files import BUSY_TIMEOUT_SECONDS
 from migrator.errors import UsageError
 
 __all__ = [

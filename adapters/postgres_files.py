@@ -34,6 +34,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
+from migrator.adapters.dialect_postgres import CONNECT_TIMEOUT_SECONDS
 from migrator.adapters.redact import redact_url
 from migrator.errors import BackupError, DatabaseError
 
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 TOOL_DIRS = "/usr/lib/postgresql/*/bin"
 #: How long restore waits for a lock another session holds on a table it replaces.
 LOCK_TIMEOUT = "30s"
-CONNECT_TIMEOUT_SECONDS = 10
 #: The database a new one is created from (every server has it).
 MAINTENANCE_DATABASE = "postgres"
 _MISSING_DATABASE = re.compile(r'database ".*" does not exist')

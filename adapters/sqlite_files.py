@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from migrator.adapters.fs import fsync_directory
 from migrator.errors import BackupError, DatabaseCorruptError
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ PAGES_PER_STEP = 1024
 MAX_RESTARTS = 3
 #: How long restore waits for the exclusive lock it needs before saying the database is in use.
 LOCK_WAIT_SECONDS = 2.0
+#: Seconds a connection waits for another's write lock before SQLite reports the database busy
+#: (`PRAGMA busy_timeout`): the engine's (`dialect_sqlite`) and these file operations' alike.
+BUSY_TIMEOUT_SECONDS = 30
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
@@ -277,18 +281,10 @@ def copy_bytes(source: Path, dest: Path) -> None:
         raise BackupError(f"{source}: cannot copy to {dest}: {exc.strerror or exc}") from exc
 
 
-def fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
     mode = "ro" if read_only else "rw"
     uri = f"{path.absolute().as_uri()}?mode={mode}"
-    return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+    return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
 
 
 def _file_error(path: Path, exc: sqlite3.DatabaseError) -> Exception:

@@ -30,9 +30,10 @@ from typing import TypedDict, Unpack
 
 from migrator.adapters.dialects import Dialect, database_url, dialect_for, redacted
 from migrator.adapters.faults import checkpoint
+from migrator.adapters.fs import fsync_directory
 from migrator.adapters.json_store import JsonStore
 from migrator.adapters.sql_store import SqlStore, table_names
-from migrator.adapters.sqlite_files import Progress, fsync_directory
+from migrator.adapters.sqlite_files import Progress
 from migrator.adapters.state_dir import StateDir
 from migrator.archive import pack_partitions
 from migrator.backup_manifest import (

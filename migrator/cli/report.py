@@ -8,11 +8,8 @@ where text goes.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from migrator.checklist import CheckResult
-from migrator.errors import UsageError
+from migrator.errors import StoreError, UsageError
 from migrator.schemas.comparison import PARTITION_CHANGED, Difference
 from migrator.schemas.jsontext import dumps_compact, dumps_pretty
 from migrator.validator import FINDINGS, ValidationReport
@@ -117,22 +114,15 @@ def plain_text(renderables: Iterable[RenderableType], width: int = 160) -> str:
 
 def write_output(text: str, path: Path) -> None:
     """Write a rendered report to `path` atomically: a reader sees the old file or the new."""
-    directory = path.parent
+    from migrator.adapters.fs import write_atomically
+
+    if not path.parent.is_dir():  # write_atomically would create it
+        raise UsageError(f"{path}: cannot write the report: no folder {path.parent}")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write the report: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise UsageError(f"{path}: cannot write the report: {exc.strerror or exc}") from None
+        write_atomically(path, text.encode("utf-8"))
+    except StoreError as exc:
+        reason = getattr(exc.__cause__, "strerror", None) or exc
+        raise UsageError(f"{path}: cannot write the report: {reason}") from None
 
 
 def write_summary(summary: Any, path: Path) -> None:
