@@ -34,7 +34,6 @@ timeout setting.
 from __future__ import annotations
 
 import contextlib
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,8 +138,3 @@ class StateDir:
             n += 1
             path = self.path / f"rejects-{stamp}-{n}.jsonl"
         return path
-
-
-def owner_of(path: Path) -> tuple[int, int]:
-    info = os.stat(path)
-    return info.st_uid, info.st_gid

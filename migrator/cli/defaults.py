@@ -53,11 +53,6 @@ def default_map(group: Any, config: ConfigFile) -> dict[str, Any]:
     return result
 
 
-def option_names(group: Any) -> dict[tuple[str, ...], dict[str, Any]]:
-    """Every command's path and its options (by parameter name)."""
-    return dict(_walk(group, ()))
-
-
 def _walk(group: Any, prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
     for name, command in getattr(group, "commands", {}).items():
         path = (*prefix, name)
