@@ -98,6 +98,19 @@ def find_tool(name: str) -> Path:
     on_path = shutil.which(name)
     if on_path:
         return Path(on_path)
+    for directory in bindir_candidates():
+        tool = Path(directory) / name
+        if directory and tool.is_file() and os.access(tool, os.X_OK):
+            return tool
+    raise BackupError(
+        f"{name} not found (looked on PATH, in `pg_config --bindir` and {TOOL_DIRS}); "
+        "install the PostgreSQL client programs (Debian: apt-get install postgresql-client)"
+    )
+
+
+def bindir_candidates() -> list[str]:
+    """Where PostgreSQL's programs may be, besides PATH: `pg_config --bindir`, then Debian's
+    per-version folders, newest first (the test server looks in the same places)."""
     candidates = []
     pg_config = shutil.which("pg_config")
     if pg_config:
@@ -106,15 +119,7 @@ def find_tool(name: str) -> Path:
                 [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
             )
             candidates.append(done.stdout.strip())
-    candidates += sorted(glob.glob(TOOL_DIRS), key=_version_key, reverse=True)
-    for directory in candidates:
-        tool = Path(directory) / name
-        if directory and tool.is_file() and os.access(tool, os.X_OK):
-            return tool
-    raise BackupError(
-        f"{name} not found (looked on PATH, in `pg_config --bindir` and {TOOL_DIRS}); "
-        "install the PostgreSQL client programs (Debian: apt-get install postgresql-client)"
-    )
+    return candidates + sorted(glob.glob(TOOL_DIRS), key=_version_key, reverse=True)
 
 
 def _version_key(directory: str) -> tuple[int, ...]:

@@ -47,9 +47,7 @@ class StoreSchema:
     def __init__(
         self, db: SqlDatabase, schema: Schema, fulltext: FullTextIndex, *, create: bool
     ) -> None:
-        self.db = db
-        self.schema = schema
-        self.fulltext = fulltext
+        self.db, self.schema, self.fulltext = db, schema, fulltext
         self._create = create
         self._ready = False
 

@@ -10,6 +10,8 @@ from migrator.rejects import Reject
 
 #: The counts an import reports first, per partition and in total, in this order.
 _COUNTS = ("documents", "imported", "unchanged", "rejected")
+#: The run's lists of ids, which its JSON object gives whole.
+_LISTS = ("gone", "pruned", "held", "kept_newer")
 
 
 @dataclass
@@ -110,11 +112,7 @@ class ImportSummary:
         """The `--format json` object."""
         return {
             "files": self.files,
-            **{name: getattr(self, name) for name in _COUNTS},
-            "gone": self.gone,
-            "pruned": self.pruned,
-            "held": self.held,
-            "kept_newer": self.kept_newer,
+            **{name: getattr(self, name) for name in (*_COUNTS, *_LISTS)},
             "seconds": round(self.seconds, 3),
             "bytes": self.bytes,
             "docs_per_second": round(self.docs_per_second, 1),

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import glob
 import os
 import pwd
 import shutil
@@ -37,6 +36,8 @@ from typing import NoReturn
 import psycopg
 import pytest
 from psycopg import sql
+
+from migrator.adapters.postgres_files import bindir_candidates
 
 ENV_URL = "MIGRATOR_TEST_PG_URL"
 SERVER_USER = "postgres"
@@ -98,24 +99,10 @@ def find_bindir() -> Path | None:
     on_path = [shutil.which(tool) for tool in _NEEDED]
     if all(on_path):
         return Path(os.path.realpath(str(on_path[0]))).parent
-    candidates: list[str] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
-            )
-            candidates.append(out.stdout.strip())
-    debian = glob.glob("/usr/lib/postgresql/*/bin")
-    candidates += sorted(debian, key=lambda d: _version_key(Path(d).parent.name), reverse=True)
-    for candidate in candidates:
+    for candidate in bindir_candidates():
         if candidate and all((Path(candidate) / tool).is_file() for tool in _NEEDED):
             return Path(candidate)
     return None
-
-
-def _version_key(name: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in name.split(".") if part.isdigit())
 
 
 def _free_port() -> int:

@@ -73,13 +73,6 @@ class Move:
 
 
 @dataclass(frozen=True)
-class NewRevision:
-    revision: str
-    path: Path
-    data_moves: int
-
-
-@dataclass(frozen=True)
 class CheckReport:
     """`check`: the database against its revisions and the declaration."""
 
@@ -137,6 +130,15 @@ def check(db: str | Path, schema: Schema, folder: Path) -> CheckReport:
         )
         diffs = compare_metadata(context, metadata)
     return CheckReport(found, tuple(_describe_diff(d) for d in diffs))
+
+
+@dataclass(frozen=True, slots=True)
+class NewRevision:
+    """A script `new_revision` wrote, and how many data moves its template left to check."""
+
+    revision: str
+    path: Path
+    data_moves: int
 
 
 def new_revision(
