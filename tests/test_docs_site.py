@@ -76,3 +76,19 @@ def test_readme_is_short_and_every_link_resolves() -> None:
     assert len(targets) >= 15
     for target in targets:
         assert (REPO / target.split("#")[0]).is_file(), target
+
+
+def test_readmes_documentation_list_names_each_page_once() -> None:
+    """README's Documentation list is the site's index: every page of mkdocs.yml's nav (the
+    home page aside), each once; the home page's table too. Found from outside: Querying,
+    Recovery and Rehearsing were listed twice, the state directory page not at all, and the
+    home page listed Recovery twice."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Documentation\n", 1)[1].split("\n## ", 1)[0]
+    listed = [t.removeprefix("docs/") for t in LINK.findall(section) if t.startswith("docs/")]
+    nav = re.findall(r"^\s+- [^:]+: (\S+\.md)$", (REPO / "mkdocs.yml").read_text("utf-8"), re.M)
+    assert len(listed) == len(set(listed))
+    assert sorted(listed) == sorted(page for page in nav if page != "index.md")
+    index = (REPO / "docs" / "index.md").read_text(encoding="utf-8")
+    table = [t for t in LINK.findall(index.split("\n## Where to read what\n", 1)[1])]
+    assert len(table) == len(set(table)), "the home page's table lists a page twice"
