@@ -1,5 +1,6 @@
-"""SqlStore on SQLite: connection settings, the reference design's schema, whole-document writes,
-schema records, and the second schema end to end."""
+"""SqlStore on SQLite (a test marked `on_both` on PostgreSQL too): connection settings, the
+reference design's schema, whole-document writes, schema records, and the second schema end to
+end."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from migrator.errors import (
 )
 from migrator.schemas.sessions import SESSIONS
 from tests.adapters.snapshot import snapshot
+from tests.databases import on_both
 from tests.schemas.samples import instance, message, session
 from tests.schemas.strategies import assert_same_document
 from tests.second_schema import NOTES, note
@@ -260,18 +262,23 @@ def test_values_kept_aside_come_back(store: SqlStore) -> None:
     assert_same_document(doc, store.get("s1"))
 
 
-def test_id_in_another_partition_is_a_conflict(store: SqlStore) -> None:
+@on_both
+def test_id_in_another_partition_is_a_conflict(database: Path | str) -> None:
     """An id already stored under one partition cannot be put into another; nothing changes."""
-    store.put("ws1", session("s1"))
-    before = snapshot(store)
-    with pytest.raises(PartitionConflictError) as caught:
-        store.put("ws2", session("s1", task="moved"))
-    assert (caught.value.doc_id, caught.value.partition, caught.value.existing) == (
-        "s1",
-        "ws2",
-        "ws1",
-    )
-    assert snapshot(store) == before
+    store = SqlStore(database, SESSIONS)
+    try:
+        store.put("ws1", session("s1"))
+        before = snapshot(store)
+        with pytest.raises(PartitionConflictError) as caught:
+            store.put("ws2", session("s1", task="moved"))
+        assert (caught.value.doc_id, caught.value.partition, caught.value.existing) == (
+            "s1",
+            "ws2",
+            "ws1",
+        )
+        assert snapshot(store) == before
+    finally:
+        store.close()
 
 
 def test_refused_by_the_database_keeps_the_old_version(store: SqlStore) -> None:

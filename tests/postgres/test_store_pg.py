@@ -1,5 +1,5 @@
-"""SqlStore on PostgreSQL: what the store contract (tests/adapters, which runs on PostgreSQL too)
-does not cover: partition names whatever the collation, conflicts, constraints, the server."""
+"""SqlStore on PostgreSQL: what the suites of tests/adapters (the store contract, and the
+partition conflict, run on PostgreSQL too) do not cover: constraints, the server."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect, text
 
 from migrator.adapters.sql_store import SqlStore
-from migrator.errors import DatabaseError, DocumentError, PartitionConflictError
+from migrator.errors import DatabaseError, DocumentError
 from migrator.schemas.declaration import Schema
 from tests.pg_server import PgServer, create_database, libpq_url
 
@@ -44,41 +44,6 @@ def session(doc_id: str, **changes: Any) -> dict[str, Any]:
     }
     doc.update(changes)
     return doc
-
-
-def test_put_get_list_delete(pg_store: SqlStore) -> None:
-    """put replaces by id in place, list keeps put order, delete says whether there was one."""
-    first, second = session("s-1"), session("s-2", task="second")
-    pg_store.put("p1", first)
-    pg_store.put("p1", second)
-    changed = session("s-1", status="completed", chat_history=[])
-    pg_store.put("p1", changed)
-    assert pg_store.list("p1") == [changed, second]
-    assert pg_store.get("s-1") == changed
-    assert pg_store.partition_of("s-2") == "p1"
-    assert pg_store.delete("s-1") is True
-    assert pg_store.delete("s-1") is False
-    assert pg_store.get("s-1") is None
-    assert pg_store.list("p1") == [second]
-    assert pg_store.list("nowhere") == []
-
-
-def test_partitions_are_sorted_in_code_point_order(pg_store: SqlStore) -> None:
-    """partitions() sorts as Python (and the JSON store) do, whatever the server's collation."""
-    names = ["a", "B", "_x", "-y", "1", "Z"]
-    for index, name in enumerate(names):
-        pg_store.put(name, session(f"s-{index}"))
-    assert pg_store.partitions() == sorted(names)
-
-
-def test_partition_conflict(pg_store: SqlStore) -> None:
-    """An id stored in one partition cannot be put into another; the stored one is untouched."""
-    pg_store.put("p1", session("s-1"))
-    with pytest.raises(PartitionConflictError) as raised:
-        pg_store.put("p2", session("s-1", task="moved"))
-    assert raised.value.existing == "p1"
-    assert pg_store.get("s-1") == session("s-1")
-    assert pg_store.list("p2") == []
 
 
 def test_chat_message_id_of_another_document_is_a_document_error(pg_store: SqlStore) -> None:
