@@ -97,6 +97,17 @@ def replace_staged(
         raise
 
 
+def staged_leftovers(directory: Path, suffix: str) -> list[Path]:
+    """Files `stage` wrote in `directory` for a `<name><suffix>` that were never renamed: the
+    writer was killed between the two halves. Nothing reads them."""
+    return sorted(directory.glob(f".*{suffix}.*.tmp"))
+
+
+def staged_name(tmp: Path, suffix: str) -> str:
+    """The `<name>` a staged file `.<name><suffix>.<random>.tmp` was written for."""
+    return tmp.name[1:].rpartition(f"{suffix}.")[0]
+
+
 def discard(tmp: Path) -> None:
     """Remove a staged file that will not be used (gone already is fine)."""
     with contextlib.suppress(OSError):

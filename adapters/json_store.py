@@ -24,6 +24,8 @@ from migrator.adapters.fs import (
     fsync_directory,
     replace_staged,
     stage,
+    staged_leftovers,
+    staged_name,
     sync_and_replace,
     write_atomically,
 )
@@ -246,6 +248,24 @@ class JsonStore(DocumentStore, Findable):
                 return False
             fsync_directory(self.root)
         return True
+
+    def staged_leftovers(self) -> builtins.list[Path]:
+        """Partition files staged by a writer killed before its rename: never read."""
+        return staged_leftovers(self.root, ".json")
+
+    def sweep_staged(self) -> builtins.list[Path]:
+        """Remove `staged_leftovers`, each under its partition's lock: a live writer holds it
+        from staging to renaming, so a file still there once the lock is ours is no one's."""
+        removed = []
+        for tmp in self.staged_leftovers():
+            partition = staged_name(tmp, ".json")
+            if not _is_safe(partition):
+                continue
+            with self.lock(partition):
+                if tmp.exists():
+                    discard(tmp)
+                    removed.append(tmp)
+        return removed
 
     def lock(self, partition: str) -> StateLock:
         """The cross-process lock that serializes writers of one partition (reentrant: a dual

@@ -55,7 +55,8 @@ def diagnose(json_dir: Path, db: str | Path, schema: Schema | str) -> DoctorRepo
     phase = current_phase(json_dir)
     checks = [Check("phase", "problem" if phase == "unknown" else "info", phase)]
     checks += _database_checks(db, schema, phase)
-    checks += _json_checks(JsonStore(json_dir, schema), phase)
+    json_store = JsonStore(json_dir, schema)
+    checks += _json_checks(json_store, phase) + _staged(json_store)
     checks += _attempt("pending repairs", lambda: [_pending_repairs(json_dir, schema)])
     return DoctorReport(phase, tuple(checks))
 
@@ -223,6 +224,15 @@ def _json_checks(store: JsonStore, phase: str) -> list[Check]:
         detail = f"{len(bad)} of {len(partitions)} partition file(s) do not parse: {bad[0]}"
         return [Check("json files", "problem", detail, bad)]
     return [Check("json files", "ok", f"{len(partitions)} partition file(s) parse")]
+
+
+def _staged(store: JsonStore) -> list[Check]:
+    """Staged files a killed writer left: never read, so no problem; repair removes them."""
+    names = [tmp.name for tmp in store.staged_leftovers()]
+    if not names:
+        return []
+    detail = f"{len(names)} left by a killed writer, never read: `migrator repair` removes them"
+    return [Check("staged files", "info", detail, names)]
 
 
 def _pending_repairs(json_dir: Path, schema: Schema) -> Check:

@@ -82,6 +82,8 @@ class RepairReport:
     dry_run: bool
     phase: Phase
     actions: tuple[RepairAction, ...] = field(default=())
+    #: Staged partition files a killed writer left, removed (a dry run: to remove).
+    swept: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -101,19 +103,32 @@ class RepairReport:
             "pending": len(self.actions),
             "counts": self.counts,
             "documents": [a.to_dict() for a in self.actions],
+            "swept": list(self.swept),
         }
 
 
 def replay_journal(json_store: JsonStore, db: str | Path, *, dry_run: bool = False) -> RepairReport:
     """Replay the pending writes of the journal beside `json_store` into `db` (the rule: the
-    module docstring). `dry_run` reports the plan and changes nothing. The database is opened
-    only when something is pending."""
+    module docstring), then remove the staged partition files killed writers left. `dry_run`
+    reports the plan and changes nothing. The database is opened only when something is
+    pending."""
     root = json_store.root
     phase = PhaseState(root, db_hint=redacted(db)).read().phase
     journal = Journal(root)
     pending = settled_pending(json_store, journal) if not dry_run else journal.read().pending
-    if not pending:
-        return RepairReport(dry_run, phase)
+    actions = _replay(json_store, db, journal, phase, pending, dry_run) if pending else ()
+    leftovers = json_store.staged_leftovers() if dry_run else json_store.sweep_staged()
+    return RepairReport(dry_run, phase, actions, tuple(tmp.name for tmp in leftovers))
+
+
+def _replay(
+    json_store: JsonStore,
+    db: str | Path,
+    journal: Journal,
+    phase: Phase,
+    pending: tuple[PendingWrite, ...],
+    dry_run: bool,
+) -> tuple[RepairAction, ...]:
     sql_store = SqlStore(db, json_store.schema, create=False)
     try:
         log = _ActionLog(dry_run)
@@ -128,7 +143,7 @@ def replay_journal(json_store: JsonStore, db: str | Path, *, dry_run: bool = Fal
     if not dry_run and log.closed:
         journal.finish(log.closed, by="repair", sync=True)
         journal.compact()
-    return RepairReport(dry_run, phase, tuple(log.actions))
+    return tuple(log.actions)
 
 
 def settled_pending(json_store: JsonStore, journal: Journal) -> tuple[PendingWrite, ...]:

@@ -261,13 +261,20 @@ def repair_command(run: RepairArgs, result: ResultArgs, no_snapshot: NoSnapshot 
 def _repair_lines(report: RepairReport) -> list[str]:
     what = "would repair" if report.dry_run else "repaired"
     if not report.actions:
-        return ["nothing to repair: no pending writes in the journal"]
-    lines = [f"{what} {len(report.actions)} document(s): {_counts(report.counts)}"]
+        lines = ["nothing to repair: no pending writes in the journal"]
+    else:
+        lines = [f"{what} {len(report.actions)} document(s): {_counts(report.counts)}"]
     for action in report.actions:
         note = f"  ({action.note})" if action.note else ""
         lines.append(
             f"  {action.action:<7} {action.doc_id} [{action.partition}] "
             f"{action.source} -> {action.target}{note}"
+        )
+    if report.swept:
+        removed = "would remove" if report.dry_run else "removed"
+        lines.append(
+            f"{removed} {len(report.swept)} staged file(s) a killed writer left (never read): "
+            + ", ".join(report.swept)
         )
     return lines
 

@@ -304,3 +304,41 @@ def test_records_that_are_not_objects_are_skipped_by_list(store: JsonStore) -> N
     assert store.count() == 1
     store.put("ws1", session("s2"))
     assert store.read_partition("ws1")[1:4] == [5, "x", None]
+
+
+def test_sweep_staged_removes_what_a_killed_writer_left_and_nothing_else(store: JsonStore) -> None:
+    """A staged file no one renamed (its writer was killed) is removed; the partition files,
+    other hidden files and a staged file of an unsafe name are not."""
+    store.put("ws1", session("s1"))
+    left = store.stage_put("ws1", session("s2")).tmp  # never replaced: a killed writer's
+    other = store.root / ".notes.tmp"
+    other.write_text("mine")
+    assert store.staged_leftovers() == [left]
+    assert store.sweep_staged() == [left]
+    assert not left.exists() and other.exists()
+    assert [d["id"] for d in store.list("ws1")] == ["s1"]
+    assert store.staged_leftovers() == []
+
+
+def test_sweep_staged_waits_for_a_live_writer_and_leaves_its_write(store: JsonStore) -> None:
+    """A writer holds the partition's lock from staging to renaming: the sweep waits for it,
+    then finds its staged file renamed and removes nothing."""
+    store.put("ws1", session("s1"))
+    staged = threading.Event()
+    release = threading.Event()
+
+    def writer() -> None:
+        with store.lock("ws1"):
+            pending = store.stage_put("ws1", session("s2"))
+            staged.set()
+            release.wait(10)
+            pending.replace()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert staged.wait(10)
+    assert len(store.staged_leftovers()) == 1  # seen while it is being written
+    threading.Timer(0.3, release.set).start()
+    assert store.sweep_staged() == []
+    thread.join(10)
+    assert [d["id"] for d in store.list("ws1")] == ["s1", "s2"]

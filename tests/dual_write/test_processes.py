@@ -65,12 +65,12 @@ def test_sigkill_mid_write_then_repair_validates_clean(
         assert interrupted.doc_id in primary
 
 
-def test_sqlite_primary_killed_after_its_commit_leaves_a_staged_file_repair_ignores(
+def test_sqlite_primary_killed_after_its_commit_leaves_a_staged_file_repair_removes(
     env: Env,
 ) -> None:
     """Issue 19: in sqlite-primary the JSON side is staged before the SQL commit and renamed
     after it. Killed between the two, the staged file is left beside the partition: no reader
-    opens it, and repair copies SQL's version to JSON all the same."""
+    opens it, doctor lists it, and repair copies SQL's version to JSON and removes it."""
     env.set_phase_raw(Phase.SQLITE_PRIMARY)
     writer = _writer(env, "w", 10, crash_at="dual.between_writes:4")
     _, err = writer.communicate(timeout=120)
@@ -81,11 +81,15 @@ def test_sqlite_primary_killed_after_its_commit_leaves_a_staged_file_repair_igno
     sql_version = env.documents("sql")[interrupted.doc_id]
     assert env.documents("json").get(interrupted.doc_id) != sql_version
     assert sorted(env.json_store().partitions()) == sorted(env.sql_store().partitions())
+    doctor = env.cli("doctor", "--json-dir", str(env.json_dir), "--db", str(env.db))
+    assert f"{len(staged)} left by a killed writer" in doctor.stdout, doctor.stdout
     repaired = env.cli("repair", "--json-dir", str(env.json_dir), "--db", str(env.db))
     assert repaired.returncode == 0, repaired.stderr
+    assert f"removed {len(staged)} staged file(s)" in repaired.stdout, repaired.stdout
     env.assert_agree()
     assert env.documents("json")[interrupted.doc_id] == sql_version
     assert Journal(env.json_dir).read().pending == ()
+    assert list(env.json_dir.glob(".*.json.*.tmp")) == []
 
 
 @on_both
