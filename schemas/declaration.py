@@ -71,6 +71,8 @@ def code_point_index(name: str, *columns: str) -> Index:
 
 def choices_field(*values: str, nullable: bool = False) -> Any:
     """A text column limited to `values`: validated on input and enforced by a CHECK constraint."""
+    if not values:
+        raise SchemaError("choices_field() needs at least one value: none would refuse them all")
     return Field(
         default=None if nullable else ...,
         nullable=nullable,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from migrator.errors import SchemaNotFoundError
+from migrator.errors import MigratorError, SchemaNotFoundError
 from migrator.schemas.declaration import Schema
 
 _BUILTIN = {"sessions": "migrator.schemas.sessions:SESSIONS"}
@@ -28,8 +28,13 @@ def resolve(reference: str | Schema) -> Schema:
         )
     try:
         module = importlib.import_module(module_name)
+    except MigratorError:
+        raise  # a declaration the toolkit refused (`SchemaError`) says why itself
     except ImportError as exc:
         raise SchemaNotFoundError(reference, f"cannot import {module_name}: {exc}") from None
+    except Exception as exc:  # the user's module failed as it ran: one line, the cause kept
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise SchemaNotFoundError(reference, f"importing {module_name} failed: {reason}") from exc
     value = getattr(module, attribute, None)
     if not isinstance(value, Schema):
         found = "nothing" if value is None else type(value).__name__

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from migrator.errors import MigratorError, SchemaNotFoundError
+from migrator.cli import app
+from migrator.errors import MigratorError, SchemaError, SchemaNotFoundError
+from migrator.schemas.declaration import choices_field
 from migrator.schemas.registry import builtin_names, resolve
 from migrator.schemas.sessions import SESSIONS
 from tests.second_schema import NOTES
@@ -66,3 +69,37 @@ def test_module_that_fails_to_import_is_reported(
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(SchemaNotFoundError, match="does_not_exist_anywhere"):
         resolve("broken_schema_mod:S")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("raise RuntimeError('boom\\nsecond line')\n", "RuntimeError: boom second line"),
+        ("S = (\n", "SyntaxError: '(' was never closed"),
+    ],
+)
+def test_a_schema_module_failing_as_it_runs_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, reason: str
+) -> None:
+    """Issue 20 point 5, found from outside: a user's module that raises anything else than
+    an ImportError while it is imported (a bug of its own, a syntax error, SQLAlchemy refusing
+    a table declared twice) is a SchemaNotFoundError on one line, the original kept as its
+    cause, for Python callers and the CLI alike (which printed a traceback and exited 1)."""
+    name = f"failing_schema_{abs(hash(body))}"
+    (tmp_path / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(SchemaNotFoundError) as caught:
+        resolve(f"{name}:S")
+    assert caught.value.reason.startswith(f"importing {name} failed: {reason}")
+    assert "\n" not in str(caught.value) and caught.value.__cause__ is not None
+    result = CliRunner().invoke(
+        app, ["init", "--db", str(tmp_path / "x.db"), "--schema", f"{name}:S"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: schema '{name}:S': importing {name} failed: ")
+
+
+def test_choices_field_without_a_value_is_a_schema_error() -> None:
+    """A text column limited to no value at all would refuse every document."""
+    with pytest.raises(SchemaError, match="needs at least one value"):
+        choices_field()
