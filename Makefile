@@ -46,8 +46,9 @@ plain:
 test: lint types docs unit plain
 
 # The heavy variants: the tests marked `soak` (which `make test` skips), then the longer runs of
-# the tests that read --soak (more kill points, a 200 MB string, a longer state machine...).
-SOAK_SCALED := tests/reliability tests/recovery/test_operator_chaos.py tests/importer/test_crash.py
+# the tests that read --soak (more kill points, a 200 MB string, a longer state machine, every
+# property's full examples through tests.soak.examples): found by grep, so a new one is not missed.
+SOAK_SCALED := $(shell grep -rlE --include='test_*.py' 'tests\.soak import|soak: bool|getoption\("--soak"\)' tests | sort)
 soak: $(STAMP)
 	$(BIN)/pytest --soak -m soak
 	$(BIN)/pytest --soak -m 'not soak' $(SOAK_SCALED)

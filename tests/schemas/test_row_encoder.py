@@ -20,9 +20,10 @@ from migrator.schemas.row_encoder import RowEncoder
 from migrator.schemas.sessions import SESSIONS
 from tests.schemas.strategies import documents, json_values
 from tests.second_schema import NOTES
+from tests.soak import examples
 
 PROPERTY = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
