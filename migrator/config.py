@@ -60,7 +60,7 @@ def _table_path(path: Path) -> tuple[str, ...]:
 def _load(path: Path, *, table_path: tuple[str, ...]) -> ConfigFile:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"config file {path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise UsageError(f"config file {path}: cannot read: {exc.strerror or exc}") from None

@@ -105,6 +105,17 @@ def test_invalid_toml_and_missing_explicit_file_are_usage_errors(project: Path) 
         find_config(project, str(project / "absent.toml"))
 
 
+def test_a_config_file_that_is_not_utf8_is_a_usage_error(project: Path) -> None:
+    """Found from outside (issue 20 point 5): bytes that are not UTF-8 (a file saved in
+    another encoding) were a UnicodeDecodeError traceback, exit 1, for every command."""
+    (project / "migrator.toml").write_bytes(b"db = '\xe9t\xe9.db'\n")
+    with pytest.raises(UsageError, match="not valid TOML: 'utf-8' codec can't decode"):
+        find_config(project)
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: config file {project / 'migrator.toml'}: not valid")
+
+
 def test_database_urls_in_the_file_are_not_taken_for_paths(project: Path) -> None:
     """`db = "postgres://..."` stays a URL; only plain relative paths are resolved."""
     (project / "migrator.toml").write_text('db = "postgres://u@h/db"\n', encoding="utf-8")
