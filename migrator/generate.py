@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from migrator.adapters.fs import write_atomically
 from migrator.errors import UsageError
 from migrator.schemas.declaration import Schema, TableMapping
 from migrator.schemas.jsontext import dumps_pretty
+from migrator.schemas.registry import resolve
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ def generate_store(
     out_dir: Path | str,
     *,
     sessions: int,
-    schema: Schema,
+    schema: Schema | str = "sessions",
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> GenerateSummary:
@@ -103,14 +105,14 @@ def generate_store(
         raise UsageError(
             f"out_dir {out}: cannot create it: {reason}", parameters=["out_dir"]
         ) from exc
-    maker = _SessionMaker(schema, random.Random(seed))
+    maker = _SessionMaker(resolve(schema), random.Random(seed))
     written = files = total_bytes = 0
     while written < sessions:
         count = min(sessions - written, maker.rng.randint(60, 140))
         name = maker.workspace_hash()
         docs = [maker.session() for _ in range(count)]
         data = dumps_pretty(docs)
-        (out / f"{name}.json").write_bytes(data)
+        write_atomically(out / f"{name}.json", data)
         written += count
         files += 1
         total_bytes += len(data)

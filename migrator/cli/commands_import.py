@@ -196,12 +196,9 @@ def generate_command(
     outputs of a few KB (some large), unicode, optional fields sometimes absent, sometimes
     null. The same seed writes the same bytes."""
     from migrator.generate import generate_store
-    from migrator.schemas.registry import resolve
 
     with generate_progress(sessions, enabled=not quiet and sys.stdout.isatty()) as progress:
-        result = generate_store(
-            out, sessions=sessions, seed=seed, schema=resolve(schema), progress=progress
-        )
+        result = generate_store(out, sessions=sessions, seed=seed, schema=schema, progress=progress)
     typer.echo(
         f"wrote {result.sessions} sessions in {result.files} files "
         f"({result.bytes / 1e6:.1f} MB) to {result.directory}"

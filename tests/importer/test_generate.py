@@ -57,3 +57,17 @@ def test_zero_sessions_writes_an_empty_store(tmp_path: Path, sessions_schema: Sc
     summary = generate_store(tmp_path / "empty", sessions=0, schema=sessions_schema)
     assert (summary.files, summary.sessions) == (0, 0)
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_python_callers_name_the_schema_as_every_verb_takes_it(
+    tmp_path: Path, sessions_schema: Schema
+) -> None:
+    """`migrator.generate_store` takes a schema reference or value, `sessions` by default, as
+    the other verbs do (found from outside: it alone required a resolved `Schema`)."""
+    import migrator
+
+    migrator.generate_store(tmp_path / "default", sessions=20, seed=2)
+    migrator.generate_store(tmp_path / "named", sessions=20, seed=2, schema="sessions")
+    migrator.generate_store(tmp_path / "value", sessions=20, seed=2, schema=sessions_schema)
+    digests = [sorted(tree_digest(tmp_path / name).values()) for name in ("named", "value")]
+    assert sorted(tree_digest(tmp_path / "default").values()) == digests[0] == digests[1]
