@@ -253,20 +253,6 @@ class JsonStore(DocumentStore, Findable):
         """Partition files staged by a writer killed before its rename: never read."""
         return staged_leftovers(self.root, ".json")
 
-    def sweep_staged(self) -> builtins.list[Path]:
-        """Remove `staged_leftovers`, each under its partition's lock: a live writer holds it
-        from staging to renaming, so a file still there once the lock is ours is no one's."""
-        removed = []
-        for tmp in self.staged_leftovers():
-            partition = staged_name(tmp, ".json")
-            if not _is_safe(partition):
-                continue
-            with self.lock(partition):
-                if tmp.exists():
-                    discard(tmp)
-                    removed.append(tmp)
-        return removed
-
     def lock(self, partition: str) -> StateLock:
         """The cross-process lock that serializes writers of one partition (reentrant: a dual
         write holds it across both stores and this store's own write takes it again)."""
@@ -299,3 +285,18 @@ class JsonStore(DocumentStore, Findable):
 
     def close(self) -> None:
         """Nothing stays open between calls."""
+
+
+def sweep_staged(store: JsonStore) -> list[Path]:
+    """Remove `store.staged_leftovers()`, each under its partition's lock: a live writer holds
+    it from staging to renaming, so a file still there once the lock is ours is no one's."""
+    removed = []
+    for tmp in store.staged_leftovers():
+        partition = staged_name(tmp, ".json")
+        if not _is_safe(partition):
+            continue
+        with store.lock(partition):
+            if tmp.exists():
+                discard(tmp)
+                removed.append(tmp)
+    return removed

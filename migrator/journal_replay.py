@@ -38,7 +38,7 @@ from typing import Any
 
 from migrator.adapters.dialects import redacted
 from migrator.adapters.journal import Journal, PendingWrite, Side, revision_of
-from migrator.adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore, sweep_staged
 from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.adapters.sql_store import SqlStore
 from migrator.errors import MigratorError
@@ -117,7 +117,7 @@ def replay_journal(json_store: JsonStore, db: str | Path, *, dry_run: bool = Fal
     journal = Journal(root)
     pending = settled_pending(json_store, journal) if not dry_run else journal.read().pending
     actions = _replay(json_store, db, journal, phase, pending, dry_run) if pending else ()
-    leftovers = json_store.staged_leftovers() if dry_run else json_store.sweep_staged()
+    leftovers = json_store.staged_leftovers() if dry_run else sweep_staged(json_store)
     return RepairReport(dry_run, phase, actions, tuple(tmp.name for tmp in leftovers))
 
 

@@ -15,7 +15,7 @@ import pytest
 from filelock import FileLock, Timeout
 
 from migrator.adapters.fs import write_atomically
-from migrator.adapters.json_store import JsonStore
+from migrator.adapters.json_store import JsonStore, sweep_staged
 from migrator.adapters.state_dir import NAME as STATE_DIR
 from migrator.errors import JsonFileError, StoreError
 from migrator.schemas.registry import resolve
@@ -314,7 +314,7 @@ def test_sweep_staged_removes_what_a_killed_writer_left_and_nothing_else(store: 
     other = store.root / ".notes.tmp"
     other.write_text("mine")
     assert store.staged_leftovers() == [left]
-    assert store.sweep_staged() == [left]
+    assert sweep_staged(store) == [left]
     assert not left.exists() and other.exists()
     assert [d["id"] for d in store.list("ws1")] == ["s1"]
     assert store.staged_leftovers() == []
@@ -339,6 +339,6 @@ def test_sweep_staged_waits_for_a_live_writer_and_leaves_its_write(store: JsonSt
     assert staged.wait(10)
     assert len(store.staged_leftovers()) == 1  # seen while it is being written
     threading.Timer(0.3, release.set).start()
-    assert store.sweep_staged() == []
+    assert sweep_staged(store) == []
     thread.join(10)
     assert [d["id"] for d in store.list("ws1")] == ["s1", "s2"]
