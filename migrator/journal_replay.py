@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,15 +108,23 @@ class RepairReport:
         }
 
 
-def replay_journal(json_store: JsonStore, db: str | Path, *, dry_run: bool = False) -> RepairReport:
+def replay_journal(
+    json_store: JsonStore,
+    db: str | Path,
+    *,
+    dry_run: bool = False,
+    before_write: Callable[[], object] | None = None,
+) -> RepairReport:
     """Replay the pending writes of the journal beside `json_store` into `db` (the rule: the
     module docstring), then remove the staged partition files killed writers left. `dry_run`
-    reports the plan and changes nothing. The database is opened only when something is
-    pending."""
+    reports the plan and changes nothing. The database is opened, and `before_write` (the
+    run's snapshot) called, only when something is pending."""
     root = json_store.root
     phase = PhaseState(root, db_hint=redacted(db)).read().phase
     journal = Journal(root)
     pending = settled_pending(json_store, journal) if not dry_run else journal.read().pending
+    if pending and not dry_run and before_write is not None:
+        before_write()
     actions = _replay(json_store, db, journal, phase, pending, dry_run) if pending else ()
     leftovers = json_store.staged_leftovers() if dry_run else sweep_staged(json_store)
     return RepairReport(dry_run, phase, actions, tuple(tmp.name for tmp in leftovers))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypedDict, Unpack
 
-from migrator.adapters.phase_state import Phase
+from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.journal_replay import RepairReport
 from migrator.phase_recover import Recovery
 from migrator.phases import PhaseChange
@@ -49,9 +49,12 @@ def set_phase(
             options.get("notice", log_notice)(
                 f"waiting for the running import (pid {pid}) to finish..."
             )
-        if options.get("snapshot", True):
-            run.take(Snapshot(f"phase-{parsed}", db, schema))
-        return phases.set_phase(root, db, schema, parsed, force=options.get("force", False))
+        # The move's own lock (reentrant) first: the snapshot is then of the stores as the move
+        # finds them, and a move that cannot take the lock takes none.
+        with PhaseState(root).lock():
+            if options.get("snapshot", True):
+                run.take(Snapshot(f"phase-{parsed}", db, schema))
+            return phases.set_phase(root, db, schema, parsed, force=options.get("force", False))
 
 
 class RecoverOptions(TypedDict, total=False):
@@ -101,10 +104,13 @@ def repair(
     with verb_run(
         "repair",
         Path(json_dir),
-        snapshot=Snapshot("repair", db, schema) if take_snapshot else None,
+        # Only a repair with something to replay snapshots: a cron'd one finding nothing must
+        # not fill the snapshots' retention and push out those worth keeping.
+        snapshot=Snapshot("repair", db, schema, deferred=True) if take_snapshot else None,
         record=not dry_run,
     ) as run:
-        report = replay_journal(JsonStore(json_dir, resolve(schema)), db, dry_run=dry_run)
+        store = JsonStore(json_dir, resolve(schema))
+        report = replay_journal(store, db, dry_run=dry_run, before_write=run.before_write)
         run.record.outcome = "ok" if report.ok else "error"
         run.record.counts = dict(report.counts)
     return report

@@ -269,6 +269,21 @@ def test_set_phase_from_python_waits_for_the_phase_lock(
     assert runs(fixture_store_dir)[-1]["outcome"] == "error"
 
 
+def test_a_move_that_cannot_take_the_phase_lock_takes_no_snapshot(
+    fixture_store_dir: Path, tmp_path: Path, hold: object, short_locks: None
+) -> None:
+    """The snapshot is taken under the move's lock, of the stores as the move finds them (found
+    from outside: a move waiting for a running import snapshotted both stores first, a copy
+    stale by the time it moved, and kept it when the wait timed out)."""
+    db = tmp_path / "app.db"
+    validated(fixture_store_dir, db)
+    hold(fixture_store_dir, PHASE_LOCK)  # type: ignore[operator]
+    with pytest.raises(LockTimeoutError):
+        migrator.set_phase(fixture_store_dir, db, "sessions", "sqlite-primary")
+    assert snapshots(fixture_store_dir, "phase-sqlite-primary") == []
+    assert runs(fixture_store_dir)[-1]["outcome"] == "error"
+
+
 def test_set_phase_from_python_says_it_waits_for_a_running_import(
     fixture_store_dir: Path, tmp_path: Path, hold: object, short_locks: None
 ) -> None:
@@ -323,6 +338,20 @@ def test_repair_from_python_snapshots_and_records_its_run(
     line = runs(fixture_store_dir)[-1]
     assert (line["command"], line["outcome"]) == ("repair", "ok")
     assert line["counts"] == dict(report.counts)
+
+
+def test_a_repair_with_nothing_to_replay_takes_no_snapshot(
+    fixture_store_dir: Path, tmp_path: Path
+) -> None:
+    """The snapshot waits for the first write to replay: a repair finding nothing pending is
+    recorded but copies nothing (each one took a full backup, which a scheduled repair would
+    let push the useful snapshots out of retention)."""
+    db = tmp_path / "app.db"
+    dual_write_and_import(fixture_store_dir, db)
+    report = migrator.repair(fixture_store_dir, db)
+    assert report.ok and report.actions == ()
+    assert snapshots(fixture_store_dir, "repair") == []
+    assert runs(fixture_store_dir)[-1]["command"] == "repair"
 
 
 def test_repair_from_python_waits_for_the_partition_lock(

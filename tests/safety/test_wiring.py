@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from migrator.adapters.phase_state import Phase, PhaseState
 from migrator.adapters.sql_store import SqlStore
 from migrator.backup import default_backup_dir
 from migrator.backup_manifest import MANIFEST, load_manifest
@@ -18,6 +19,7 @@ from migrator.schemas.codec import canonical_bytes
 from migrator.schemas.registry import resolve
 from tests.conftest import FIXTURES
 from tests.safety.conftest import Setup, invoke
+from tests.test_run_protocol import pending_write
 
 
 def _reasons(json_dir: Path) -> list[str]:
@@ -125,11 +127,18 @@ def test_phase_set_snapshots_and_records_the_move(setup: Setup) -> None:
 
 
 def test_repair_snapshots_and_records_but_not_a_dry_run(setup: Setup) -> None:
-    """repair takes a snapshot and is recorded; --dry-run does neither."""
+    """repair is recorded, and takes a snapshot when it has something to replay; --dry-run
+    does neither. A repair with nothing pending takes none (found from outside: each one
+    took a full backup, and a scheduled repair would fill the snapshots' retention)."""
     assert setup.cli("repair", "--dry-run").exit_code == 0
     assert _reasons(setup.json_dir) == [] and _history(setup.json_dir) == []
+    assert setup.cli("repair").exit_code == 0
+    assert _reasons(setup.json_dir) == []
+    PhaseState(setup.json_dir).update(lambda record: record.moved(Phase.DUAL_WRITE))
+    pending_write(setup.json_dir)
     assert setup.cli("repair", "--no-snapshot").exit_code == 0
     assert _reasons(setup.json_dir) == []
+    pending_write(setup.json_dir)
     assert setup.cli("repair").exit_code == 0
     assert _reasons(setup.json_dir) == ["before-repair"]
-    assert [run["command"] for run in _history(setup.json_dir)] == ["repair", "repair"]
+    assert [run["command"] for run in _history(setup.json_dir)] == ["repair"] * 3
