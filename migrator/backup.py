@@ -158,14 +158,18 @@ def create_backup(
 
 
 def snapshot_before(
-    step: str, json_dir: Path, db: str | Path, schema: Schema | str, **options: Unpack[Snapshot]
+    step: str,
+    json_dir: Path,
+    db: str | Path,
+    schema: Schema | str,
+    **options: Unpack[SnapshotOptions],
 ) -> Path | None:
     """The automatic backup a bulk step takes first; None when off or there is no database yet."""
     take = snapshot_hook(step, json_dir, db, schema, **options)
     return take() if take is not None else None
 
 
-class Snapshot(TypedDict, total=False):
+class SnapshotOptions(TypedDict, total=False):
     """How an automatic snapshot is taken: `enabled` (default True), `out_dir` (default the
     state directory's backups), `keep` (retention) and `include_json` (default True)."""
 
@@ -176,7 +180,11 @@ class Snapshot(TypedDict, total=False):
 
 
 def snapshot_hook(
-    step: str, json_dir: Path, db: str | Path, schema: Schema | str, **options: Unpack[Snapshot]
+    step: str,
+    json_dir: Path,
+    db: str | Path,
+    schema: Schema | str,
+    **options: Unpack[SnapshotOptions],
 ) -> Callable[[], Path | None] | None:
     """`snapshot_before`, to be taken later: right before a step's first write
     (`import_store(before_write=...)`), so a step with nothing to change takes none. Whether

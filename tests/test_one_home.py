@@ -1,8 +1,9 @@
-"""Issue 20 point 2, read from the source: the filesystem helpers live in one module
-(`migrator.adapters.fs`), and each timeout is one named setting. Found from outside: a second
-`fsync_directory` in `sqlite_files` (which `backup` imported), a report writer of the CLI's
-own (temporary file, fsync, rename), the PostgreSQL connect timeout defined twice and a bare
-`timeout=30` beside the SQLite busy timeout of the same value."""
+"""Issue 20 points 2 and 3, read from the source: the filesystem helpers live in one module
+(`migrator.adapters.fs`), each timeout is one named setting, each class name one class. Found
+from outside: a second `fsync_directory` in `sqlite_files` (which `backup` imported), a report
+writer of the CLI's own (temporary file, fsync, rename), the PostgreSQL connect timeout defined
+twice, a bare `timeout=30` beside the SQLite busy timeout of the same value, and two classes
+named `Snapshot`."""
 
 from __future__ import annotations
 
@@ -75,3 +76,14 @@ def test_sqlite_connections_wait_the_named_busy_timeout() -> None:
         if keyword.arg == "timeout" and isinstance(keyword.value, ast.Constant)
     ]
     assert bare == []
+
+
+def test_each_class_name_is_defined_once() -> None:
+    """Two classes of one name are two ideas a reader confuses (the issue found two `_Run`s;
+    from outside: `backup.Snapshot`, a TypedDict of options, beside `run_protocol.Snapshot`)."""
+    defined: dict[str, list[str]] = defaultdict(list)
+    for path in _modules():
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.ClassDef):
+                defined[node.name].append(_name(path))
+    assert {name: where for name, where in defined.items() if len(where) > 1} == {}
