@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from migrator.cli.app import app
 from migrator.cli.defaults import source_of
-from migrator.cli.options import MaybeDb, MaybeJsonDir, OutputFormat, SchemaRef
+from migrator.cli.options import FormatOption, MaybeDb, MaybeJsonDir, OutputFormat, SchemaRef
 from migrator.config import ConfigFile
-
-ConfigFormat = Annotated[
-    OutputFormat, typer.Option("--format", help="text or json.", case_sensitive=False)
-]
 
 
 @app.command("config")
@@ -24,7 +20,7 @@ def show_config(
     json_dir: MaybeJsonDir = None,
     db: MaybeDb = None,
     schema: SchemaRef = "sessions",
-    output_format: ConfigFormat = OutputFormat.text,
+    output_format: FormatOption = OutputFormat.text,
 ) -> None:
     """Print the effective settings (flag > environment > config file > default)."""
     from rich.console import Console

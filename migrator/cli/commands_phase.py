@@ -12,6 +12,7 @@ import typer
 from migrator.cli.app import app
 from migrator.cli.option_groups import App, OptionGroup, arguments
 from migrator.cli.options import (
+    FormatOption,
     JsonDir,
     MaybeDb,
     NoSnapshot,
@@ -41,9 +42,6 @@ phase_app = App(
     no_args_is_help=True,
 )
 app.add_typer(phase_app, name="phase")
-
-
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
 
 
 def show(result: Any, output_format: OutputFormat, lines: Callable[[Any], list[str]]) -> None:

@@ -13,6 +13,7 @@ from migrator.cli.app import app
 from migrator.cli.option_groups import arguments, parameter
 from migrator.cli.options import (
     Db,
+    FormatOption,
     JsonDir,
     MaybeJsonDir,
     NoSnapshot,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from migrator.restore import RestorePlan, RestoreResult
 
 
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text (a table) or json.")]
 BackupsDir = Annotated[
     Path | None, out_dir_option("Where backups live (default: <json-dir>/.migrator/backups).")
 ]

@@ -95,6 +95,8 @@ class ReportFormat(enum.StrEnum):
     junit = "junit"
 
 
+#: --format of every command printing text or json (one declaration: one help, one spelling).
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
 Format = Annotated[ReportFormat, typer.Option("--format", help="text, json or junit (JUnit XML).")]
 Output = Annotated[
     Path | None,
@@ -180,7 +182,5 @@ class ResultArgs(OptionGroup):
     """How `import` and `repair` show what they did: as text or the JSON object, which
     --summary-file also writes."""
 
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="text (a table) or json.")
-    ] = OutputFormat.text
+    output_format: FormatOption = OutputFormat.text
     summary_file: SummaryFile = None
