@@ -5,6 +5,8 @@ command line does (issue 20 point 1)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -469,3 +471,29 @@ def test_init_database_from_python_opens_and_closes_its_store(tmp_path: Path) ->
     assert (first.created, again.created) == (True, False)
     assert (first.schema, first.version) == ("sessions", SESSIONS.version)
     assert db.exists()
+
+
+# --------------------------------------------------------------------------- db upgrade
+
+
+def test_db_upgrade_from_python_holds_the_phase_lock_and_records_its_run(
+    fixture_store_dir: Path, tmp_path: Path, hold: object, short_locks: None
+) -> None:
+    """`migrator db upgrade` follows the run protocol through `verb_run` (it spelled its own
+    history line and snapshot, and took no lock of the state directory, so an import could
+    meet a schema changing under it): held elsewhere, the phase lock makes it give up with
+    LockTimeoutError, the database untouched; free, it creates the tables and records it."""
+    from migrator.schema_migrations.verbs import init_folder, upgrade
+
+    folder, db = tmp_path / "migrations", tmp_path / "app.db"
+    init_folder(folder)
+    holder = hold(fixture_store_dir, PHASE_LOCK)  # type: ignore[operator]
+    with pytest.raises(LockTimeoutError):
+        upgrade(db, SESSIONS, folder, json_dir=fixture_store_dir)
+    assert migrator.init_database(db).created  # the refused upgrade created no table
+    db.unlink()
+    os.kill(holder, signal.SIGKILL)  # the kernel frees a dead holder's lock
+    moved = upgrade(db, SESSIONS, folder, json_dir=fixture_store_dir)
+    assert moved.created
+    line = runs(fixture_store_dir)[-1]
+    assert (line["command"], line["outcome"]) == ("db upgrade", "ok")

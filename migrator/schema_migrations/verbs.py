@@ -3,13 +3,15 @@
 Each verb opens its own connection and runs in one transaction: an upgrade or downgrade holds
 the schema lock (SQLite: the write lock, BEGIN IMMEDIATE; PostgreSQL: the advisory lock that
 every writer takes shared), so writers wait for it and then meet the new version; a crash
-leaves the previous version whole. Before it changes anything an upgrade or downgrade takes
-the automatic snapshot (as an import does) and records itself in the history.
+leaves the previous version whole. Given the JSON store, an upgrade or downgrade follows the
+run protocol (`migrator.run_protocol`) as the other verbs do: it holds the phase lock, takes
+the automatic snapshot before it changes anything, and records itself in the history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +23,10 @@ from sqlalchemy import Connection, inspect
 
 from migrator.adapters.dialects import Dialect, database_url, dialect_for, redacted
 from migrator.adapters.faults import checkpoint
+from migrator.adapters.phase_state import PhaseState
 from migrator.adapters.sql_store import SqlStore, meta_table
-from migrator.backup import snapshot_before
 from migrator.errors import SchemaMigrationError, UsageError
-from migrator.history import record_run
+from migrator.run_protocol import Snapshot, verb_run
 from migrator.schema_migrations import autogen, versions
 from migrator.schema_migrations.environment import (
     Setup,
@@ -236,12 +238,9 @@ def _move(
     goal = wanted.revision if wanted is not None else (before.head if target == "head" else None)
     if goal == before.revision:
         return Move(before.revision, before.revision, before.database_version, None)
-    with record_run(json_dir, f"db {direction}", enabled=json_dir is not None) as run:
-        taken = (
-            snapshot_before(f"db-{direction}", json_dir, db, schema, include_json=False)
-            if snapshot and json_dir is not None
-            else None
-        )
+    plan = Snapshot(f"db-{direction}", db, schema, include_json=False) if snapshot else None
+    with verb_run(f"db {direction}", json_dir, lock=_phase_lock(json_dir), snapshot=plan) as run:
+        taken = run.snapshot
         with session(db, schema, write=True) as conn:
             meta_table.metadata.create_all(conn)  # the toolkit's own tables, when missing
             _status(conn, schema, folder, scripts, db, stamp=True)
@@ -262,15 +261,22 @@ def _move(
             taken,
             notes=_notes(schema, version),
         )
-        run.message = _summary(direction, result)
+        run.record.message = _summary(direction, result)
     return result
+
+
+def _phase_lock(json_dir: Path | None) -> AbstractContextManager[None] | None:
+    """The lock a `db` move holds beside its database's own (the run protocol's: an import, a
+    phase move and a restore hold it to their end, so none of them meets a schema changing
+    under it); none without a JSON store."""
+    return PhaseState(json_dir).lock() if json_dir is not None and Path(json_dir).is_dir() else None
 
 
 def _create(
     db: str | Path, schema: Schema, folder: Path, scripts: ScriptDirectory, json_dir: Path | None
 ) -> Move:
     """An empty database brought to the newest revision: the declaration's tables, stamped."""
-    with record_run(json_dir, "db upgrade", enabled=json_dir is not None) as run:
+    with verb_run("db upgrade", json_dir, lock=_phase_lock(json_dir)) as run:
         store = SqlStore(db, schema)
         try:
             store.init_schema()
@@ -279,7 +285,7 @@ def _create(
         with session(db, schema, write=True) as conn:
             found = _status(conn, schema, folder, scripts, db, stamp=True)
         result = Move(None, found.revision, None, schema.version, created=True)
-        run.message = _summary("upgrade", result)
+        run.record.message = _summary("upgrade", result)
     return result
 
 
