@@ -22,6 +22,7 @@ differ) and the outcome of the last validation, which the guard of `sqlite-prima
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -42,6 +43,7 @@ from migrator.adapters.state_models import (
 from migrator.errors import MigratorError, PhaseError, PhaseUnknownError, StoreError
 from migrator.schemas.jsontext import dumps_pretty
 
+logger = logging.getLogger(__name__)
 _FORMAT_VERSION = 1
 
 
@@ -304,3 +306,15 @@ def _phase_in_history(path: Path) -> str | None:
 
 
 _PHASES = frozenset(p.value for p in Phase)
+
+
+def current_phase(json_dir: Path) -> str:
+    """The phase recorded beside the JSON store (`json-only` when none is), or `unknown` when
+    the phase file cannot be read: reading it never stops a backup, doctor or history record."""
+    try:
+        return PhaseState(json_dir).read().phase.value
+    except PhaseUnknownError:
+        return "unknown"  # every command that needs the phase says so itself
+    except MigratorError as exc:
+        logger.warning("cannot read the phase of %s: %s", json_dir, exc)
+        return "unknown"

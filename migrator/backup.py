@@ -32,6 +32,7 @@ from migrator.adapters.dialects import Dialect, database_url, dialect_for, redac
 from migrator.adapters.faults import checkpoint
 from migrator.adapters.fs import fsync_directory
 from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import current_phase
 from migrator.adapters.sql_store import SqlStore, table_names
 from migrator.adapters.sqlite_files import Progress
 from migrator.adapters.state_dir import StateDir
@@ -47,7 +48,6 @@ from migrator.backup_manifest import (
 from migrator.backup_retention import prune_backups
 from migrator.defaults import DEFAULT_KEEP
 from migrator.errors import BackupError, DatabaseCorruptError, UsageError
-from migrator.history import current_phase
 from migrator.schemas.declaration import Schema
 from migrator.schemas.registry import resolve
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from migrator.adapters.dialects import Check, CheckStatus, database_url, dialect_for, redacted
 from migrator.adapters.journal import Journal
 from migrator.adapters.json_store import JsonStore
+from migrator.adapters.phase_state import current_phase
 from migrator.adapters.sql_store import SqlStore
 from migrator.errors import CorruptRowError, JsonFileError, MigratorError
-from migrator.history import current_phase
 from migrator.journal_replay import settled_pending
 from migrator.schemas.declaration import Schema
 from migrator.schemas.registry import resolve

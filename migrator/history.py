@@ -23,29 +23,17 @@ from typing import Any, Literal
 
 from migrator import __version__
 from migrator.adapters.fs import append, read_nofollow
-from migrator.adapters.phase_state import PhaseState
+from migrator.adapters.phase_state import current_phase
 from migrator.adapters.redact import redact_text
 from migrator.adapters.state_dir import HISTORY, HISTORY_LOCK, StateDir
 from migrator.adapters.state_models import HistoryLine
-from migrator.errors import MigratorError, PhaseUnknownError
+from migrator.errors import MigratorError
 
 logger = logging.getLogger(__name__)
 
 HISTORY_FILE = HISTORY
 
 Outcome = Literal["ok", "differences", "rejected", "error", "declined", "interrupted"]
-
-
-def current_phase(json_dir: Path) -> str:
-    """The phase recorded beside the JSON store (`json-only` when none is), or `unknown` when
-    the phase file cannot be read: reading it never stops a backup, doctor or history record."""
-    try:
-        return PhaseState(json_dir).read().phase.value
-    except PhaseUnknownError:
-        return "unknown"  # every command that needs the phase says so itself
-    except MigratorError as exc:
-        logger.warning("cannot read the phase of %s: %s", json_dir, exc)
-        return "unknown"
 
 
 @dataclass

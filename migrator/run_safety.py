@@ -110,8 +110,8 @@ def archive_json_store(
     """Pack the JSON store's partition files into a verified archive, then remove them
     (`migrator.archive`); refused unless the phase is sqlite-only or `force`."""
     from migrator.adapters.json_store import JsonStore
+    from migrator.adapters.phase_state import current_phase
     from migrator.archive import archive_json_store as pack
-    from migrator.history import current_phase
     from migrator.schemas.registry import resolve
 
     root = Path(json_dir)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import typer
 
-from migrator.adapters.phase_state import Phase, PhaseState
+from migrator.adapters.phase_state import Phase, PhaseState, current_phase
 from migrator.errors import BackupError
-from migrator.history import current_phase, history_path, read_runs, record_run
+from migrator.history import history_path, read_runs, record_run
 from tests.safety.conftest import Setup, invoke
 
 
