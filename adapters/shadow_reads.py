@@ -84,14 +84,14 @@ class ShadowReads:
     def _experiment(
         self, what: str, key: str, control: Any, candidate: Callable[[], Any]
     ) -> ShadowOutcome:
+        ignore = self._ignore_patterns()
         try:
             found = candidate()
-        except Exception as exc:
+            if what == "get":
+                return compare_document(key, control, found, ignore)
+            return compare_partition(self._id_key, control, found, ignore)
+        except Exception as exc:  # SQL failed, or answered what JSON cannot hold (a BLOB)
             return error_outcome(exc)
-        ignore = self._ignore_patterns()
-        if what == "get":
-            return compare_document(key, control, found, ignore)
-        return compare_partition(self._id_key, control, found, ignore)
 
     def _publish(self, what: str, key: str, outcome: ShadowOutcome) -> None:
         incidents = self._incidents

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -239,6 +240,25 @@ def test_shadow_read_errors_are_captured_never_raised(env: Env) -> None:
     summary = IncidentLog(env.json_dir).summary()
     assert summary.counters["shadow_errors"] == 1
     assert "corrupt" in summary.recent_mismatches[-1]["error"]
+
+
+def test_a_shadow_read_of_a_value_json_cannot_hold_is_a_shadow_error(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found from outside (issue 20 point 5): SQL answering a BLOB where JSON has text (a hand
+    edit SQLite keeps) made the comparison itself fail, logged as a shadow read that "could not
+    be recorded" with a traceback; it is counted as a shadow error, naming what failed."""
+    env.set_phase_raw(Phase.DUAL_WRITE)
+    raw = sqlite3.connect(env.db)
+    raw.execute("UPDATE sessions SET task = X'00ff' WHERE id = 'ws-a-1'")
+    raw.commit()
+    raw.close()
+    with env.open(shadow_rate=1.0) as store:
+        assert store.get("ws-a-1") == session("ws-a-1")
+    summary = IncidentLog(env.json_dir).summary()
+    assert summary.counters["shadow_errors"] == 1
+    assert "not JSON serializable" in summary.recent_mismatches[-1]["error"]
+    assert "could not be recorded" not in caplog.text
 
 
 def test_shadow_sampling_rate_zero_reads_no_sql(env: Env) -> None:
