@@ -21,7 +21,7 @@ from sqlalchemy.sql.dml import Insert
 from migrator.adapters import sqlite_files
 from migrator.adapters.dialect_base import BackupOptions, Check, Dialect, Fetch
 from migrator.adapters.sqlite_files import BUSY_TIMEOUT_SECONDS
-from migrator.errors import BackupError
+from migrator.errors import BackupError, DatabaseError
 
 
 class SqliteDialect(Dialect):
@@ -89,8 +89,13 @@ class SqliteDialect(Dialect):
     # ------------------------------------------------------------ backup, restore, health
 
     def database_exists(self, url: str) -> bool:
-        """SQLite creates the file on first use: an empty file holds nothing yet."""
+        """SQLite creates the file on first use: an empty file holds nothing yet. Something
+        else at the path (a directory) is no database about to be made: a `DatabaseError`, so
+        doctor and backup say so instead of "does not exist yet"."""
         file = self.database_file(url)
+        if file is not None and file.exists() and not file.is_file():
+            kind = "a directory" if file.is_dir() else "not a regular file"
+            raise DatabaseError(f"database {file}: {kind}, not a database file")
         return file is not None and file.is_file() and file.stat().st_size > 0
 
     def backup_database(self, url: str, dest: Path, **options: Unpack[BackupOptions]) -> None:

@@ -43,7 +43,9 @@ def test_the_cli_uses_a_database_path_with_a_question_mark(
 
 
 def test_a_directory_where_the_database_should_be(fixture_store_dir: Path, tmp_path: Path) -> None:
-    """Each command that reads the database says one line (status and doctor report it)."""
+    """Each command that reads the database says one line (status and doctor report it); doctor
+    calls it a problem and backup refuses it (they said "does not exist yet", healthy, and
+    backed up the JSON store alone, exit 0)."""
     store = tmp_path / "store"
     shutil.copytree(fixture_store_dir, store)
     (tmp_path / "app.db").mkdir()
@@ -55,3 +57,7 @@ def test_a_directory_where_the_database_should_be(fixture_store_dir: Path, tmp_p
             command,
             repr(result.exception),
         )
+    doctor = invoke("doctor", *args)
+    assert doctor.exit_code == 1 and "a directory, not a database file" in doctor.output
+    backup = invoke("backup", *args)
+    assert backup.exit_code == 2 and "a directory, not a database file" in backup.stderr
