@@ -32,8 +32,11 @@ types: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
+# pytest-xdist: a worker per core (each with its own PostgreSQL server, tests/pg_server.py);
+# worksteal lets an idle worker take tests queued on a busy one, so no core waits at the end.
+JOBS ?= auto
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS) --dist worksteal
 
 # The install README and the CI examples show, in a clean venv with no extras (pip's cache
 # keeps it quick), then README's quick start verbatim, `pip install .` line included.

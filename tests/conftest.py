@@ -14,8 +14,9 @@ from migrator.schemas.registry import resolve
 from tests import soak
 from tests.databases import database_for
 
-# The throwaway PostgreSQL server and its fixtures (`pg_url`, `pg_db_url`).
-pytest_plugins = ["tests.pg_server"]
+# The throwaway PostgreSQL server and its fixtures (`pg_url`, `pg_db_url`); the reliability
+# suite's summary line (added up across xdist workers).
+pytest_plugins = ["tests.pg_server", "tests.reliability.tally"]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL server for the test session, and a fresh database per test.
 
-Registered from tests/conftest.py (`pytest_plugins`). The server is started once per session:
+Registered from tests/conftest.py (`pytest_plugins`). The server is started once per session
+(under pytest-xdist, once per worker: each its own directory and port):
 `initdb` into a temporary directory, `pg_ctl start` listening on 127.0.0.1 on a free port with
 its Unix socket in that directory, stopped and deleted at the end. PostgreSQL refuses to run as
 root, so under root the server runs as the `postgres` system user (`runuser`).

@@ -1,5 +1,5 @@
-"""Reliability fixtures: the soak switch, a synthetic store to import, and the summary line of
-what the suite tried (kill points, faults, hostile inputs, documents lost)."""
+"""Reliability fixtures: the soak switch and a synthetic store to import. The summary line of
+what the suite tried is tests/reliability/tally.py's."""
 
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ import pytest
 from migrator.generate import generate_store
 from migrator.schemas.declaration import Schema
 from tests.conftest import FIXTURES
-from tests.reliability import tally
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if any(tally.counts.values()):
-        terminalreporter.write_line(tally.summary_line())
 
 
 @pytest.fixture

@@ -1,9 +1,14 @@
 """What the reliability suite tried, counted across the session and printed as one line at the
-end (`pytest_terminal_summary` in this package's conftest): the figures the issue asks for."""
+end: the figures the issue asks for. A pytest plugin (tests/conftest.py registers it): under
+pytest-xdist each worker counts its own tests and hands its counts to the controller, which
+adds them up and prints the line."""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
+
+import pytest
 
 #: kill points survived (by harness: import, dual-write, repair), faults injected, hostile
 #: inputs tried, documents lost (any loss also fails its test).
@@ -35,3 +40,24 @@ def summary_line() -> str:
         + f", faults injected {counts['faults']}, hostile inputs tried {counts['hostile']}"
         + f", documents lost {counts['lost']}"
     )
+
+
+_WORKER_KEY = "reliability_tally"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist worker: send this worker's counts to the controller."""
+    output: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output[_WORKER_KEY] = dict(counts)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """In the xdist controller: add up a finished worker's counts."""
+    counts.update(getattr(node, "workeroutput", {}).get(_WORKER_KEY, {}))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if any(counts.values()):
+        terminalreporter.write_line(summary_line())
