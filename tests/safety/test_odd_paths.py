@@ -57,7 +57,7 @@ def test_a_directory_where_the_database_should_be(fixture_store_dir: Path, tmp_p
             command,
             repr(result.exception),
         )
-    doctor = invoke("doctor", *args)
+    doctor = invoke("doctor", *args, "--format", "json")  # the table cuts long details
     assert doctor.exit_code == 1 and "a directory, not a database file" in doctor.output
     backup = invoke("backup", *args)
     assert backup.exit_code == 2 and "a directory, not a database file" in backup.stderr
