@@ -75,7 +75,10 @@ def test_an_unusable_database_is_refused_without_inviting_force(cwd: Path) -> No
             ["phase", "set", "dual-write", "--json-dir", "data", "--db", "app.db", *extra], cwd
         )
         assert result.returncode == 2, result.stdout
-        assert "cannot enter dual-write: the database cannot be used" in result.stderr
+        # One line naming the path and why (since 1994775 the path is refused before the
+        # guards run, which said "cannot enter dual-write: the database cannot be used").
+        assert result.stderr.startswith("error: database ") and result.stderr.count("\n") == 1
+        assert "app.db: a directory, not a database file" in result.stderr
         assert "--force" not in result.stderr
     shown = run(["phase", "show", "--json-dir", "data"], cwd)
     assert shown.stdout.startswith("phase: json-only")
